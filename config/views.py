@@ -1,0 +1,38 @@
+"""Project-level views: the health check and the home page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when every configured database answers a query, 503 when one does not."""
+    failures: dict[str, str] = {}
+    for alias in connections:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except DatabaseError as exc:
+            logger.warning("healthz: database %r unreachable: %s", alias, exc)
+            failures[alias] = exc.__class__.__name__
+    if failures:
+        return JsonResponse({"status": "unavailable", "databases": failures}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "home.html")
