@@ -22,6 +22,7 @@ from django.db.models import Q
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.models import DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
+from traces.querysets import EventRecordQuerySet
 
 __all__ = ["ActorRecord", "EventRecord", "EventTag", "TrackedObjectRecord"]
 
@@ -146,6 +147,8 @@ class EventRecord(TimeSemanticsMixin):
     )
     source_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Reporting IP.")
 
+    objects = EventRecordQuerySet.as_manager()
+
     class Meta:
         verbose_name = "trace event"
         ordering = ["-effective_at", "-id"]
@@ -181,7 +184,10 @@ class TrackedObjectRecord(models.Model):
     """A business object an event touched, with its state before and after."""
 
     event = models.ForeignKey(
-        EventRecord, on_delete=models.CASCADE, related_name="objects", help_text="The event."
+        EventRecord,
+        on_delete=models.CASCADE,
+        related_name="tracked_objects",
+        help_text="The event.",
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within the event.")
     object_type = models.CharField(

@@ -1,0 +1,96 @@
+"""Keyset pagination: no gaps, no repeats, fixed queries, forged cursors refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.traces.factories import EventRecordFactory
+from traces.exceptions import InvalidCursorError, TraceValidationError
+from traces.models import EventRecord
+from traces.pagination import MAX_PAGE_SIZE, Cursor, keyset_page
+
+pytestmark = pytest.mark.django_db
+
+
+def _walk(newest_first: bool, limit: int) -> list:
+    seen, cursor = [], None
+    while True:
+        page = keyset_page(
+            EventRecord.objects.all(), cursor=cursor, limit=limit, newest_first=newest_first
+        )
+        seen.extend(row.pk for row in page.items)
+        if not page.has_next:
+            return seen
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+@pytest.mark.parametrize("limit", [1, 3, 7, 50])
+def test_keyset_page_walk_has_no_gaps_or_repeats(newest_first, limit):
+    """Walking every page yields each row once, in (effective_at, id) order, ties included."""
+    tie = timezone.now() - timedelta(hours=1)
+    rows = [EventRecordFactory(effective_at=tie) for _ in range(5)]
+    rows += [EventRecordFactory() for _ in range(12)]
+    expected = sorted(rows, key=lambda r: (r.effective_at, r.pk.hex), reverse=newest_first)
+    assert _walk(newest_first, limit) == [r.pk for r in expected]
+
+
+def test_keyset_page_last_page_has_no_cursor():
+    """A page that holds the rest has next_cursor None."""
+    EventRecordFactory.create_batch(3)
+    page = keyset_page(EventRecord.objects.all(), limit=3)
+    assert len(page.items) == 3
+    assert page.next_cursor is None
+
+
+def test_keyset_page_query_count_is_fixed(django_assert_num_queries):
+    """A page is one query whatever its size."""
+    EventRecordFactory.create_batch(30)
+    for limit in (1, 25):
+        with django_assert_num_queries(1):
+            keyset_page(EventRecord.objects.all(), limit=limit)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not-base64!!",
+        "Zm9v",  # "foo"
+        Cursor.encode.__name__,
+        "x" * 10_000,
+        "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",  # <script>alert(1)</script>
+        "MjAyNC0wMS0wMVQwMDowMDowMHwxMjM",  # naive time, bad uuid
+    ],
+)
+def test_keyset_page_forged_cursor_rejected(token):
+    """A cursor that does not decode raises InvalidCursorError, a ValueError."""
+    with pytest.raises(InvalidCursorError):
+        keyset_page(EventRecord.objects.all(), cursor=token)
+
+
+def test_cursor_naive_datetime_rejected():
+    """A cursor carrying a naive time is refused, not compared naively."""
+    import base64
+    import uuid
+
+    raw = f"2024-01-01T00:00:00|{uuid.uuid4().hex}".encode()
+    token = base64.urlsafe_b64encode(raw).decode()
+    with pytest.raises(InvalidCursorError):
+        Cursor.decode(token)
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1, 10**9, "10", None, True, 2.5])
+def test_keyset_page_limit_out_of_range(limit):
+    """Limits outside 1..MAX_PAGE_SIZE or not whole numbers are refused."""
+    with pytest.raises(TraceValidationError, match="limit must be"):
+        keyset_page(EventRecord.objects.all(), limit=limit)
+
+
+def test_cursor_roundtrip():
+    """encode/decode gives back the same position."""
+    row = EventRecordFactory()
+    assert Cursor.decode(Cursor.of(row).encode()) == Cursor.of(row)

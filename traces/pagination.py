@@ -1,0 +1,112 @@
+"""Keyset (cursor) pagination on ``(effective_at, id)``.
+
+A page never uses OFFSET: the cursor names the last row seen, and the next
+page is the rows strictly after it in the list's order. Cursors are opaque,
+URL-safe strings; a forged one raises ``InvalidCursorError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from traces.exceptions import InvalidCursorError, TraceValidationError
+
+__all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "keyset_page"]
+
+MAX_PAGE_SIZE = 500
+_MAX_TOKEN_LENGTH = 200
+
+T = TypeVar("T", bound=Model)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The position of a row in an ``(effective_at, id)`` ordering."""
+
+    effective_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = f"{self.effective_at.isoformat()}|{self.id.hex}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+            raise InvalidCursorError()
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            when, _, ident = raw.partition("|")
+            effective_at = datetime.fromisoformat(when)
+            row_id = uuid.UUID(hex=ident)
+        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidCursorError() from exc
+        if effective_at.tzinfo is None:
+            raise InvalidCursorError()
+        return cls(effective_at=effective_at, id=row_id)
+
+    @classmethod
+    def of(cls, row: Model) -> Cursor:
+        return cls(effective_at=row.effective_at, id=row.pk)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def keyset_page(
+    queryset: QuerySet[T],
+    *,
+    cursor: str | Cursor | None = None,
+    limit: int = 50,
+    newest_first: bool = True,
+) -> Page[T]:
+    """One page of ``queryset`` ordered by ``(effective_at, id)``.
+
+    Args:
+        queryset: any QuerySet of a model with ``effective_at`` and a UUID pk;
+            its ordering is replaced.
+        cursor: the ``next_cursor`` of the previous page (string or ``Cursor``).
+        limit: rows per page, 1 to ``MAX_PAGE_SIZE``.
+        newest_first: descending (timelines) or ascending (histories).
+
+    Returns:
+        The rows and the cursor of the next page (``None`` on the last page).
+
+    Raises:
+        InvalidCursorError: the cursor cannot be decoded.
+        TraceValidationError: ``limit`` is out of range.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    position = Cursor.decode(cursor) if isinstance(cursor, str) else cursor
+    if newest_first:
+        queryset = queryset.order_by("-effective_at", "-id")
+        if position is not None:
+            queryset = queryset.filter(
+                Q(effective_at__lt=position.effective_at)
+                | Q(effective_at=position.effective_at, id__lt=position.id)
+            )
+    else:
+        queryset = queryset.order_by("effective_at", "id")
+        if position is not None:
+            queryset = queryset.filter(
+                Q(effective_at__gt=position.effective_at)
+                | Q(effective_at=position.effective_at, id__gt=position.id)
+            )
+    rows = list(queryset[: limit + 1])
+    next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)

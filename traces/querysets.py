@@ -1,0 +1,103 @@
+"""Set-based verbs for trace events; each returns a filtered QuerySet and keeps no state.
+
+Every verb matches one UI filter and one ``DecisionTraceClient.query`` argument,
+and each is backed by an index on ``EventRecord`` or its related tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, Q
+
+from decisioning.querysets import EventAsOfQuerySet
+
+__all__ = ["EventRecordQuerySet", "event_type_q"]
+
+
+def event_type_q(patterns: Iterable[str]) -> Q:
+    """Match event types exactly, or by prefix with a trailing ``*`` (``order.*``, ``order*``).
+
+    A lone ``*`` matches everything.
+    """
+    condition = Q(pk__in=[])
+    for pattern in patterns:
+        if pattern == "*":
+            return Q()
+        if pattern.endswith("*"):
+            condition |= Q(event_type__startswith=pattern[:-1])
+        else:
+            condition |= Q(event_type=pattern)
+    return condition
+
+
+class EventRecordQuerySet(EventAsOfQuerySet):
+    """QuerySet of ``EventRecord`` rows."""
+
+    def newest_first(self) -> EventRecordQuerySet:
+        return self.order_by("-effective_at", "-id")
+
+    def oldest_first(self) -> EventRecordQuerySet:
+        return self.order_by("effective_at", "id")
+
+    def of_actor_types(self, actor_types: Iterable[str]) -> EventRecordQuerySet:
+        return self.filter(actor_type__in=[str(t) for t in actor_types])
+
+    def by_actors(self, actor_ids: Iterable[str]) -> EventRecordQuerySet:
+        """Events by actors with these ids (of any actor type)."""
+        from traces.models import ActorRecord
+
+        actors = ActorRecord.objects.filter(actor_id__in=list(actor_ids)).values("pk")
+        return self.filter(actor__in=actors)
+
+    def of_event_types(self, patterns: Iterable[str]) -> EventRecordQuerySet:
+        return self.filter(event_type_q(patterns))
+
+    def touching(
+        self,
+        object_ids: Iterable[str] | None = None,
+        object_types: Iterable[str] | None = None,
+    ) -> EventRecordQuerySet:
+        """Events that touched an object with one of these ids (id or external id) and types."""
+        from traces.models import TrackedObjectRecord
+
+        objects = TrackedObjectRecord.objects.all()
+        if object_ids is not None:
+            ids = list(object_ids)
+            objects = objects.filter(Q(object_id__in=ids) | Q(external_id__in=ids))
+        if object_types is not None:
+            objects = objects.filter(object_type__in=[str(t) for t in object_types])
+        return self.filter(pk__in=objects.values("event_id"))
+
+    def with_outcomes(self, outcomes: Iterable[str]) -> EventRecordQuerySet:
+        return self.filter(outcome__in=[str(o) for o in outcomes])
+
+    def with_risk_levels(self, risk_levels: Iterable[str]) -> EventRecordQuerySet:
+        return self.filter(risk_level__in=[str(r) for r in risk_levels])
+
+    def tagged(self, tags: Iterable[str]) -> EventRecordQuerySet:
+        """Events carrying any of these tags."""
+        from traces.models import EventTag
+
+        return self.filter(pk__in=EventTag.objects.filter(tag__in=list(tags)).values("event_id"))
+
+    def needing_approval(self, required: bool = True) -> EventRecordQuerySet:
+        return self.filter(requires_approval=required)
+
+    def with_approval_status(self, statuses: Iterable[str]) -> EventRecordQuerySet:
+        """Events that need approval and whose Decision stands at one of these outcomes."""
+        return self.filter(requires_approval=True, approval_status__in=[str(s) for s in statuses])
+
+    def in_correlation(self, correlation_id: str) -> EventRecordQuerySet:
+        return self.filter(correlation_id=correlation_id)
+
+    def in_chain(self, root_id: object) -> EventRecordQuerySet:
+        return self.filter(root_id=root_id)
+
+    def for_display(self) -> EventRecordQuerySet:
+        """Actor joined and tracked objects prefetched: a fixed number of queries per page."""
+        from traces.models import TrackedObjectRecord
+
+        return self.select_related("actor").prefetch_related(
+            Prefetch("tracked_objects", queryset=TrackedObjectRecord.objects.order_by("position"))
+        )
