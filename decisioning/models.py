@@ -178,6 +178,11 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
             models.Index(fields=["outcome"]),
             models.Index(fields=["effective_at", "id"], name="decision_effective_id"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(target_id=""), name="decision_target_id_not_empty"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.decision_type}: {self.outcome}"

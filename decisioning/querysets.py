@@ -6,7 +6,7 @@ half-open, ``[start, end)``, and ``end`` must be later than ``start``. The
 verbs that mean "now" (``current``, ``expired``, ``future``) accept
 ``now=`` so callers and tests can fix the clock.
 
-``EventAsOfQuerySet.update()`` refuses ``recorded_at``: the system's time of
+``EventAsOfQuerySet.update()`` and ``bulk_update()`` refuse ``recorded_at``: the system's time of
 recording is never rewritten, not even in bulk.
 """
 
@@ -82,6 +82,12 @@ class EventAsOfQuerySet(models.QuerySet):
         if "recorded_at" in kwargs:
             raise RecordedAtReadOnlyError(RECORDED_AT_READ_ONLY)
         return super().update(**kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        """Django's ``bulk_update``, refusing ``recorded_at`` before anything runs."""
+        if "recorded_at" in fields:
+            raise RecordedAtReadOnlyError(RECORDED_AT_READ_ONLY)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class EffectiveDatedQuerySet(models.QuerySet):
