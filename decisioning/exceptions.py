@@ -53,6 +53,7 @@ RECORDED_AT_READ_ONLY = (
     "recorded_at is the system's time of recording and cannot be updated; "
     "change effective_at to move an event in business time."
 )
+PK_EMPTY = "A primary key value is required."
 TARGET_NOT_A_MODEL = "get_target_ref() needs a model instance; got {type_name}."
 TARGET_UNSAVED = "get_target_ref() needs a saved instance; this {label} has no primary key."
 BAD_TIMEDELTA = "{name} must be a positive datetime.timedelta; got {value!r}."

@@ -207,6 +207,7 @@ def idempotency_keys_cleanup(
     older_than: timedelta | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    batch_size: int = CLEANUP_BATCH_SIZE,
 ) -> CleanupCounts:
     """Delete keys that no longer do any good; return how many per group.
 
@@ -214,7 +215,7 @@ def idempotency_keys_cleanup(
     ``older_than``: also completed or failed keys that finished that long ago
     (whatever their expiry), and in-flight keys started that long ago (their
     caller is presumed dead). In-flight keys are otherwise never touched.
-    Deletes in batches of 1000, each in its own transaction.
+    Deletes in batches of ``batch_size`` rows, each in its own transaction.
     """
     now = now or timezone.now()
     groups = [IdempotencyKey.objects.expired(now=now)]
@@ -227,17 +228,15 @@ def idempotency_keys_cleanup(
     counts += [0] * (3 - len(counts))
     if not dry_run:
         for group in groups:
-            _delete_in_batches(group)
+            _delete_in_batches(group, batch_size)
     return CleanupCounts(expired=counts[0], finished_before=counts[1], abandoned=counts[2])
 
 
-def _delete_in_batches(queryset: Any) -> None:
+def _delete_in_batches(queryset: Any, batch_size: int) -> None:
     while True:
         with transaction.atomic():
             # Locked, so a key taken over meanwhile is re-checked, not deleted.
-            batch = list(
-                queryset.select_for_update().values_list("pk", flat=True)[:CLEANUP_BATCH_SIZE]
-            )
+            batch = list(queryset.select_for_update().values_list("pk", flat=True)[:batch_size])
             if not batch:
                 return
             IdempotencyKey.objects.filter(pk__in=batch).delete()

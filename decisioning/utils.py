@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
-from decisioning.exceptions import TARGET_NOT_A_MODEL, TARGET_UNSAVED, InvalidTargetError
+from decisioning.exceptions import PK_EMPTY, TARGET_NOT_A_MODEL, TARGET_UNSAVED, InvalidTargetError
 
 __all__ = ["get_target_ref", "parse_pk", "resolve_target_ref"]
 
@@ -70,11 +70,13 @@ def parse_pk(model: type[models.Model], value: object) -> Any:
     """``value`` (e.g. a text id) as ``model``'s primary key value.
 
     Raises:
-        ValidationError: it does not fit the primary key (wrong type, out of the
-            database's integer range, too long).
+        ValidationError: it is empty or does not fit the primary key (wrong
+            type, out of the database's integer range, too long).
     """
     field = model._meta.pk
     parsed = field.to_python(value)
+    if parsed in field.empty_values:
+        raise ValidationError(PK_EMPTY, code="required")
     field.run_validators(parsed)
     return parsed
 
