@@ -151,10 +151,10 @@ def _collect_model_refs(value: Any, refs: dict[str, set[str]]) -> None:
         kind = value.get(KIND)
         if kind == "model":
             refs[value["model"]].add(value["pk"])
-        elif kind in ("tuple", "dict"):
+        elif kind == "tuple":
             _collect_model_refs(value["v"], refs)
-        elif kind is None:
-            for item in value.values():
+        elif kind in (None, "dict"):
+            for item in (value if kind is None else value["v"]).values():
                 _collect_model_refs(item, refs)
 
 
