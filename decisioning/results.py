@@ -12,8 +12,10 @@ None, bool, int, str,     itself                                      an equal v
 finite float
 float NaN / ±inf          ``{"__kind__": "float", "v": "nan"}``       the same float
 Decimal                   ``{"__kind__": "decimal", "v": "12.50"}``   an equal Decimal
-datetime, date, time      ISO 8601 under ``"datetime"`` etc.          an equal value (aware
-                                                                      stays aware)
+datetime, date, time      ISO 8601 under ``"datetime"`` etc.          an equal value; aware
+                                                                      stays aware (a named
+                                                                      zone comes back as its
+                                                                      fixed UTC offset)
 timedelta                 ISO 8601 duration                           an equal timedelta
 UUID                      ``{"__kind__": "uuid", "v": "..."}``        an equal UUID
 list                      a list of encoded items                     a list

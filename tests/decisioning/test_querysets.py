@@ -170,10 +170,12 @@ class TestEffectiveDatedQuerySet:
         now = timezone.now()
         hit = PriceOverride.objects.create(valid_from=now - DAY, price=3)
         PriceOverride.objects.create(valid_from=now - DAY, price=4)
-        PriceOverride.objects.create(valid_from=now + DAY, price=3)
+        later = PriceOverride.objects.create(valid_from=now + DAY, price=3)
         result = PriceOverride.objects.current().overlapping(now - HOUR, now).filter(price=3)
         assert list(result) == [hit]
-        assert list(PriceOverride.objects.filter(price=3).future().as_of(now + 2 * DAY)) != [hit]
+        ahead = PriceOverride.objects.filter(price=3).future().as_of(now + 2 * DAY)
+        assert list(ahead) == [later]
+        assert list(ahead.expired()) == []
 
     # additions
 
