@@ -16,7 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from decisioning.exceptions import BAD_OPTIONAL_TIMEDELTA, BAD_TIMEDELTA
 
-__all__ = ["DEFAULT_STALE_AFTER", "get_default_expires_in", "get_stale_after"]
+__all__ = [
+    "DEFAULT_STALE_AFTER",
+    "get_default_expires_in",
+    "get_stale_after",
+    "is_positive_timedelta",
+]
 
 DEFAULT_STALE_AFTER = timedelta(minutes=10)
 
