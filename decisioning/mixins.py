@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from decisioning.querysets import EventAsOfQuerySet
+
 __all__ = ["EffectiveDatedMixin", "TimeSemanticsMixin"]
 
 VALID_TO_NOT_AFTER_VALID_FROM = "valid_to must be later than valid_from."
@@ -17,9 +19,12 @@ class TimeSemanticsMixin(models.Model):
     """Business time (``effective_at``) vs system time (``recorded_at``).
 
     ``effective_at`` defaults to now and may be backdated. ``recorded_at`` is the
-    system's word: it is set on insert whatever the caller passes, and ``save()``
-    never writes it again (a changed attribute is ignored; ``refresh_from_db()``
-    shows the stored value).
+    system's word: it is set on insert whatever the caller passes (``create()``
+    and ``bulk_create()`` alike), ``save()`` never writes it again (a changed
+    attribute is ignored; ``refresh_from_db()`` shows the stored value), and the
+    default manager's ``update(recorded_at=...)`` raises
+    ``RecordedAtReadOnlyError``. A model that declares its own manager keeps
+    that guard by building it from ``EventAsOfQuerySet``.
     """
 
     effective_at = models.DateTimeField(
@@ -30,6 +35,8 @@ class TimeSemanticsMixin(models.Model):
         editable=False,
         help_text="When this record was created (system time); never editable.",
     )
+
+    objects = EventAsOfQuerySet.as_manager()
 
     class Meta:
         abstract = True

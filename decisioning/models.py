@@ -10,20 +10,25 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from decisioning.basemodels import BaseModel, UUIDModel
+from decisioning.basemodels import BaseModel, SoftDeleteManager, UUIDModel
+from decisioning.choices import DecisionOutcome, IdempotencyStatus
+from decisioning.encoders import DecisioningJSONEncoder
 from decisioning.mixins import TimeSemanticsMixin
+from decisioning.querysets import DecisionQuerySet, IdempotencyKeyQuerySet
+from decisioning.results import decode_result, encode_result
 
 __all__ = ["Decision", "DecisionOutcome", "IdempotencyKey", "IdempotencyStatus"]
 
-
-class IdempotencyStatus(models.TextChoices):
-    IN_FLIGHT = "in_flight", "In Flight"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
+ERROR_MESSAGE_LIMIT = 4000
 
 
 class IdempotencyKey(UUIDModel):
-    """The status and stored result of one idempotent operation."""
+    """The status and stored result of one idempotent operation.
+
+    ``@idempotent`` claims, completes and fails keys through
+    ``decisioning.services``; ``mark_completed`` / ``mark_failed`` are the plain
+    spec API for code that manages a key by hand.
+    """
 
     key = models.CharField(
         max_length=255, unique=True, help_text="The operation's idempotency key."
@@ -34,8 +39,13 @@ class IdempotencyKey(UUIDModel):
         default=IdempotencyStatus.IN_FLIGHT,
         help_text="In flight, completed or failed.",
     )
+    attempts = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="How many attempts have claimed this key (retries and takeovers add one).",
+    )
     started_at = models.DateTimeField(
-        auto_now_add=True, help_text="When the current attempt started."
+        default=timezone.now, editable=False, help_text="When the current attempt started."
     )
     completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the attempt completed or failed."
@@ -47,7 +57,10 @@ class IdempotencyKey(UUIDModel):
         max_length=255, blank=True, default="", help_text="Primary key of a model result."
     )
     result_data = models.JSONField(
-        default=dict, blank=True, help_text="The stored result, replayed to later callers."
+        default=dict,
+        blank=True,
+        encoder=DecisioningJSONEncoder,
+        help_text='The stored result, {"value": ...}, replayed to later callers.',
     )
     error_message = models.TextField(
         blank=True, default="", help_text="Why the last attempt failed."
@@ -55,6 +68,8 @@ class IdempotencyKey(UUIDModel):
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="After this the key no longer replays its result."
     )
+
+    objects = IdempotencyKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "idempotency key"
@@ -70,33 +85,43 @@ class IdempotencyKey(UUIDModel):
     def mark_completed(
         self, result: Any = None, result_type: str = "", result_id: Any = ""
     ) -> None:
-        """Mark the operation completed and store its result."""
+        """Mark the operation completed and store its result.
+
+        The result is stored as ``{"value": ...}`` by the rules of
+        ``decisioning.results``; ``result_type`` and ``result_id`` default to the
+        result's dotted class name and, for a model instance, its primary key.
+
+        Raises:
+            ResultNotStorableError: the result has no storage rule; nothing is saved.
+        """
+        stored = encode_result(result)
         self.status = IdempotencyStatus.COMPLETED
         self.completed_at = timezone.now()
-        if result is not None:
-            self.result_data = result if isinstance(result, dict) else {"value": result}
-        self.result_type = result_type
-        self.result_id = str(result_id) if result_id else ""
-        self.save()
+        self.result_data = stored.data
+        self.result_type = result_type or stored.result_type
+        self.result_id = str(result_id) if result_id else stored.result_id
+        self.save(
+            update_fields=["status", "completed_at", "result_data", "result_type", "result_id"]
+        )
 
     def mark_failed(self, error_message: str) -> None:
-        """Mark the operation failed."""
+        """Mark the operation failed (the message is cut to 4000 characters)."""
         self.status = IdempotencyStatus.FAILED
         self.completed_at = timezone.now()
-        self.error_message = error_message
-        self.save()
+        self.error_message = str(error_message)[:ERROR_MESSAGE_LIMIT]
+        self.save(update_fields=["status", "completed_at", "error_message"])
 
-
-class DecisionOutcome(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    PENDING = "pending", "Pending"
-    DEFERRED = "deferred", "Deferred"
-    ESCALATED = "escalated", "Escalated"
+    def replay_result(self) -> Any:
+        """The stored result as a replay returns it (see ``decisioning.results``)."""
+        return decode_result(self.result_data)
 
 
 class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
-    """A decision made about any target row (a GenericFK; ``target_id`` is text)."""
+    """A decision made about any target row (a GenericFK; ``target_id`` is text).
+
+    ``objects`` hides soft-deleted decisions and ``all_objects`` shows them; both
+    have the soft-delete and time verbs (``as_of``, ``effective_between``, ...).
+    """
 
     target_content_type = models.ForeignKey(
         ContentType,
@@ -125,8 +150,12 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         related_name="decisions_made",
         help_text="Who decided; empty while pending or when decided by a system.",
     )
-    context = models.JSONField(default=dict, blank=True, help_text="What was known.")
-    evidence = models.JSONField(default=dict, blank=True, help_text="What supports it.")
+    context = models.JSONField(
+        default=dict, blank=True, encoder=DecisioningJSONEncoder, help_text="What was known."
+    )
+    evidence = models.JSONField(
+        default=dict, blank=True, encoder=DecisioningJSONEncoder, help_text="What supports it."
+    )
     idempotency_key = models.ForeignKey(
         IdempotencyKey,
         on_delete=models.SET_NULL,
@@ -135,6 +164,9 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         related_name="decisions",
         help_text="The idempotent operation that made this decision, if any.",
     )
+
+    objects = SoftDeleteManager.from_queryset(DecisionQuerySet)()
+    all_objects = models.Manager.from_queryset(DecisionQuerySet)()
 
     class Meta:
         verbose_name = "decision"
@@ -146,10 +178,16 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
             models.Index(fields=["outcome"]),
             models.Index(fields=["effective_at", "id"], name="decision_effective_id"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(target_id=""), name="decision_target_id_not_empty"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.decision_type}: {self.outcome}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.target_id = str(self.target_id)
+        if self.target_id is not None:
+            self.target_id = str(self.target_id)
         super().save(*args, **kwargs)

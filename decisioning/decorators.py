@@ -1,0 +1,145 @@
+"""``@idempotent``: run a function once per key and replay its result afterwards.
+
+A plain decorator, not a context manager: a ``with`` block cannot be skipped,
+so it could not replay.
+
+One call goes like this:
+
+1. The key is made (``key_func(*args, **kwargs)``, or
+   ``"{module}.{name}:{args[0]}"``) and checked; a bad key raises
+   ``InvalidIdempotencyKeyError`` before anything is written.
+2. The key is claimed in its own short transaction (see
+   ``decisioning.services``). A completed, unexpired key replays its result
+   (or raises ``DuplicateOperationError`` with ``raise_on_duplicate=True``);
+   a key in flight for less than ``stale_after`` raises
+   ``OperationInFlightError``; a failed, expired or stale key is taken over.
+3. The function runs inside ``transaction.atomic()``, and the key is marked
+   completed inside that same transaction: the function's writes and the
+   stored result commit together.
+4. If the function raises, that transaction rolls back (its writes are gone)
+   and then, outside it, the key is marked failed, so the failure survives the
+   rollback; the exception propagates unchanged and the next call retries.
+
+Called inside an outer ``transaction.atomic()``, steps 2 to 4 are savepoints of
+the outer transaction: nothing (claim, writes, result or failure) is visible
+to others or durable until the outer transaction commits, and if it rolls
+back the key disappears with everything else, as if the call never happened.
+Concurrent callers of the same key wait on the key's row until then.
+
+Only the default database is covered.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import ParamSpec, TypeVar
+
+from django.db import DatabaseError, transaction
+
+from decisioning.conf import get_default_expires_in, get_stale_after, is_positive_timedelta
+from decisioning.exceptions import (
+    BAD_OPTIONAL_TIMEDELTA,
+    KEY_MISSING,
+    DuplicateOperationError,
+    InvalidIdempotencyKeyError,
+)
+from decisioning.services import (
+    IdempotencyClaim,
+    idempotency_key_claim,
+    idempotency_key_complete,
+    idempotency_key_fail,
+    validate_idempotency_key,
+)
+
+__all__ = ["idempotent"]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def idempotent(
+    key_func: Callable[..., str] | None = None,
+    expires_in: timedelta | None = None,
+    raise_on_duplicate: bool = False,
+    *,
+    stale_after: timedelta | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a function run at most once per idempotency key.
+
+    Args:
+        key_func: builds the key from the call's arguments. Without it the key
+            is ``f"{func.__module__}.{func.__name__}:{args[0]}"``.
+        expires_in: how long a completed result replays; after that the
+            function runs again. Default: ``DECISIONING_DEFAULT_EXPIRES_IN``
+            (``None``: until the key is cleaned up).
+        raise_on_duplicate: raise ``DuplicateOperationError`` instead of
+            returning the stored result.
+        stale_after: how long an in-flight attempt blocks other callers before
+            the next one may take the key over (a caller that died leaves its
+            key in flight). Default: ``DECISIONING_STALE_AFTER``, 10 minutes.
+            Keep it above the function's longest run time.
+
+    Returns:
+        The decorator. A replay returns the stored result, rebuilt by the rules
+        of ``decisioning.results``; a first run returns the function's own
+        return value.
+
+    Raises:
+        TypeError: ``key_func`` is not callable, or the function is async.
+        ValueError: ``expires_in`` / ``stale_after`` is not a positive timedelta.
+    """
+    if key_func is not None and not callable(key_func):
+        raise TypeError(f"key_func must be callable or None; got {type(key_func).__name__}.")
+    for name, value in (("expires_in", expires_in), ("stale_after", stale_after)):
+        if value is not None and not is_positive_timedelta(value):
+            raise ValueError(BAD_OPTIONAL_TIMEDELTA.format(name=name, value=value))
+
+    def decorator(func: Callable[P, R]) -> Callable[P, R]:
+        if inspect.iscoroutinefunction(func):
+            raise TypeError("@idempotent does not support async functions.")
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if key_func is not None:
+                key = key_func(*args, **kwargs)
+            elif args:
+                key = f"{func.__module__}.{func.__name__}:{args[0]}"
+            else:
+                raise InvalidIdempotencyKeyError(KEY_MISSING)
+            claim = idempotency_key_claim(
+                key=validate_idempotency_key(key),
+                stale_after=stale_after or get_stale_after(),
+                expires_in=expires_in or get_default_expires_in(),
+            )
+            if not claim.acquired:
+                result = claim.record.replay_result()
+                if raise_on_duplicate:
+                    raise DuplicateOperationError(key, claim.record.completed_at, result)
+                return result
+            try:
+                with transaction.atomic():
+                    result = func(*args, **kwargs)
+                    idempotency_key_complete(claim=claim, result=result)
+            except BaseException as exc:
+                _record_failure(claim, exc)
+                raise
+            return result
+
+        return wrapper
+
+    return decorator
+
+
+def _record_failure(claim: IdempotencyClaim, exc: BaseException) -> None:
+    try:
+        idempotency_key_fail(claim=claim, error_message=f"{type(exc).__name__}: {exc}")
+    except DatabaseError:
+        # The original exception matters more; the key stays in flight and the
+        # stale timeout frees it.
+        logger.exception("Could not mark idempotency key %r failed", claim.record.key)
