@@ -11,19 +11,23 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from django.db import router
+
 from traces.builder import TraceBuilder
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from traces.exceptions import WRONG_ITEM, TraceValidationError
-from traces.mapping import event_from_record, events_from_records
+from traces.mapping import event_from_values
 from traces.models import EventRecord
 from traces.search import search_ranked_ids
 from traces.selectors import (
+    display_values,
     event_chain,
     event_filter,
     event_get,
     event_page,
     event_stats,
     object_history,
+    tracked_object_values,
 )
 from traces.services import trace_record_many
 from traces.validation import MAX_TEXT_LENGTH
@@ -247,8 +251,8 @@ class DecisionTraceClient:
             correlation_id=correlation_id,
             using=self.using,
         )
-        page = event_page(queryset, limit=limit, cursor=cursor, offset=offset)
-        return EventList(events_from_records(page.items), page.next_cursor)
+        page = event_page(display_values(queryset), limit=limit, cursor=cursor, offset=offset)
+        return EventList(self._events(page.items), page.next_cursor)
 
     def search(self, text: str, limit: int = 50, **filters: Any) -> list[TraceEvent]:
         """Full-text search over description, reasoning, alternatives and rejection reasons.
@@ -261,23 +265,20 @@ class DecisionTraceClient:
         ids = search_ranked_ids(text, queryset, limit=limit, using=self.using)
         if not ids:
             return []
-        rows = {
-            row.pk: row
-            for row in EventRecord.objects.using(self._db()).for_display().filter(pk__in=ids)
-        }
-        return [event_from_record(rows[pk]) for pk in ids if pk in rows]
+        matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
+        rows = {row["id"]: row for row in display_values(matches)}
+        return self._events([rows[pk] for pk in ids if pk in rows])
 
     def get_event(self, event_id: str) -> TraceEvent | None:
         """The event with this id, or ``None``."""
-        row = event_get(event_id, using=self.using)
-        return event_from_record(row) if row is not None else None
+        row = event_get(event_id, using=self.using, values=True)
+        return self._events([row])[0] if row is not None else None
 
     def get_chain(self, event_id: str) -> EventChain:
         """The whole tree the event belongs to: root first, each event before its children."""
-        return EventChain(
-            (depth, event_from_record(row))
-            for depth, row in event_chain(event_id, using=self.using)
-        )
+        pairs = event_chain(event_id, using=self.using, values=True)
+        events = self._events([row for _, row in pairs])
+        return EventChain(zip([depth for depth, _ in pairs], events, strict=True))
 
     def get_object_history(
         self,
@@ -296,8 +297,9 @@ class DecisionTraceClient:
             limit=limit,
             cursor=cursor,
             using=self.using,
+            values=True,
         )
-        return EventList(events_from_records(page.items), page.next_cursor)
+        return EventList(self._events(page.items), page.next_cursor)
 
     def get_actor_activity(self, actor_id: str, **filters: Any) -> EventList:
         """The events of one actor (any actor type), newest first; filters as in ``query()``."""
@@ -308,6 +310,9 @@ class DecisionTraceClient:
         return event_stats(using=self.using)
 
     def _db(self) -> str:
-        from django.db import router
-
         return self.using or router.db_for_read(EventRecord)
+
+    def _events(self, rows: list[dict[str, Any]]) -> list[TraceEvent]:
+        """Value objects for ``values()`` rows: one more query, for all their objects."""
+        objects = tracked_object_values([row["id"] for row in rows], using=self.using)
+        return [event_from_values(row, objects[row["id"]]) for row in rows]

@@ -85,6 +85,8 @@ class EventRecord(TimeSemanticsMixin):
         null=True,
         blank=True,
         related_name="events",
+        # event_actor_idx (actor, effective_at, id) serves every actor lookup.
+        db_index=False,
         help_text="Who acted.",
     )
     actor_type = models.CharField(

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import connections, router
 from django.db.models.expressions import RawSQL
 
+from traces.bulk import insert_rows, insert_rows_returning
 from traces.exceptions import TraceValidationError
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE
@@ -85,16 +86,23 @@ def _db(using: str | None) -> str:
     return using or router.db_for_read(EventRecord)
 
 
-def search_index_add(documents: Sequence[EventSearchDocument], *, using: str) -> None:
-    """Index freshly inserted document rows (they must have their ids)."""
-    connection = connections[using]
-    if connection.vendor != "sqlite" or not documents:
-        # PostgreSQL's generated tsvector column follows the row by itself.
+def search_index_add(documents: list[dict[str, Any]], *, using: str) -> None:
+    """Insert the search documents (``{"event_id", "body"}`` dicts) and index them.
+
+    On SQLite the FTS5 rows take the ids the documents were given; on
+    PostgreSQL the generated ``tsvector`` column follows the row by itself.
+    """
+    if not documents:
         return
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        insert_rows(EventSearchDocument, documents, using=using, with_pk=False)
+        return
+    ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {_FTS_TABLE}(rowid, body) VALUES (%s, %s)",
-            [(doc.pk, doc.body) for doc in documents],
+            [(pk, document["body"]) for (pk,), document in zip(ids, documents, strict=True)],
         )
 
 

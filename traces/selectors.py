@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import router
-from django.db.models import Count, Max, Min, Subquery
+from django.db.models import Count, Max, Min, QuerySet, Subquery
 
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from traces.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
-from traces.models import EventRecord
+from traces.mapping import EVENT_VALUES, OBJECT_VALUES
+from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import MAX_PAGE_SIZE, Cursor, Page, keyset_page
 from traces.querysets import EventRecordQuerySet
 from traces.validation import (
@@ -34,12 +35,14 @@ from traces.validation import (
 __all__ = [
     "MAX_CHAIN_EVENTS",
     "MAX_OFFSET",
+    "display_values",
     "event_chain",
     "event_filter",
     "event_get",
     "event_page",
     "event_stats",
     "object_history",
+    "tracked_object_values",
 ]
 
 MAX_OFFSET = 10_000
@@ -130,20 +133,20 @@ def event_filter(
 
 
 def event_page(
-    queryset: EventRecordQuerySet,
+    queryset: QuerySet,
     *,
     limit: int = 100,
     cursor: str | None = None,
     offset: int | None = None,
     newest_first: bool = True,
 ) -> Page[EventRecord]:
-    """One page of ``queryset`` ready for display, by keyset cursor (or a bounded offset).
+    """One page of ``queryset`` by keyset cursor (or a bounded offset).
 
-    ``offset`` exists for the seed's sake; it is refused above ``MAX_OFFSET``
-    and cannot be combined with a cursor. Either way the page carries the
-    cursor of the next one.
+    Pass ``queryset.for_display()`` for model rows, or ``display_values(queryset)``
+    for the client's ``values()`` rows. ``offset`` exists for the seed's sake; it
+    is refused above ``MAX_OFFSET`` and cannot be combined with a cursor. Either
+    way the page carries the cursor of the next one.
     """
-    queryset = queryset.for_display()
     if offset is None or offset == 0:
         return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
     if (
@@ -161,16 +164,50 @@ def event_page(
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def event_get(event_id: str | uuid.UUID, *, using: str | None = None) -> EventRecord | None:
-    """One event ready for display, or ``None``; a malformed id raises."""
+def display_values(queryset: EventRecordQuerySet) -> QuerySet:
+    """``queryset`` as ``values()`` rows with the actor's columns (``mapping.EVENT_VALUES``)."""
+    return queryset.values(*EVENT_VALUES)
+
+
+def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet:
+    return display_values(queryset) if values else queryset.for_display()
+
+
+def tracked_object_values(
+    event_ids: Iterable[uuid.UUID], *, using: str | None = None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The tracked objects of these events as ``values()`` rows, per event, in order; one query."""
+    ids = list(event_ids)
+    by_event: dict[uuid.UUID, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    if ids:
+        rows = (
+            TrackedObjectRecord.objects.using(_db(using))
+            .filter(event_id__in=ids)
+            .order_by("event_id", "position")
+            .values(*OBJECT_VALUES)
+        )
+        for row in rows:
+            by_event[row["event_id"]].append(row)
+    return by_event
+
+
+def event_get(
+    event_id: str | uuid.UUID, *, using: str | None = None, values: bool = False
+) -> EventRecord | dict[str, Any] | None:
+    """One event ready for display (a model row, or a values row), or ``None``.
+
+    A malformed id raises ``TraceValidationError``.
+    """
     pk = check_event_id("event id", event_id)
-    return EventRecord.objects.using(_db(using)).for_display().filter(pk=pk).first()
+    return _shape(EventRecord.objects.using(_db(using)).filter(pk=pk), values).first()
 
 
 def event_chain(
-    event_id: str | uuid.UUID, *, using: str | None = None
-) -> list[tuple[int, EventRecord]]:
+    event_id: str | uuid.UUID, *, using: str | None = None, values: bool = False
+) -> list[tuple[int, Any]]:
     """The whole tree around an event: (depth, row) from its root, depth first, siblings by time.
+
+    Rows are model rows ready for display, or ``values()`` rows with ``values=True``.
 
     One indexed query on ``root_id`` (plus the objects prefetch), at most
     ``MAX_CHAIN_EVENTS`` rows; an unknown id gives an empty list.
@@ -178,21 +215,24 @@ def event_chain(
     pk = check_event_id("event id", event_id)
     db = _db(using)
     root = EventRecord.objects.using(db).filter(pk=pk).values("root_id")[:1]
-    rows = list(
-        EventRecord.objects.using(db)
-        .filter(root_id=Subquery(root))
-        .for_display()
-        .order_by("depth", "effective_at", "id")[:MAX_CHAIN_EVENTS]
-    )
-    children: dict[uuid.UUID | None, list[EventRecord]] = {}
+    queryset = EventRecord.objects.using(db).filter(root_id=Subquery(root))
+    rows = list(_shape(queryset, values).order_by("depth", "effective_at", "id")[:MAX_CHAIN_EVENTS])
+
+    def key(row: Any) -> tuple[Any, Any, int]:
+        if values:
+            return row["id"], row["parent_id"], row["depth"]
+        return row.pk, row.parent_id, row.depth
+
+    children: dict[Any, list[Any]] = {}
     for row in rows:
-        children.setdefault(row.parent_id, []).append(row)
-    ordered: list[tuple[int, EventRecord]] = []
-    stack = [row for row in reversed(rows) if row.depth == 0]
+        children.setdefault(key(row)[1], []).append(row)
+    ordered: list[tuple[int, Any]] = []
+    stack = [row for row in reversed(rows) if key(row)[2] == 0]
     while stack:
         row = stack.pop()
-        ordered.append((row.depth, row))
-        stack.extend(reversed(children.get(row.pk, [])))
+        pk, _, depth = key(row)
+        ordered.append((depth, row))
+        stack.extend(reversed(children.get(pk, [])))
     return ordered
 
 
@@ -204,8 +244,12 @@ def object_history(
     limit: int = 500,
     cursor: str | None = None,
     using: str | None = None,
-) -> Page[EventRecord]:
-    """Every event that touched an object, oldest first, with the objects' states."""
+    values: bool = False,
+) -> Page[Any]:
+    """Every event that touched an object, oldest first, with the objects' states.
+
+    ``object_id`` and ``external_id`` each match either id of a tracked object.
+    """
     ids = [
         check_text(name, value, max_length=ID_LENGTH, required=True)
         for name, value in (("object_id", object_id), ("external_id", external_id))
@@ -215,7 +259,7 @@ def object_history(
         raise TraceValidationError(NO_OBJECT_KEY)
     types = None if object_type is None else [check_choice("object_type", object_type, ObjectType)]
     queryset = EventRecord.objects.using(_db(using)).touching(ids, types)
-    return event_page(queryset, limit=limit, cursor=cursor, newest_first=False)
+    return event_page(_shape(queryset, values), limit=limit, cursor=cursor, newest_first=False)
 
 
 def event_stats(

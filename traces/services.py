@@ -13,9 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import router, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
+from traces.bulk import insert_rows, insert_rows_returning
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
     DUPLICATE_EVENT,
@@ -23,7 +26,7 @@ from traces.exceptions import (
     WRONG_ITEM,
     TraceValidationError,
 )
-from traces.mapping import actor_to_record, event_to_record, object_to_record, search_body
+from traces.mapping import actor_to_record, event_row, object_row, search_body
 from traces.models import (
     ActorRecord,
     EventRecord,
@@ -102,23 +105,25 @@ def _check_events(events: object) -> list[TraceEvent]:
 def _chain_positions(
     events: list[TraceEvent], db: str
 ) -> tuple[list[TraceEvent], dict[str, tuple[uuid.UUID, int]]]:
-    """(events ordered parents first, event id -> (root id, depth)); one query.
+    """(events ordered parents first, event id -> (root id, depth)).
 
-    Refuses events already stored and parents that exist neither in the
-    database nor in the batch.
+    One query when some parent is outside the batch, none otherwise. Refuses
+    parents that exist neither in the database nor in the batch.
     """
     batch = {event.id: event for event in events}
-    outside = {e.parent_event_id for e in events if e.parent_event_id not in (None, *batch)}
-    lookup = [uuid.UUID(i) for i in (outside | set(batch))]
-    stored = {
-        str(pk): (root_id, depth)
-        for pk, root_id, depth in EventRecord.objects.using(db)
-        .filter(pk__in=lookup)
-        .values_list("pk", "root_id", "depth")
+    outside = {
+        e.parent_event_id
+        for e in events
+        if e.parent_event_id is not None and e.parent_event_id not in batch
     }
-    for event in events:
-        if event.id in stored:
-            raise TraceValidationError(DUPLICATE_EVENT.format(got=event.id))
+    stored = {}
+    if outside:
+        stored = {
+            str(pk): (root_id, depth)
+            for pk, root_id, depth in EventRecord.objects.using(db)
+            .filter(pk__in=[uuid.UUID(i) for i in outside])
+            .values_list("pk", "root_id", "depth")
+        }
     positions: dict[str, tuple[uuid.UUID, int]] = {}
     ordered: list[TraceEvent] = []
     waiting = list(events)
@@ -150,27 +155,40 @@ def _chain_positions(
     return ordered, positions
 
 
-def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], ActorRecord]:
+def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], int]:
+    """Insert or refresh each (type, id) once; returns their primary keys.
+
+    SQLite and PostgreSQL share the ``INSERT ... ON CONFLICT ... DO UPDATE
+    ... RETURNING`` statement (one per 80 actors). The row holds the latest
+    details seen.
+    """
     latest = {(e.actor.type.value, e.actor.id): e.actor for e in events if e.actor is not None}
     if not latest:
         return {}
-    rows = ActorRecord.objects.using(db).bulk_create(
-        [actor_to_record(actor) for actor in latest.values()],
-        update_conflicts=True,
-        unique_fields=["actor_type", "actor_id"],
-        update_fields=_ACTOR_UPDATE_FIELDS,
+    connection = connections[db]
+    now = timezone.now()
+    rows = []
+    for actor in latest.values():
+        row = model_to_dict(actor_to_record(actor), exclude=["id"])
+        rows.append({**row, "first_seen_at": now, "last_seen_at": now})
+    if connection.vendor not in ("sqlite", "postgresql"):
+        records = ActorRecord.objects.using(db).bulk_create(
+            [ActorRecord(**row) for row in rows],
+            update_conflicts=True,
+            unique_fields=["actor_type", "actor_id"],
+            update_fields=_ACTOR_UPDATE_FIELDS,
+        )
+        return {(r.actor_type, r.actor_id): r.pk for r in records}
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in _ACTOR_UPDATE_FIELDS)
+    returned = insert_rows_returning(
+        ActorRecord,
+        rows,
+        ["actor_type", "actor_id", "id"],
+        using=db,
+        suffix=f" ON CONFLICT ({quote('actor_type')}, {quote('actor_id')}) DO UPDATE SET {updates}",
     )
-    if any(row.pk is None for row in rows):
-        # Databases without RETURNING on upserts: read the keys back.
-        keys = {
-            (t, i): pk
-            for t, i, pk in ActorRecord.objects.using(db)
-            .filter(actor_id__in=[key[1] for key in latest])
-            .values_list("actor_type", "actor_id", "pk")
-        }
-        for row in rows:
-            row.pk = keys[(row.actor_type, row.actor_id)]
-    return {(row.actor_type, row.actor_id): row for row in rows}
+    return {(actor_type, actor_id): pk for actor_type, actor_id, pk in returned}
 
 
 def _approval_decisions(events: list[TraceEvent], db: str) -> list[Decision]:
@@ -223,49 +241,54 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     if not items:
         return []
     db = _db(using)
+    try:
+        _write(items, db)
+    except IntegrityError:
+        # The transaction is rolled back; say which id was taken if that was it.
+        stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
+        taken = stored.values_list("pk", flat=True).first()
+        if taken is None:
+            raise
+        raise TraceValidationError(DUPLICATE_EVENT.format(got=taken)) from None
+    return [event.id for event in items]
+
+
+def _write(items: list[TraceEvent], db: str) -> None:
     with transaction.atomic(using=db):
         ordered, positions = _chain_positions(items, db)
         actors = _upsert_actors(ordered, db)
-        records = []
+        recorded_at = timezone.now()
+        rows, objects, tags, documents = [], [], [], []
         for event in ordered:
+            event_id = uuid.UUID(event.id)
             decision = event.decision
             needs_approval = decision is not None and decision.requires_approval
             root_id, depth = positions[event.id]
-            records.append(
-                event_to_record(
+            rows.append(
+                event_row(
                     event,
-                    actor=actors[(event.actor.type.value, event.actor.id)] if event.actor else None,
+                    actor_pk=actors[(event.actor.type.value, event.actor.id)]
+                    if event.actor
+                    else None,
                     root_id=root_id,
                     depth=depth,
                     approval_status=DecisionOutcome.PENDING.value if needs_approval else "",
+                    recorded_at=recorded_at,
                 )
             )
-        EventRecord.objects.using(db).bulk_create(records)
-        objects = [
-            object_to_record(obj, event_id=record.pk, position=position)
-            for event, record in zip(ordered, records, strict=True)
-            for position, obj in enumerate(event.objects)
-        ]
-        if objects:
-            TrackedObjectRecord.objects.using(db).bulk_create(objects)
-        tags = [
-            EventTag(event_id=record.pk, tag=tag)
-            for event, record in zip(ordered, records, strict=True)
-            for tag in event.tags
-        ]
-        if tags:
-            EventTag.objects.using(db).bulk_create(tags)
-        documents = EventSearchDocument.objects.using(db).bulk_create(
-            [
-                EventSearchDocument(event_id=record.pk, body=search_body(event))
-                for event, record in zip(ordered, records, strict=True)
-            ]
-        )
+            objects.extend(
+                object_row(obj, event_id=event_id, position=position)
+                for position, obj in enumerate(event.objects)
+            )
+            tags.extend({"event_id": event_id, "tag": tag} for tag in event.tags)
+            documents.append({"event_id": event_id, "body": search_body(event)})
+        insert_rows(EventRecord, rows, using=db)
+        insert_rows(TrackedObjectRecord, objects, using=db, with_pk=False)
+        insert_rows(EventTag, tags, using=db, with_pk=False)
         search_index_add(documents, using=db)
         decisions = _approval_decisions(ordered, db)
         if decisions:
             Decision.objects.using(db).bulk_create(decisions)
-    return [event.id for event in items]
 
 
 def trace_record(*, event: TraceEvent, using: str | None = None) -> str:
@@ -327,13 +350,10 @@ def trace_update_text(
         row.save(update_fields=[*list(changes), "has_decision"])
         search_index_remove([row.pk], using=db)
         EventSearchDocument.objects.using(db).filter(event_id=row.pk).delete()
-        document = EventSearchDocument.objects.using(db).create(
-            event_id=row.pk,
-            body=document_body(
-                row.description, row.reasoning, row.alternatives, row.rejection_reasons
-            ),
+        body = document_body(
+            row.description, row.reasoning, row.alternatives, row.rejection_reasons
         )
-        search_index_add([document], using=db)
+        search_index_add([{"event_id": row.pk, "body": body}], using=db)
 
 
 def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:

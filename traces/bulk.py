@@ -1,0 +1,144 @@
+"""Set-based inserts for the trace write path.
+
+Why not ``bulk_create``: measured on the benchmark, it spends about 200 µs per
+row building model instances and compiling SQL (every value goes through
+``get_db_prep_save`` inside a statement capped at 999 parameters on SQLite),
+five times the cost of the database work itself. Here each field's database
+adapter is resolved once per batch and the rows go to the driver in one
+``executemany`` per table, with values adapted exactly as Django would
+(``connection.ops`` adapters for JSON, datetimes, IPs; UUIDs as the backend
+stores them).
+
+Rows are dicts keyed by field ``attname``; missing fields take the model
+default. Primary keys that are auto fields are left to the database unless a
+row gives one. Nothing here validates: the services did that first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connections, models
+from django.db.models.fields import NOT_PROVIDED
+
+__all__ = ["insert_rows", "insert_rows_returning"]
+
+_Adapter = Callable[[Any], Any]
+# SQLite's historical bound on parameters per statement (newer builds allow more).
+_MAX_PARAMS = 999
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _adapter(field: models.Field, connection: Any) -> _Adapter:
+    if isinstance(field, models.ForeignKey):
+        return _adapter(field.target_field, connection)
+    ops = connection.ops
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
+    if isinstance(field, models.UUIDField):
+        if connection.features.has_native_uuid_field:
+            return _identity
+        return lambda value: None if value is None else value.hex
+    if isinstance(field, models.DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(field, models.GenericIPAddressField):
+        return ops.adapt_ipaddressfield_value
+    if isinstance(
+        field,
+        models.CharField
+        | models.TextField
+        | models.IntegerField
+        | models.FloatField
+        | models.BooleanField,
+    ):
+        return _identity
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _default(field: models.Field) -> Any:
+    if field.default is NOT_PROVIDED:
+        return None
+    return field.get_default()
+
+
+def insert_rows(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    using: str,
+    with_pk: bool = True,
+    suffix: str = "",
+) -> None:
+    """INSERT ``rows`` into ``model``'s table with one ``executemany``.
+
+    Args:
+        model: the model whose table receives the rows.
+        rows: one dict per row, keyed by field attname.
+        using: the database alias.
+        with_pk: send the primary key column (False: the database numbers rows).
+        suffix: SQL appended to the statement (an ``ON CONFLICT`` clause).
+    """
+    if not rows:
+        return
+    connection = connections[using]
+    fields = [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(model._meta.db_table)
+    plan = [(field.attname, _adapter(field, connection), _default(field)) for field in fields]
+    params = [
+        tuple(adapt(row[name]) if name in row else adapt(default) for name, adapt, default in plan)
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){suffix}", params
+        )
+
+
+def insert_rows_returning(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    returning: Sequence[str],
+    *,
+    using: str,
+    suffix: str = "",
+) -> list[tuple[Any, ...]]:
+    """INSERT ``rows`` (primary key left to the database) and return the ``returning`` columns.
+
+    Multi-row ``VALUES`` statements with ``RETURNING`` (SQLite 3.35+,
+    PostgreSQL), as many rows per statement as SQLite's 999 parameters allow.
+    Returned values come back as the driver gives them, in row order.
+    """
+    if not rows:
+        return []
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    plan = [(field.attname, _adapter(field, connection), _default(field)) for field in fields]
+    table = quote(model._meta.db_table)
+    returned = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
+    per_statement = max(_MAX_PARAMS // len(fields), 1)
+    results: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                adapt(row[name]) if name in row else adapt(default)
+                for row in chunk
+                for name, adapt, default in plan
+            ]
+            values = ", ".join([one_row] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}{suffix} RETURNING {returned}",
+                params,
+            )
+            results.extend(cursor.fetchall())
+    return results
