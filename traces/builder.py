@@ -6,6 +6,7 @@ The builder never writes: ``record()`` hands the finished ``TraceEvent`` to
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -70,6 +71,7 @@ class TraceBuilder:
         self._event_type = check_text("event_type", event_type, max_length=100, required=True)
         self._description = check_text("description", description)
         self._id = _new_event_id()
+        self._decision_id = uuid.uuid4().hex
         self._using = using
         self._actor: Actor | None = None
         if actor is not None:
@@ -111,6 +113,7 @@ class TraceBuilder:
         clone._outcome_details = dict(self._outcome_details)
         clone._data = dict(self._data)
         clone._id = _new_event_id()
+        clone._decision_id = uuid.uuid4().hex
         return clone
 
     # Who -----------------------------------------------------------------
@@ -469,7 +472,9 @@ class TraceBuilder:
 
     def build(self, *, now: datetime | None = None) -> TraceEvent:
         """The ``TraceEvent`` described so far, without storing it."""
-        decision = DecisionTrace(**self._decision) if self._decision else None
+        decision = None
+        if self._decision:
+            decision = DecisionTrace(**{"id": self._decision_id, **self._decision})
         kwargs: dict[str, Any] = {}
         if self._timestamp is not None or now is not None:
             kwargs["timestamp"] = self._timestamp or now
