@@ -382,7 +382,7 @@ class TraceBuilder:
         if not event_ids:
             raise TraceValidationError("depends_on() needs at least one id.")
         current = tuple(self._decision.get("depends_on", ()))
-        ids = tuple(str(i) if hasattr(i, "hex") else i for i in event_ids)
+        ids = tuple(str(i) if isinstance(i, uuid.UUID) else i for i in event_ids)
         self._decision["depends_on"] = check_text_list(
             "depends_on", current + ids, max_length=ID_LENGTH
         )

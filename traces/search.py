@@ -133,6 +133,7 @@ def search_index_rebuild(*, using: str | None = None) -> None:
 
 
 def _matching_ids_sql(vendor: str, tokens: list[str]) -> tuple[str, list[Any]]:
+    # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
     if vendor == "sqlite":
         query = " ".join(f'"{token}"' for token in tokens)
         return (
@@ -140,17 +141,10 @@ def _matching_ids_sql(vendor: str, tokens: list[str]) -> tuple[str, list[Any]]:
             f"WHERE {_FTS_TABLE} MATCH %s",
             [query],
         )
-    if vendor == "postgresql":
-        return (
-            f"SELECT d.event_id FROM {_DOC_TABLE} d "
-            "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)",
-            [" ".join(tokens)],
-        )
-    # Any other database: a plain case-insensitive scan, correct if slow.
-    condition = " AND ".join("LOWER(d.body) LIKE %s" for _ in tokens)
     return (
-        f"SELECT d.event_id FROM {_DOC_TABLE} d WHERE {condition}",
-        [f"%{token.lower()}%" for token in tokens],
+        f"SELECT d.event_id FROM {_DOC_TABLE} d "
+        "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)",
+        [" ".join(tokens)],
     )
 
 
@@ -202,7 +196,7 @@ def search_ranked_ids(
             f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
         params = [match, *restrict_params, limit]
-    elif connection.vendor == "postgresql":
+    else:
         sql = (
             "SELECT d.event_id FROM "
             f"{_DOC_TABLE} d, plainto_tsquery('english'::regconfig, %s) q "
@@ -210,10 +204,6 @@ def search_ranked_ids(
             "ORDER BY ts_rank(d.search_vector, q) DESC, d.id DESC LIMIT %s"
         )
         params = [" ".join(tokens), *restrict_params, limit]
-    else:
-        sql, params = _matching_ids_sql(connection.vendor, tokens)
-        sql = f"{sql}{restrict} ORDER BY d.id DESC LIMIT %s"
-        params = [*params, *restrict_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [

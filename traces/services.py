@@ -171,14 +171,6 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
     for actor in latest.values():
         row = model_to_dict(actor_to_record(actor), exclude=["id"])
         rows.append({**row, "first_seen_at": now, "last_seen_at": now})
-    if connection.vendor not in ("sqlite", "postgresql"):
-        records = ActorRecord.objects.using(db).bulk_create(
-            [ActorRecord(**row) for row in rows],
-            update_conflicts=True,
-            unique_fields=["actor_type", "actor_id"],
-            update_fields=_ACTOR_UPDATE_FIELDS,
-        )
-        return {(r.actor_type, r.actor_id): r.pk for r in records}
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in _ACTOR_UPDATE_FIELDS)
     returned = insert_rows_returning(
@@ -230,8 +222,11 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     """Store many events set-based, in one transaction; returns their ids in input order.
 
     A child may name a parent stored earlier or one in the same batch (in any
-    order). Each statement handles the whole batch: one upsert for the
-    actors, one insert each for events, objects, tags, documents, decisions.
+    order). Statements are per table, not per event: the actor upsert (one per
+    80 actors), one ``executemany`` each for events, objects, tags and search
+    documents, one insert for the approval Decisions, and one lookup when some
+    parent is outside the batch. An id already stored is reported as such
+    after the transaction rolled back.
 
     Raises:
         TraceValidationError: an event is not acceptable (a parent that does

@@ -36,12 +36,16 @@ from traces.exceptions import (
 )
 
 __all__ = [
+    "DECISION_ID_LENGTH",
+    "EMAIL_LENGTH",
     "ID_LENGTH",
     "MAX_JSON_CHARS",
     "MAX_TEXT_LENGTH",
     "NAME_LENGTH",
+    "ROLE_LENGTH",
     "TAG_LENGTH",
     "TYPE_LENGTH",
+    "VERSION_LENGTH",
     "TraceJSONEncoder",
     "aware",
     "check_bool",
@@ -51,6 +55,7 @@ __all__ = [
     "check_event_id",
     "check_ip",
     "check_json",
+    "check_list",
     "check_mapping",
     "check_optional_text",
     "check_text",

@@ -132,6 +132,7 @@ def test_span_success_records_duration_and_start_time(client):
 
 def test_span_failure_records_error_and_reraises(client):
     """An exception inside the span: outcome FAILURE with its text, and it propagates."""
+
     def fail() -> None:
         with client.span("sync.run") as trace:
             trace.by_system()
