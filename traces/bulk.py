@@ -16,6 +16,7 @@ row gives one. Nothing here validates: the services did that first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,12 +34,26 @@ def _identity(value: Any) -> Any:
     return value
 
 
+_dumps = json.JSONEncoder().encode
+
+
+def _sqlite_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
+    return _dumps(value)
+
+
 def _adapter(field: models.Field, connection: Any) -> _Adapter:
     if isinstance(field, models.ForeignKey):
         return _adapter(field.target_field, connection)
     ops = connection.ops
     if isinstance(field, models.JSONField):
         encoder = field.encoder
+        if connection.vendor == "sqlite" and encoder is None:
+            # What ops.adapt_json_value does on SQLite, minus a call per value.
+            return _sqlite_json
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if isinstance(field, models.UUIDField):
         if connection.features.has_native_uuid_field:
@@ -60,10 +75,14 @@ def _adapter(field: models.Field, connection: Any) -> _Adapter:
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def _default(field: models.Field) -> Any:
-    if field.default is NOT_PROVIDED:
-        return None
-    return field.get_default()
+def _plan(fields: list[models.Field], connection: Any) -> list[tuple[str, _Adapter, Any]]:
+    """(attname, adapter, adapted default) per field: what each row value goes through."""
+    plan = []
+    for field in fields:
+        adapt = _adapter(field, connection)
+        default = None if field.default is NOT_PROVIDED else adapt(field.get_default())
+        plan.append((field.attname, adapt, default))
+    return plan
 
 
 def insert_rows(
@@ -90,9 +109,9 @@ def insert_rows(
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = connection.ops.quote_name(model._meta.db_table)
-    plan = [(field.attname, _adapter(field, connection), _default(field)) for field in fields]
+    plan = _plan(fields, connection)
     params = [
-        tuple(adapt(row[name]) if name in row else adapt(default) for name, adapt, default in plan)
+        tuple(adapt(row[name]) if name in row else default for name, adapt, default in plan)
         for row in rows
     ]
     with connection.cursor() as cursor:
@@ -122,7 +141,7 @@ def insert_rows_returning(
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    plan = [(field.attname, _adapter(field, connection), _default(field)) for field in fields]
+    plan = _plan(fields, connection)
     table = quote(model._meta.db_table)
     returned = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
     per_statement = max(_MAX_PARAMS // len(fields), 1)
@@ -131,7 +150,7 @@ def insert_rows_returning(
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             params = [
-                adapt(row[name]) if name in row else adapt(default)
+                adapt(row[name]) if name in row else default
                 for row in chunk
                 for name, adapt, default in plan
             ]

@@ -22,7 +22,7 @@ __all__ = [
     "EVENT_VALUES",
     "OBJECT_VALUES",
     "actor_from_record",
-    "actor_to_record",
+    "actor_row",
     "event_from_record",
     "event_from_values",
     "event_row",
@@ -33,19 +33,20 @@ __all__ = [
 ]
 
 
-def actor_to_record(actor: Actor) -> ActorRecord:
-    return ActorRecord(
-        actor_type=actor.type.value,
-        actor_id=actor.id,
-        name=actor.name,
-        email=actor.email or "",
-        role=actor.role or "",
-        model=actor.model or "",
-        version=actor.version or "",
-        service_name=actor.service_name or "",
-        job_id=actor.job_id or "",
-        metadata=actor.metadata,
-    )
+def actor_row(actor: Actor) -> dict[str, Any]:
+    """The ``ActorRecord`` column values for ``actor`` (without the seen-at times)."""
+    return {
+        "actor_type": actor.type.value,
+        "actor_id": actor.id,
+        "name": actor.name,
+        "email": actor.email or "",
+        "role": actor.role or "",
+        "model": actor.model or "",
+        "version": actor.version or "",
+        "service_name": actor.service_name or "",
+        "job_id": actor.job_id or "",
+        "metadata": actor.metadata,
+    }
 
 
 def actor_from_record(row: ActorRecord) -> Actor:

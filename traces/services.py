@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
@@ -26,7 +25,7 @@ from traces.exceptions import (
     WRONG_ITEM,
     TraceValidationError,
 )
-from traces.mapping import actor_to_record, event_row, object_row, search_body
+from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import (
     ActorRecord,
     EventRecord,
@@ -167,10 +166,9 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
         return {}
     connection = connections[db]
     now = timezone.now()
-    rows = []
-    for actor in latest.values():
-        row = model_to_dict(actor_to_record(actor), exclude=["id"])
-        rows.append({**row, "first_seen_at": now, "last_seen_at": now})
+    rows = [
+        {**actor_row(actor), "first_seen_at": now, "last_seen_at": now} for actor in latest.values()
+    ]
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in _ACTOR_UPDATE_FIELDS)
     returned = insert_rows_returning(
