@@ -142,6 +142,15 @@ def _builder(client, rng: random.Random, n: int, when: datetime, objects: list[t
     return builder.at(when)
 
 
+def _objects(rng: random.Random, orders: int) -> list[tuple[str, str]]:
+    """An order and 0-2 products or customers."""
+    objects = [("order", f"ord-{rng.randrange(orders)}")]
+    for _ in range(rng.randrange(3)):
+        kind = rng.choice([("product", 20_000), ("customer", 50_000)])
+        objects.append((kind[0], f"{kind[0][:4]}-{rng.randrange(kind[1])}"))
+    return objects
+
+
 def _generate(client, total: int, rng: random.Random) -> tuple[float, str]:
     """Store ``total`` events with record_many; returns (events/s, id of the 60-event chain)."""
     from traces.services import trace_record_many
@@ -156,18 +165,9 @@ def _generate(client, total: int, rng: random.Random) -> tuple[float, str]:
         events, recent = [], []
         for i in range(size):
             n = done + i
-            objects = [("order", f"ord-{rng.randrange(orders)}")]
+            objects = _objects(rng, orders)
             if n % busy_every == 0:
-                objects = [("order", BUSY_ORDER)]
-            for _ in range(rng.randrange(3)):
-                objects.append(
-                    rng.choice(
-                        [
-                            ("product", f"prod-{rng.randrange(20_000)}"),
-                            ("customer", f"cust-{rng.randrange(50_000)}"),
-                        ]
-                    )
-                )
+                objects[0] = ("order", BUSY_ORDER)
             builder = _builder(client, rng, n, start_time + spacing * n, objects)
             if recent and rng.random() < 0.10:
                 builder.child_of(rng.choice(recent))
@@ -225,7 +225,7 @@ def main() -> None:
     chain_root = EventRecord.objects.tagged([CHAIN_TAG]).values_list("pk", flat=True).first()
     # Bulk at full size: fresh batches on top of everything already stored.
     extra = [
-        _builder(client, rng, n, datetime.now(UTC), [("order", f"ord-extra-{n}")]).build()
+        _builder(client, rng, n, datetime.now(UTC), _objects(rng, 100_000)).build()
         for n in range(args.bulk_check)
     ]
     began = time.perf_counter()
