@@ -86,8 +86,6 @@ def _rows_to_params(
     again in Python.
     """
     names = [field.attname for field in fields]
-    if len(names) < 2:
-        raise ValueError("insert_rows needs at least two columns.")
     defaults = {
         field.attname: None if field.default is NOT_PROVIDED else field.get_default()
         for field in fields
@@ -97,7 +95,8 @@ def _rows_to_params(
         for index, adapt in enumerate(_adapter(field, connection) for field in fields)
         if adapt is not _identity
     ]
-    getter = itemgetter(*names)
+    # itemgetter of one name returns the value itself, not a 1-tuple.
+    getter = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     params = []
     for row in rows:
         try:

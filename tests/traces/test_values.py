@@ -227,3 +227,14 @@ def test_usable_without_database():
     """Value objects never touch the database (no django_db mark here)."""
     event = TraceEvent(event_type="x", actor=Actor.user("u", "U"))
     assert event.to_json()
+
+
+def test_event_ids_are_time_ordered_uuid7():
+    """New event ids are UUID version 7 (RFC 9562) and sort by creation time."""
+    import time
+
+    first = uuid.UUID(TraceEvent(event_type="x").id)
+    time.sleep(0.002)
+    second = uuid.UUID(TraceEvent(event_type="x").id)
+    assert (first.version, first.variant) == (7, uuid.RFC_4122)
+    assert first < second
