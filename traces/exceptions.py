@@ -1,10 +1,68 @@
-"""Errors raised by ``traces``; every one is a ``TracesError``."""
+"""Errors raised by ``traces``; every one is a ``TracesError``.
+
+Messages are module constants (format strings) so tests can match them; each
+says what to pass instead.
+"""
 
 from __future__ import annotations
 
-__all__ = ["InvalidCursorError", "TraceValidationError", "TracesError"]
+__all__ = [
+    "BAD_CHOICE",
+    "BAD_CONFIDENCE",
+    "BAD_DATETIME",
+    "BAD_DURATION",
+    "BAD_EVENT_ID",
+    "BAD_IP",
+    "BAD_OFFSET",
+    "CHAIN_TOO_DEEP",
+    "DUPLICATE_EVENT",
+    "EMPTY_TEXT",
+    "INVALID_CURSOR",
+    "NOT_A_BOOL",
+    "NOT_A_LIST",
+    "NOT_A_MAPPING",
+    "NOT_JSON",
+    "NOT_TEXT",
+    "NO_OBJECT_KEY",
+    "NUL_IN_TEXT",
+    "PARENT_NOT_FOUND",
+    "TOO_LONG",
+    "UNKNOWN_DECISION_FIELD",
+    "UNKNOWN_EVENT_TYPE_PATTERN",
+    "WRONG_ITEM",
+    "InvalidCursorError",
+    "TraceValidationError",
+    "TracesError",
+]
 
 INVALID_CURSOR = "The page cursor is not valid; start again from the first page."
+NOT_TEXT = "{field} must be a string; got {got}."
+EMPTY_TEXT = "{field} must not be empty."
+NUL_IN_TEXT = "{field} must not contain NUL (\\x00) characters."
+TOO_LONG = "{field} must be at most {max_length} characters; got {length}."
+BAD_CHOICE = "{field} must be one of {allowed}; got {got!r}."
+NOT_A_BOOL = "{field} must be True or False; got {got!r}."
+NOT_A_MAPPING = "{field} must be a dict; got {got}."
+NOT_A_LIST = "{field} must be a list or tuple; got {got}."
+BAD_CONFIDENCE = "confidence must be a number from 0 to 1 (e.g. 0.85); got {got!r}."
+BAD_DURATION = "duration must be a timedelta or a number of seconds >= 0; got {got!r}."
+BAD_DATETIME = "{field} must be a datetime (a naive one is taken as UTC); got {got!r}."
+NOT_JSON = "{field} cannot be stored as JSON: {reason}."
+BAD_IP = "ip must be an IPv4 or IPv6 address such as '203.0.113.7'; got {got!r}."
+BAD_EVENT_ID = "{field} must be an event id (a UUID, as returned by record()); got {got!r}."
+PARENT_NOT_FOUND = (
+    "child_of({got}): no stored event has that id; record the parent first "
+    "(or pass it in the same record_many() batch)."
+)
+DUPLICATE_EVENT = "An event with id {got} is already stored; events are recorded once."
+CHAIN_TOO_DEEP = "A chain may be at most {max_depth} events deep; {got} is too deep."
+UNKNOWN_DECISION_FIELD = "because() got unknown keyword(s) {names}; allowed: {allowed}."
+NO_OBJECT_KEY = "get_object_history() needs external_id or object_id."
+BAD_OFFSET = (
+    "offset must be a whole number from 0 to {max_offset}; page further with the cursor instead."
+)
+UNKNOWN_EVENT_TYPE_PATTERN = "{field} items must be event types or prefixes like 'order.*'."
+WRONG_ITEM = "{field} takes {expected}; got {got}."
 
 
 class TracesError(Exception):

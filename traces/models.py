@@ -10,6 +10,9 @@ Denormalised on purpose, each for an index the UI filters on:
 pending ``decisioning.Decision``; services change both in one transaction)
 and ``tags`` (the event's tags for display; ``EventTag`` rows are what
 filters use).
+
+``EventSearchDocument`` holds each event's searchable text; the database's own
+full-text engine indexes it (see ``traces.search`` and migration 0002).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from decisioning.models import DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.querysets import EventRecordQuerySet
 
-__all__ = ["ActorRecord", "EventRecord", "EventTag", "TrackedObjectRecord"]
+__all__ = [
+    "ActorRecord",
+    "EventRecord",
+    "EventSearchDocument",
+    "EventTag",
+    "TrackedObjectRecord",
+]
 
 
 class ActorRecord(models.Model):
@@ -76,6 +85,8 @@ class EventRecord(TimeSemanticsMixin):
         null=True,
         blank=True,
         related_name="events",
+        # event_actor_idx (actor, effective_at, id) serves every actor lookup.
+        db_index=False,
         help_text="Who acted.",
     )
     actor_type = models.CharField(
@@ -230,3 +241,27 @@ class EventTag(models.Model):
 
     def __str__(self) -> str:
         return self.tag
+
+
+class EventSearchDocument(models.Model):
+    """The searchable text of one event: description, reasoning, alternatives, rejections.
+
+    On SQLite an FTS5 table (``traces_event_fts``, external content, rowid =
+    this row's id) indexes ``body``; on PostgreSQL a generated ``tsvector``
+    column with a GIN index does. Services write this row and the index in the
+    event's transaction and keep both in sync on update and delete.
+    """
+
+    event = models.OneToOneField(
+        EventRecord,
+        on_delete=models.CASCADE,
+        related_name="search_document",
+        help_text="The event.",
+    )
+    body = models.TextField(blank=True, default="", help_text="The text that is searched.")
+
+    class Meta:
+        verbose_name = "search document"
+
+    def __str__(self) -> str:
+        return f"search text of {self.event_id}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
@@ -23,7 +24,7 @@ __all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "keyset_page"]
 MAX_PAGE_SIZE = 500
 _MAX_TOKEN_LENGTH = 200
 
-T = TypeVar("T", bound=Model)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class Cursor:
         return cls(effective_at=effective_at, id=row_id)
 
     @classmethod
-    def of(cls, row: Model) -> Cursor:
+    def of(cls, row: Model | Mapping[str, Any]) -> Cursor:
+        """The position of a model row, or of a ``values()`` row with effective_at and id."""
+        if isinstance(row, Mapping):
+            return cls(effective_at=row["effective_at"], id=row["id"])
         return cls(effective_at=row.effective_at, id=row.pk)
 
 
@@ -77,8 +81,9 @@ def keyset_page(
     """One page of ``queryset`` ordered by ``(effective_at, id)``.
 
     Args:
-        queryset: any QuerySet of a model with ``effective_at`` and a UUID pk;
-            its ordering is replaced.
+        queryset: any QuerySet of a model with ``effective_at`` and a UUID pk
+            (model rows, or ``values()`` rows that include ``effective_at`` and
+            ``id``); its ordering is replaced.
         cursor: the ``next_cursor`` of the previous page (string or ``Cursor``).
         limit: rows per page, 1 to ``MAX_PAGE_SIZE``.
         newest_first: descending (timelines) or ascending (histories).

@@ -1,0 +1,69 @@
+"""Set-based inserts: values adapted as Django would, defaults filled, RETURNING upserts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from traces.bulk import insert_rows, insert_rows_returning
+from traces.models import ActorRecord, EventRecord, EventTag
+
+pytestmark = pytest.mark.django_db
+
+WHEN = datetime(2024, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+
+
+def test_insert_rows_round_trips_through_the_orm():
+    """UUIDs, datetimes, JSON (empty and nested), IPs and defaults read back unchanged."""
+    pk = uuid.uuid4()
+    insert_rows(
+        EventRecord,
+        [
+            {
+                "id": pk,
+                "effective_at": WHEN,
+                "recorded_at": WHEN,
+                "event_type": "x.y",
+                "root_id": pk,
+                "data": {"nested": [1, {"a": None}], "empty": {}},
+                "tags": [],
+                "source_ip": "2001:db8::1",
+            }
+        ],
+        using="default",
+    )
+    row = EventRecord.objects.get(pk=pk)
+    assert (row.effective_at, row.root_id, row.source_ip) == (WHEN, pk, "2001:db8::1")
+    assert row.data == {"nested": [1, {"a": None}], "empty": {}}
+    assert (row.outcome, row.context, row.constraints, row.confidence) == ("success", {}, [], None)
+
+
+def test_insert_rows_returning_upsert_returns_keys():
+    """The same statement inserts new rows and updates existing ones, returning keys."""
+    row = {"actor_type": "user", "actor_id": "u", "name": "A", "first_seen_at": WHEN}
+    row["last_seen_at"] = WHEN
+    suffix = ' ON CONFLICT ("actor_type", "actor_id") DO UPDATE SET "name" = excluded."name"'
+    (first,) = insert_rows_returning(ActorRecord, [row], ["id"], using="default", suffix=suffix)
+    (second,) = insert_rows_returning(
+        ActorRecord, [{**row, "name": "B"}], ["id"], using="default", suffix=suffix
+    )
+    assert first == second
+    assert ActorRecord.objects.get().name == "B"
+
+
+def test_insert_rows_returning_many_rows_in_chunks():
+    """More rows than one statement's parameters allow come back in order."""
+    rows = [
+        {"actor_type": "user", "actor_id": f"u{n}", "first_seen_at": WHEN, "last_seen_at": WHEN}
+        for n in range(250)
+    ]
+    keys = insert_rows_returning(ActorRecord, rows, ["actor_id"], using="default")
+    assert [k for (k,) in keys] == [f"u{n}" for n in range(250)]
+
+
+def test_insert_rows_nothing_is_a_no_op(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_rows(EventTag, [], using="default")
+        assert insert_rows_returning(EventTag, [], ["id"], using="default") == []

@@ -1,0 +1,151 @@
+"""Full-text search: ranked, combinable with filters, safe for any user text, kept in sync."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from traces import DecisionTraceClient
+from traces.models import EventRecord
+from traces.pagination import keyset_page
+from traces.search import (
+    MAX_QUERY_TOKENS,
+    document_body,
+    query_tokens,
+    search_events,
+    search_index_rebuild,
+    search_ranked_ids,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = [
+    '"',
+    '"unbalanced',
+    "'; DROP TABLE traces_eventrecord; --",
+    "AND",
+    "OR OR OR",
+    "NOT margin",
+    "margin NEAR price",
+    "NEAR(margin price, 2)",
+    "*",
+    "marg*",
+    "(((",
+    "margin)",
+    "body:margin",
+    "^margin",
+    "margin -price",
+    "😀🔥",
+    "margin 😀",
+    "\x00margin",
+    "a" * 10_000,
+    "margin " * 2_000,
+    "",
+    "   ",
+    "\\",
+    "%_%",
+    "{near}",
+    "تخفيض السعر",
+]
+
+
+@pytest.fixture
+def client() -> DecisionTraceClient:
+    return DecisionTraceClient()
+
+
+@pytest.fixture
+def events(client) -> dict[str, str]:
+    return {
+        "reasoning": client.trace("price.updated", "Price changed")
+        .because("Competitor price increase squeezed our margin")
+        .record(),
+        "description": client.trace("order.created", "Margin report for the quarter").record(),
+        "alternative": client.trace("refund.approved", "Refund")
+        .because("Defect", alternatives=[{"action": "replace", "reason": "warehouse backorder"}])
+        .record(),
+        "rejection": client.trace("refund.denied", "Refund denied")
+        .because("Policy", rejection_reasons={"full_refund": "outside the return window"})
+        .record(),
+        "none": client.trace("cart.updated", "Nothing relevant").record(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("margin", {"reasoning", "description"}),
+        ("backorder", {"alternative"}),
+        ("window", {"rejection"}),
+        ("full_refund", {"rejection"}),
+        ("price increase margin", {"reasoning"}),
+        ("increased", {"reasoning"}),
+        ("MARGIN", {"reasoning", "description"}),
+        ("unrelated", set()),
+    ],
+)
+def test_search_covers_description_reasoning_alternatives_rejections(
+    client, events, text, expected
+):
+    """Matches in each searched field; all words must match; stemming and case fold."""
+    names = {v: k for k, v in events.items()}
+    assert {names[e.id] for e in client.search(text)} == expected
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_search_hostile_input_never_raises(client, events, text):
+    """Quotes, operators, wildcards, parentheses, emoji, NUL and 10 kB strings are safe."""
+    results = client.search(text)
+    assert isinstance(results, list)
+    assert search_events(text).count() == len(search_ranked_ids(text, limit=500))
+
+
+def test_search_ranks_best_match_first(client):
+    """An event that says the word more often ranks above one that says it once."""
+    weak = client.trace("a", "margin once among many other words here").record()
+    strong = client.trace("b", "margin margin margin").record()
+    assert [e.id for e in client.search("margin")] == [strong, weak]
+
+
+def test_search_limit(client):
+    client.record_many([client.trace("x", f"zebra {n}") for n in range(8)])
+    assert len(client.search("zebra", limit=3)) == 3
+    with pytest.raises(ValueError, match="limit must be"):
+        client.search("zebra", limit=0)
+
+
+def test_search_events_combines_with_filters_and_keyset_pages(client):
+    """search_events() is a QuerySet: chain verbs, page it with keyset_page."""
+    user = client.trace("a", "zebra").by_user("u", "U").record()
+    client.trace("b", "zebra").by_ai("ai", "AI").record()
+    client.trace("c", "other").by_user("u", "U").record()
+    queryset = search_events("zebra", EventRecord.objects.of_actor_types(["user"]))
+    assert [str(pk) for pk in queryset.values_list("pk", flat=True)] == [user]
+    page = keyset_page(search_events("zebra").for_display(), limit=1)
+    assert len(page.items) == 1
+    assert page.next_cursor is not None
+
+
+def test_search_ranked_ids_restricted_by_queryset(client):
+    client.trace("a", "zebra").by_user("u", "U").record()
+    ai = client.trace("b", "zebra").by_ai("ai", "AI").record()
+    restricted = EventRecord.objects.of_actor_types(["ai_agent"])
+    assert search_ranked_ids("zebra", restricted) == [uuid.UUID(ai)]
+
+
+def test_search_index_rebuild_keeps_results(client, events):
+    search_index_rebuild()
+    assert len(client.search("margin")) == 2
+
+
+def test_query_tokens_bounds_and_words():
+    assert query_tokens('"price" AND (margin*') == ["price", "AND", "margin"]
+    assert len(query_tokens("w " * 1_000)) == MAX_QUERY_TOKENS
+    assert query_tokens(None) == []
+    assert query_tokens("😀") == []
+
+
+def test_document_body_flattens_json_text():
+    body = document_body("d", "r", [{"action": "replace", "n": 2}, "cheaper"], {"a": "no"})
+    assert body.split("\n") == ["d", "r", "action", "replace", "n", "2", "cheaper", "a", "no"]

@@ -1,0 +1,104 @@
+"""Selectors: model rows for the UI, chains in tree order, bounded offsets, stats."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from traces import DecisionTraceClient, TraceValidationError
+from traces.models import EventRecord
+from traces.selectors import (
+    MAX_OFFSET,
+    event_chain,
+    event_filter,
+    event_get,
+    event_page,
+    event_stats,
+    object_history,
+)
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def client() -> DecisionTraceClient:
+    return DecisionTraceClient()
+
+
+def test_event_chain_from_any_member_in_tree_order(client):
+    """From the root or a leaf: root, then each event followed by its children, with depth."""
+    root = client.trace("w", "root").at(T0).record()
+    a = client.trace("w", "a").child_of(root).at(T0 + timedelta(minutes=1)).record()
+    b = client.trace("w", "b").child_of(root).at(T0 + timedelta(minutes=2)).record()
+    a1 = client.trace("w", "a1").child_of(a).at(T0 + timedelta(minutes=3)).record()
+    client.trace("w", "elsewhere").record()
+    for member in (root, a1, b):
+        pairs = event_chain(member)
+        assert [(d, row.description) for d, row in pairs] == [
+            (0, "root"),
+            (1, "a"),
+            (2, "a1"),
+            (1, "b"),
+        ]
+    assert [str(row.pk) for _, row in event_chain(a1)] == [root, a, a1, b]
+    assert event_chain(str(uuid.uuid4())) == []
+
+
+def test_event_chain_model_rows_constant_queries(client, django_assert_max_num_queries):
+    root = client.trace("w").record()
+    client.record_many([client.trace("w").child_of(root).affecting_order("o") for _ in range(15)])
+    with django_assert_max_num_queries(2):
+        rows = event_chain(root)
+        assert all(row.tracked_objects.all() for _, row in rows[1:])
+        assert all(row.actor is None for _, row in rows)
+
+
+def test_event_page_for_display_constant_queries(client, django_assert_max_num_queries):
+    """A page of model rows (the UI's) costs the same for 1 and 20 rows."""
+    for size in (1, 20):
+        client.record_many(
+            [client.trace("p").by_user(f"u{n}", "U").affecting_order(f"o{n}") for n in range(size)]
+        )
+        with django_assert_max_num_queries(2):
+            page = event_page(event_filter().for_display(), limit=size)
+            assert [row.actor.name for row in page.items] == ["U"] * size
+            assert all(len(row.tracked_objects.all()) == 1 for row in page.items)
+        EventRecord.objects.all().delete()
+
+
+def test_event_page_offset_bounds():
+    with pytest.raises(TraceValidationError, match="offset"):
+        event_page(event_filter(), offset=MAX_OFFSET + 1)
+    with pytest.raises(TraceValidationError, match="offset"):
+        event_page(event_filter(), offset=True)
+    assert event_page(event_filter(), offset=MAX_OFFSET).items == []
+
+
+def test_event_get_model_row(client):
+    event_id = client.trace("x").by_user("u", "U").record()
+    assert event_get(event_id).actor.actor_id == "u"
+    assert event_get(uuid.uuid4()) is None
+
+
+def test_object_history_model_rows(client):
+    client.trace("o").affecting_order("ord-1").at(T0 + timedelta(hours=1)).record()
+    client.trace("o").affecting_order("ord-1").at(T0).record()
+    page = object_history(object_id="ord-1")
+    assert [row.effective_at for row in page.items] == [T0, T0 + timedelta(hours=1)]
+
+
+def test_event_stats_on_a_filtered_queryset(client):
+    client.trace("a").by_user("u", "U").record()
+    client.trace("b").by_ai("ai", "AI").record()
+    stats = event_stats(event_filter(actor_types=["user"]))
+    assert stats["total_events"] == 1
+    assert stats["by_event_type"] == {"a": 1}
+
+
+def test_event_stats_empty():
+    stats = event_stats()
+    assert stats["total_events"] == 0
+    assert stats["first_event_at"] is None

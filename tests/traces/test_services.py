@@ -1,0 +1,275 @@
+"""trace_record / trace_record_many / trace_update_text / trace_delete: atomic, validated writes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import DatabaseError, connection
+
+from decisioning.models import Decision, DecisionOutcome
+from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
+from traces.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
+from traces.models import (
+    ActorRecord,
+    EventRecord,
+    EventSearchDocument,
+    EventTag,
+    TrackedObjectRecord,
+)
+from traces.search import search_ranked_ids
+from traces.services import (
+    MAX_BATCH_SIZE,
+    trace_delete,
+    trace_record,
+    trace_record_many,
+    trace_update_text,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (ActorRecord, EventRecord, TrackedObjectRecord, EventTag, EventSearchDocument, Decision)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model._base_manager.count() for model in MODELS}
+
+
+def _event(**kwargs) -> TraceEvent:
+    builder = TraceBuilder(kwargs.pop("event_type", "order.created"), "Order placed")
+    builder.by_user("u-1", "Jane").affecting_order("ord-1", {"status": "new"}).with_tags("a", "b")
+    for name, args in kwargs.items():
+        getattr(builder, name)(*args)
+    return builder.build()
+
+
+def test_trace_record_writes_every_part():
+    """Event, actor, objects, tags (rows and JSON) and the search document are stored."""
+    event = _event(because=("Customer checked out",))
+    event_id = trace_record(event=event)
+    row = EventRecord.objects.get(pk=event_id)
+    assert row.actor.actor_id == "u-1"
+    assert row.actor_type == "user"
+    assert row.root_id == row.pk
+    assert row.depth == 0
+    assert row.has_decision
+    assert row.tags == ["a", "b"]
+    assert sorted(row.tag_rows.values_list("tag", flat=True)) == ["a", "b"]
+    assert list(row.tracked_objects.values_list("object_id", "state_after")) == [
+        ("ord-1", {"status": "new"})
+    ]
+    assert "Customer checked out" in row.search_document.body
+    assert row.recorded_at is not None
+    assert row.approval_status == ""
+
+
+def test_trace_record_backdated_naive_is_utc():
+    """at() with a naive datetime stores that time as UTC."""
+    trace_record(event=_event(at=(datetime(2024, 1, 15, 10, 30),)))
+    row = EventRecord.objects.get()
+    assert row.effective_at == datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
+    assert row.recorded_at > row.effective_at
+
+
+def test_trace_record_upserts_actor_by_type_and_id():
+    """The same (type, id) is one row holding the latest details; another type is another row."""
+    trace_record(event=TraceBuilder("a").by_user("u-1", "Jane").build())
+    trace_record(event=TraceBuilder("a").by_user("u-1", "Jane Doe", role="admin").build())
+    trace_record(event=TraceBuilder("a").by_ai("u-1", "Bot").build())
+    assert ActorRecord.objects.count() == 2
+    user = ActorRecord.objects.get(actor_type="user")
+    assert (user.name, user.role) == ("Jane Doe", "admin")
+    assert user.events.count() == 2
+
+
+def test_trace_record_child_gets_root_and_depth():
+    root = trace_record(event=TraceBuilder("w.start").build())
+    child = trace_record(event=TraceBuilder("w.step").child_of(root).build())
+    grandchild = trace_record(event=TraceBuilder("w.sub").child_of(child).build())
+    row = EventRecord.objects.get(pk=grandchild)
+    assert (str(row.root_id), row.depth, str(row.parent_id)) == (root, 2, child)
+
+
+def test_trace_record_unknown_parent_writes_nothing():
+    """A parent id that is not stored is a clear error and nothing is written."""
+    before = _counts()
+    missing = str(uuid.uuid4())
+    with pytest.raises(TraceValidationError) as info:
+        trace_record(event=_event(child_of=(missing,), requires_approval=()))
+    assert str(info.value) == PARENT_NOT_FOUND.format(got=missing)
+    assert _counts() == before
+
+
+def test_trace_record_same_id_twice_is_refused():
+    event = _event()
+    trace_record(event=event)
+    before = _counts()
+    with pytest.raises(TraceValidationError, match="already stored"):
+        trace_record(event=event)
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("bad", [None, "event", {"event_type": "x"}, TraceBuilder("x")])
+def test_trace_record_needs_a_trace_event(bad):
+    with pytest.raises(TraceValidationError, match="a TraceEvent"):
+        trace_record(event=bad)
+
+
+def test_requires_approval_creates_pending_decision_targeting_the_event():
+    """requires_approval: a pending Decision whose target is the EventRecord."""
+    event = _event(
+        because=("Refund 500 EUR", "refund.large", {"tier": "gold"}),
+        with_risk=("high",),
+        requires_approval=(),
+    )
+    event_id = trace_record(event=event)
+    row = EventRecord.objects.get(pk=event_id)
+    decision = Decision.objects.get()
+    assert decision.target == row
+    assert decision.target_content_type == ContentType.objects.get_for_model(EventRecord)
+    assert decision.target_id == event_id
+    assert decision.outcome == DecisionOutcome.PENDING
+    assert decision.decision_type == "refund.large"
+    assert decision.context == {"tier": "gold"}
+    assert decision.evidence["reasoning"] == "Refund 500 EUR"
+    assert decision.evidence["risk_level"] == "high"
+    assert decision.effective_at == row.effective_at
+    assert row.approval_status == "pending"
+    assert EventRecord.objects.needing_approval().with_approval_status(["pending"]).get() == row
+
+
+def test_requires_approval_without_action_uses_event_type():
+    trace_record(event=_event(event_type="price.changed", requires_approval=()))
+    assert Decision.objects.get().decision_type == "price.changed"
+
+
+def test_requires_approval_action_too_long_for_decision_type():
+    """The decision type column holds 100 characters: a longer action is refused up front."""
+    before = _counts()
+    with pytest.raises(TraceValidationError, match="decision type"):
+        trace_record(event=_event(because=("r", "a" * 150), requires_approval=()))
+    assert _counts() == before
+
+
+def test_failure_mid_write_leaves_nothing():
+    """When the Decision insert fails (its table is gone), the event, actor, objects roll back."""
+    before = _counts()
+    table = Decision._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        with pytest.raises(DatabaseError):
+            trace_record(event=_event(by_user=("new-user", "New"), requires_approval=()))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert _counts() == before
+    assert not ActorRecord.objects.filter(actor_id="new-user").exists()
+    assert search_ranked_ids("placed") == []
+
+
+def test_trace_record_many_in_one_transaction_with_batch_parents():
+    """A batch may hold parents and children in any order; roots and depths follow."""
+    root = TraceBuilder("w.start")
+    child = TraceBuilder("w.step").child_of(root.event_id)
+    grandchild = TraceBuilder("w.sub").child_of(child.event_id)
+    events = [grandchild.build(), root.build(), child.build()]
+    ids = trace_record_many(events=events)
+    assert ids == [e.id for e in events]
+    depths = dict(EventRecord.objects.values_list("event_type", "depth"))
+    assert depths == {"w.start": 0, "w.step": 1, "w.sub": 2}
+    assert set(EventRecord.objects.values_list("root_id", flat=True)) == {uuid.UUID(root.event_id)}
+
+
+def test_trace_record_many_query_count_is_set_based(django_assert_max_num_queries):
+    """One event or twenty cost the same handful of statements (one per table)."""
+    for size in (1, 20):
+        events = [_event(requires_approval=()) for _ in range(size)]
+        with django_assert_max_num_queries(11):
+            trace_record_many(events=events)
+    assert EventRecord.objects.count() == 21
+    assert Decision.objects.count() == 21
+    assert ActorRecord.objects.count() == 1
+
+
+def test_trace_record_many_bad_item_writes_nothing():
+    before = _counts()
+    missing = str(uuid.uuid4())
+    events = [_event(), _event(child_of=(missing,))]
+    with pytest.raises(TraceValidationError, match="no stored event"):
+        trace_record_many(events=events)
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ("abc", "a list of TraceEvent"),
+        (None, "a list of TraceEvent"),
+        ([1], "TraceEvent items"),
+        ([TraceEvent(event_type="x", id=str(uuid.UUID(int=1)))] * 2, "already stored"),
+    ],
+)
+def test_trace_record_many_rejects_bad_batches(events, message):
+    with pytest.raises(TraceValidationError, match=message):
+        trace_record_many(events=events)
+
+
+def test_trace_record_many_cycle_is_refused():
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    events = [
+        TraceEvent(id=a, event_type="x", parent_event_id=b),
+        TraceEvent(id=b, event_type="x", parent_event_id=a),
+    ]
+    with pytest.raises(TraceValidationError, match="each other's parents"):
+        trace_record_many(events=events)
+
+
+def test_trace_record_many_empty_and_limit():
+    assert trace_record_many(events=[]) == []
+    assert MAX_BATCH_SIZE >= 10_000
+
+
+def test_duplicate_message_constant():
+    assert "already stored" in DUPLICATE_EVENT
+
+
+def test_trace_update_text_keeps_search_in_sync():
+    """After an update the old words no longer match and the new ones do."""
+    event_id = trace_record(event=_event(because=("alpha reasoning",)))
+    assert search_ranked_ids("alpha") == [uuid.UUID(event_id)]
+    trace_update_text(event_id=event_id, reasoning="omega reasoning", description="changed")
+    assert search_ranked_ids("alpha") == []
+    assert search_ranked_ids("omega") == [uuid.UUID(event_id)]
+    assert EventRecord.objects.get().description == "changed"
+
+
+@pytest.mark.parametrize(
+    ("event_id", "message"),
+    [(str(uuid.uuid4()), "No stored event"), ("nope", "must be an event id")],
+)
+def test_trace_update_text_unknown_event(event_id, message):
+    with pytest.raises(TraceValidationError, match=message):
+        trace_update_text(event_id=event_id, description="x")
+
+
+def test_trace_delete_removes_subtree_and_index():
+    """Deleting a root removes its descendants, rows, Decisions and search entries."""
+    client = DecisionTraceClient()
+    root = client.trace("w.start", "zebra start").requires_approval().record()
+    child = client.trace("w.step", "zebra step").child_of(root).record()
+    client.trace("w.sub", "zebra sub").child_of(child).with_tags("t").record()
+    other = client.trace("other", "zebra other").record()
+    assert trace_delete(event_ids=[root]) == 3
+    assert list(EventRecord.objects.values_list("pk", flat=True)) == [uuid.UUID(other)]
+    assert Decision.all_objects.count() == 0
+    assert EventTag.objects.count() == 0
+    assert search_ranked_ids("zebra") == [uuid.UUID(other)]
+    assert trace_delete(event_ids=[root]) == 0
+
+
+def test_actor_record_str():
+    trace_record(event=TraceBuilder("a").by(Actor.user("u", "Jane")).build())
+    assert str(ActorRecord.objects.get()) == "Jane (User)"

@@ -1,0 +1,238 @@
+"""Read-only admin for trace events and actors: traces are evidence, so nothing is editable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from traces.enums import ActorType, EventOutcome, RiskLevel
+from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
+from traces.search import search_events
+
+__all__ = ["ActorRecordAdmin", "EventRecordAdmin"]
+
+
+class _ReadOnlyMixin:
+    """No add, change or delete; the change page only shows the row."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class _ChoiceFilter(admin.SimpleListFilter):
+    """One dimension with a closed set of values; an unknown value in the URL filters nothing."""
+
+    field = ""
+    options: list[tuple[str, str]] = []
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return self.options
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value in dict(self.options):
+            return queryset.filter(**{self.field: value})
+        return queryset
+
+
+def _options(enum: type) -> list[tuple[str, str]]:
+    from traces.enums import choices
+
+    return choices(enum)
+
+
+class ActorTypeFilter(_ChoiceFilter):
+    title = "actor type"
+    parameter_name = "actor_type"
+    field = "actor_type"
+    options = _options(ActorType)
+
+
+class OutcomeFilter(_ChoiceFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+    field = "outcome"
+    options = _options(EventOutcome)
+
+
+class RiskFilter(_ChoiceFilter):
+    title = "risk"
+    parameter_name = "risk"
+    field = "risk_level"
+    options = _options(RiskLevel)
+
+
+class ApprovalFilter(admin.SimpleListFilter):
+    title = "approval"
+    parameter_name = "approval"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("required", "Requires approval"),
+            ("pending", "Pending approval"),
+            ("none", "No approval needed"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value == "required":
+            return queryset.needing_approval()
+        if value == "pending":
+            return queryset.with_approval_status(["pending"])
+        if value == "none":
+            return queryset.needing_approval(False)
+        return queryset
+
+
+class EventFamilyFilter(admin.SimpleListFilter):
+    """The event type's family: the part before the first dot (``order`` for ``order.created``)."""
+
+    title = "event type"
+    parameter_name = "family"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        # Distinct types come from the type index; bounded so a huge variety stays cheap.
+        types = (
+            EventRecord.objects.order_by("event_type")
+            .values_list("event_type", flat=True)
+            .distinct()[:500]
+        )
+        families = sorted({event_type.split(".", 1)[0] for event_type in types})
+        return [(family, family) for family in families]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value and "*" not in value and len(value) <= 100:
+            return queryset.of_event_types([value, f"{value}.*"])
+        return queryset
+
+
+class TrackedObjectInline(admin.TabularInline):
+    model = TrackedObjectRecord
+    fields = (
+        "position",
+        "object_type",
+        "object_id",
+        "external_id",
+        "name",
+        "state_before",
+        "state_after",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EventRecord)
+class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+    """Browse trace events: who did what, why, to which objects. Read-only."""
+
+    list_display = (
+        "effective_at",
+        "event_type",
+        "actor",
+        "actor_type",
+        "outcome",
+        "risk_level",
+        "approval_status",
+    )
+    list_filter = (ActorTypeFilter, OutcomeFilter, RiskFilter, ApprovalFilter, EventFamilyFilter)
+    list_select_related = ("actor",)
+    search_fields = ("description",)
+    search_help_text = "Full-text search over description, reasoning, alternatives, rejections."
+    date_hierarchy = "effective_at"
+    ordering = ("-effective_at", "-id")
+    show_full_result_count = False
+    list_per_page = 50
+    inlines = (TrackedObjectInline,)
+    fieldsets = (
+        (None, {"fields": ("id", "event_type", "description", "effective_at", "recorded_at")}),
+        ("Who", {"fields": ("actor", "actor_type")}),
+        (
+            "Why",
+            {
+                "fields": (
+                    "action",
+                    "reasoning",
+                    "context",
+                    "constraints",
+                    "alternatives",
+                    "rejection_reasons",
+                    "confidence",
+                    "risk_level",
+                    "requires_approval",
+                    "approval_status",
+                    "approved_by",
+                    "trigger",
+                    "trigger_event_id",
+                    "depends_on",
+                )
+            },
+        ),
+        (
+            "Outcome",
+            {"fields": ("outcome", "outcome_details", "error", "duration", "data", "tags")},
+        ),
+        (
+            "Chain and source",
+            {
+                "fields": (
+                    "parent",
+                    "root_id",
+                    "depth",
+                    "correlation_id",
+                    "source_system",
+                    "source_ip",
+                )
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in EventRecord._meta.concrete_fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # The database's full-text engine, not LIKE scans; any text is safe.
+        if not search_term.strip():
+            return queryset, False
+        return search_events(search_term, queryset), False
+
+
+@admin.register(ActorRecord)
+class ActorRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+    """Who has acted: people, AI agents, jobs, systems, services. Read-only."""
+
+    list_display = (
+        "actor_id",
+        "name",
+        "actor_type",
+        "role",
+        "model",
+        "service_name",
+        "last_seen_at",
+    )
+    list_filter = (ActorTypeFilter,)
+    search_fields = ("actor_id", "name", "email")
+    ordering = ("actor_type", "actor_id")
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in ActorRecord._meta.concrete_fields]

@@ -1,0 +1,212 @@
+"""Full-text search over events with the database's own engine.
+
+The searchable text of an event (description, reasoning, alternatives and
+rejection reasons) is one ``EventSearchDocument`` row. SQLite indexes it with
+FTS5 (table ``traces_event_fts``, porter stemming), PostgreSQL with a generated
+``tsvector`` column and a GIN index (English configuration); both are created
+by migration 0002 on their own database only.
+
+User text never reaches either engine's query syntax: it is cut into word
+tokens and each token is quoted (SQLite) or handed to ``plainto_tsquery``
+(PostgreSQL), so quotes, ``AND``/``OR``/``NEAR``, ``*``, parentheses, emoji
+and 10 kB strings are just words or nothing. All words must match.
+
+Two ways in:
+
+- ``search_events(text, queryset=None)``: a QuerySet filtered to matching
+  events (no ranking), to combine with the other filter verbs and keyset pages.
+- ``search_ranked_ids(text, queryset=None, limit=50)``: event ids, best match first.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import connections, router
+from django.db.models.expressions import RawSQL
+
+from traces.bulk import insert_rows, insert_rows_returning
+from traces.exceptions import TraceValidationError
+from traces.models import EventRecord, EventSearchDocument
+from traces.pagination import MAX_PAGE_SIZE
+from traces.querysets import EventRecordQuerySet
+
+__all__ = [
+    "MAX_QUERY_TOKENS",
+    "document_body",
+    "query_tokens",
+    "search_events",
+    "search_index_add",
+    "search_index_rebuild",
+    "search_index_remove",
+    "search_ranked_ids",
+]
+
+MAX_QUERY_TOKENS = 32
+_MAX_TOKEN_LENGTH = 64
+_WORD = re.compile(r"\w+")
+_FTS_TABLE = "traces_event_fts"
+_DOC_TABLE = EventSearchDocument._meta.db_table
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif value is not None and not isinstance(value, bool):
+        yield str(value)
+
+
+def document_body(
+    description: str, reasoning: str, alternatives: Any, rejection_reasons: Any
+) -> str:
+    """The text that is indexed for one event."""
+    parts = [description, reasoning, *_strings(alternatives), *_strings(rejection_reasons)]
+    return "\n".join(part for part in parts if part)
+
+
+def query_tokens(text: object) -> list[str]:
+    """The words of a user's search text (at most ``MAX_QUERY_TOKENS``); never raises."""
+    if not isinstance(text, str):
+        return []
+    tokens = [token[:_MAX_TOKEN_LENGTH] for token in _WORD.findall(text.replace("_", " "))]
+    return tokens[:MAX_QUERY_TOKENS]
+
+
+def _db(using: str | None) -> str:
+    return using or router.db_for_read(EventRecord)
+
+
+def search_index_add(documents: list[dict[str, Any]], *, using: str) -> None:
+    """Insert the search documents (``{"event_id", "body"}`` dicts) and index them.
+
+    On SQLite the FTS5 rows take the ids the documents were given; on
+    PostgreSQL the generated ``tsvector`` column follows the row by itself.
+    """
+    if not documents:
+        return
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        insert_rows(EventSearchDocument, documents, using=using, with_pk=False)
+        return
+    ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {_FTS_TABLE}(rowid, body) VALUES (%s, %s)",
+            [(pk, document["body"]) for (pk,), document in zip(ids, documents, strict=True)],
+        )
+
+
+def search_index_remove(event_ids: Iterable[uuid.UUID | str], *, using: str) -> None:
+    """Drop these events' entries from the index; call before their documents go."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    ids = [uuid.UUID(str(i)) for i in event_ids]
+    rows = list(
+        EventSearchDocument.objects.using(using).filter(event_id__in=ids).values_list("pk", "body")
+    )
+    if rows:
+        # An external-content FTS5 table forgets a row when told its old text.
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}, rowid, body) VALUES ('delete', %s, %s)",
+                rows,
+            )
+
+
+def search_index_rebuild(*, using: str | None = None) -> None:
+    """Rebuild the whole index from the document rows (repair after a raw SQL import)."""
+    connection = connections[_db(using)]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
+
+
+def _matching_ids_sql(vendor: str, tokens: list[str]) -> tuple[str, list[Any]]:
+    # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
+    if vendor == "sqlite":
+        query = " ".join(f'"{token}"' for token in tokens)
+        return (
+            f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
+            f"WHERE {_FTS_TABLE} MATCH %s",
+            [query],
+        )
+    return (
+        f"SELECT d.event_id FROM {_DOC_TABLE} d "
+        "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)",
+        [" ".join(tokens)],
+    )
+
+
+def search_events(text: object, queryset: EventRecordQuerySet | None = None) -> EventRecordQuerySet:
+    """Events of ``queryset`` (default: all) whose text matches ``text``; never raises on text.
+
+    The result is an ordinary QuerySet: chain the other verbs
+    (``of_actor_types``, ``touching``, ...), order it, or page it with
+    ``keyset_page``. Text with no words gives an empty QuerySet.
+    """
+    base = EventRecord.objects.all() if queryset is None else queryset
+    tokens = query_tokens(text)
+    if not tokens:
+        return base.none()
+    sql, params = _matching_ids_sql(connections[base.db].vendor, tokens)
+    return base.filter(pk__in=RawSQL(sql, params))
+
+
+def search_ranked_ids(
+    text: object,
+    queryset: EventRecordQuerySet | None = None,
+    *,
+    limit: int = 50,
+    using: str | None = None,
+) -> list[uuid.UUID]:
+    """Ids of the best ``limit`` matches, best first (ties: newest row first).
+
+    Args:
+        text: the user's words, as typed; anything is safe.
+        queryset: restrict to these events (e.g. already filtered by actor type).
+        limit: 1 to ``MAX_PAGE_SIZE``.
+        using: the database alias, when ``queryset`` is not given.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    tokens = query_tokens(text)
+    if not tokens:
+        return []
+    db = queryset.db if queryset is not None else _db(using)
+    connection = connections[db]
+    restrict, restrict_params = "", []
+    if queryset is not None:
+        inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
+        restrict = f" AND d.event_id IN ({inner})"
+    if connection.vendor == "sqlite":
+        match = " ".join(f'"{token}"' for token in tokens)
+        sql = (
+            f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
+            f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
+        )
+        params = [match, *restrict_params, limit]
+    else:
+        sql = (
+            "SELECT d.event_id FROM "
+            f"{_DOC_TABLE} d, plainto_tsquery('english'::regconfig, %s) q "
+            f"WHERE d.search_vector @@ q{restrict} "
+            "ORDER BY ts_rank(d.search_vector, q) DESC, d.id DESC LIMIT %s"
+        )
+        params = [" ".join(tokens), *restrict_params, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+            for (value,) in cursor.fetchall()
+        ]

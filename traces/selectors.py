@@ -1,0 +1,292 @@
+"""Reads for trace events: filtered QuerySets, pages, chains, object histories, stats.
+
+Selectors return rows (``EventRecord``) ready for display: actor joined,
+tracked objects prefetched, so a page costs a fixed number of queries. The
+client maps them to value objects; the UI and admin use the rows directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import router
+from django.db.models import Count, Max, Min, QuerySet, Subquery
+
+from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from traces.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
+from traces.mapping import EVENT_VALUES, OBJECT_VALUES
+from traces.models import EventRecord, TrackedObjectRecord
+from traces.pagination import MAX_PAGE_SIZE, Cursor, Page, keyset_page
+from traces.querysets import EventRecordQuerySet
+from traces.validation import (
+    ID_LENGTH,
+    TAG_LENGTH,
+    TYPE_LENGTH,
+    aware,
+    check_bool,
+    check_choice,
+    check_event_id,
+    check_text,
+)
+
+__all__ = [
+    "MAX_CHAIN_EVENTS",
+    "MAX_OFFSET",
+    "display_values",
+    "event_chain",
+    "event_filter",
+    "event_get",
+    "event_page",
+    "event_stats",
+    "object_history",
+    "tracked_object_values",
+]
+
+MAX_OFFSET = 10_000
+MAX_CHAIN_EVENTS = 5_000
+
+
+def _db(using: str | None) -> str:
+    return using or router.db_for_read(EventRecord)
+
+
+def _items(field: str, values: object) -> list[Any]:
+    if isinstance(values, str):
+        return [values]
+    if isinstance(values, bytes | dict) or not isinstance(values, Iterable):
+        raise TraceValidationError(NOT_A_LIST.format(field=field, got=type(values).__name__))
+    return list(values)
+
+
+def _texts(field: str, values: object, max_length: int) -> list[str]:
+    return [
+        check_text(field, value, max_length=max_length, required=True)
+        for value in _items(field, values)
+    ]
+
+
+def event_filter(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    event_types: Iterable[str] | None = None,
+    actor_types: Iterable[ActorType | str] | None = None,
+    actor_ids: Iterable[str] | None = None,
+    object_types: Iterable[ObjectType | str] | None = None,
+    object_ids: Iterable[str] | None = None,
+    outcomes: Iterable[EventOutcome | str] | None = None,
+    tags: Iterable[str] | None = None,
+    risk_levels: Iterable[RiskLevel | str] | None = None,
+    requires_approval: bool | None = None,
+    correlation_id: str | None = None,
+    using: str | None = None,
+) -> EventRecordQuerySet:
+    """Events matching every filter given (``None`` = no filter; an empty list matches nothing).
+
+    Times are the business time, half-open ``[start, end)``; naive datetimes are
+    UTC. ``event_types`` take ``"order.*"`` prefixes; ``object_ids`` match an
+    object's id or its external id. Bad values raise ``TraceValidationError``.
+    """
+    queryset: EventRecordQuerySet = EventRecord.objects.using(_db(using)).all()
+    if start is not None:
+        queryset = queryset.filter(effective_at__gte=aware("start", start))
+    if end is not None:
+        queryset = queryset.filter(effective_at__lt=aware("end", end))
+    if event_types is not None:
+        queryset = queryset.of_event_types(_texts("event_types", event_types, TYPE_LENGTH))
+    if actor_types is not None:
+        queryset = queryset.of_actor_types(
+            [check_choice("actor_types", t, ActorType) for t in _items("actor_types", actor_types)]
+        )
+    if actor_ids is not None:
+        queryset = queryset.by_actors(_texts("actor_ids", actor_ids, ID_LENGTH))
+    if object_ids is not None or object_types is not None:
+        queryset = queryset.touching(
+            None if object_ids is None else _texts("object_ids", object_ids, ID_LENGTH),
+            None
+            if object_types is None
+            else [
+                check_choice("object_types", t, ObjectType)
+                for t in _items("object_types", object_types)
+            ],
+        )
+    if outcomes is not None:
+        queryset = queryset.with_outcomes(
+            [check_choice("outcomes", o, EventOutcome) for o in _items("outcomes", outcomes)]
+        )
+    if tags is not None:
+        queryset = queryset.tagged(_texts("tags", tags, TAG_LENGTH))
+    if risk_levels is not None:
+        queryset = queryset.with_risk_levels(
+            [check_choice("risk_levels", r, RiskLevel) for r in _items("risk_levels", risk_levels)]
+        )
+    if requires_approval is not None:
+        queryset = queryset.needing_approval(check_bool("requires_approval", requires_approval))
+    if correlation_id is not None:
+        queryset = queryset.in_correlation(
+            check_text("correlation_id", correlation_id, max_length=ID_LENGTH, required=True)
+        )
+    return queryset
+
+
+def event_page(
+    queryset: QuerySet,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+    offset: int | None = None,
+    newest_first: bool = True,
+) -> Page[EventRecord]:
+    """One page of ``queryset`` by keyset cursor (or a bounded offset).
+
+    Pass ``queryset.for_display()`` for model rows, or ``display_values(queryset)``
+    for the client's ``values()`` rows. ``offset`` exists for the seed's sake; it
+    is refused above ``MAX_OFFSET`` and cannot be combined with a cursor. Either
+    way the page carries the cursor of the next one.
+    """
+    if offset is None or offset == 0:
+        return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, int)
+        or not 0 <= offset <= MAX_OFFSET
+        or cursor is not None
+    ):
+        raise TraceValidationError(BAD_OFFSET.format(max_offset=MAX_OFFSET))
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
+    rows = list(queryset.order_by(*order)[offset : offset + limit + 1])
+    next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def display_values(queryset: EventRecordQuerySet) -> QuerySet:
+    """``queryset`` as ``values()`` rows with the actor's columns (``mapping.EVENT_VALUES``)."""
+    return queryset.values(*EVENT_VALUES)
+
+
+def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet:
+    return display_values(queryset) if values else queryset.for_display()
+
+
+def tracked_object_values(
+    event_ids: Iterable[uuid.UUID], *, using: str | None = None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The tracked objects of these events as ``values()`` rows, per event, in order; one query."""
+    ids = list(event_ids)
+    by_event: dict[uuid.UUID, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    if ids:
+        rows = (
+            TrackedObjectRecord.objects.using(_db(using))
+            .filter(event_id__in=ids)
+            .order_by("event_id", "position")
+            .values(*OBJECT_VALUES)
+        )
+        for row in rows:
+            by_event[row["event_id"]].append(row)
+    return by_event
+
+
+def event_get(
+    event_id: str | uuid.UUID, *, using: str | None = None, values: bool = False
+) -> EventRecord | dict[str, Any] | None:
+    """One event ready for display (a model row, or a values row), or ``None``.
+
+    A malformed id raises ``TraceValidationError``.
+    """
+    pk = check_event_id("event id", event_id)
+    return _shape(EventRecord.objects.using(_db(using)).filter(pk=pk), values).first()
+
+
+def event_chain(
+    event_id: str | uuid.UUID, *, using: str | None = None, values: bool = False
+) -> list[tuple[int, Any]]:
+    """The whole tree around an event: (depth, row) from its root, depth first, siblings by time.
+
+    Rows are model rows ready for display, or ``values()`` rows with ``values=True``.
+
+    One indexed query on ``root_id`` (plus the objects prefetch), at most
+    ``MAX_CHAIN_EVENTS`` rows; an unknown id gives an empty list.
+    """
+    pk = check_event_id("event id", event_id)
+    db = _db(using)
+    root = EventRecord.objects.using(db).filter(pk=pk).values("root_id")[:1]
+    queryset = EventRecord.objects.using(db).filter(root_id=Subquery(root))
+    rows = list(_shape(queryset, values).order_by("depth", "effective_at", "id")[:MAX_CHAIN_EVENTS])
+
+    def key(row: Any) -> tuple[Any, Any, int]:
+        if values:
+            return row["id"], row["parent_id"], row["depth"]
+        return row.pk, row.parent_id, row.depth
+
+    children: dict[Any, list[Any]] = {}
+    for row in rows:
+        children.setdefault(key(row)[1], []).append(row)
+    ordered: list[tuple[int, Any]] = []
+    stack = [row for row in reversed(rows) if key(row)[2] == 0]
+    while stack:
+        row = stack.pop()
+        pk, _, depth = key(row)
+        ordered.append((depth, row))
+        stack.extend(reversed(children.get(pk, [])))
+    return ordered
+
+
+def object_history(
+    *,
+    external_id: str | None = None,
+    object_type: ObjectType | str | None = None,
+    object_id: str | None = None,
+    limit: int = 500,
+    cursor: str | None = None,
+    using: str | None = None,
+    values: bool = False,
+) -> Page[Any]:
+    """Every event that touched an object, oldest first, with the objects' states.
+
+    ``object_id`` and ``external_id`` each match either id of a tracked object.
+    """
+    ids = [
+        check_text(name, value, max_length=ID_LENGTH, required=True)
+        for name, value in (("object_id", object_id), ("external_id", external_id))
+        if value is not None
+    ]
+    if not ids:
+        raise TraceValidationError(NO_OBJECT_KEY)
+    types = None if object_type is None else [check_choice("object_type", object_type, ObjectType)]
+    queryset = EventRecord.objects.using(_db(using)).touching(ids, types)
+    return event_page(_shape(queryset, values), limit=limit, cursor=cursor, newest_first=False)
+
+
+def event_stats(
+    queryset: EventRecordQuerySet | None = None, *, using: str | None = None
+) -> dict[str, Any]:
+    """Counts by actor type, outcome, risk level and event type (top 20), and the time span."""
+    base = EventRecord.objects.using(_db(using)).all() if queryset is None else queryset
+    base = base.order_by()
+    summary = base.aggregate(total=Count("id"), first=Min("effective_at"), last=Max("effective_at"))
+
+    def counts(field: str) -> dict[str, int]:
+        return {
+            value: n
+            for value, n in base.values_list(field).annotate(n=Count("id")).order_by("-n", field)
+            if value
+        }
+
+    top_types = (
+        base.values_list("event_type").annotate(n=Count("id")).order_by("-n", "event_type")[:20]
+    )
+    return {
+        "total_events": summary["total"],
+        "first_event_at": summary["first"],
+        "last_event_at": summary["last"],
+        "by_actor_type": counts("actor_type"),
+        "by_outcome": counts("outcome"),
+        "by_risk_level": counts("risk_level"),
+        "by_event_type": dict(top_types),
+        "pending_approvals": base.with_approval_status(["pending"]).count(),
+    }

@@ -1,0 +1,383 @@
+"""Writes for trace events. Everything else reads (``traces.selectors``).
+
+Each service validates everything first, then writes in one transaction: the
+actor upsert, the events, their tracked objects, tags, search documents and
+index, and a pending ``decisioning.Decision`` for each event that requires
+approval. A failure anywhere leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from decisioning.models import Decision, DecisionOutcome
+from traces.bulk import insert_rows, insert_rows_returning
+from traces.exceptions import (
+    CHAIN_TOO_DEEP,
+    DUPLICATE_EVENT,
+    PARENT_NOT_FOUND,
+    WRONG_ITEM,
+    TraceValidationError,
+)
+from traces.mapping import actor_row, event_row, object_row, search_body
+from traces.models import (
+    ActorRecord,
+    EventRecord,
+    EventSearchDocument,
+    EventTag,
+    TrackedObjectRecord,
+)
+from traces.search import document_body, search_index_add, search_index_remove
+from traces.validation import check_event_id, check_list, check_mapping, check_text
+from traces.values import TraceEvent
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_CHAIN_DEPTH",
+    "trace_delete",
+    "trace_record",
+    "trace_record_many",
+    "trace_update_text",
+]
+
+MAX_BATCH_SIZE = 50_000
+MAX_CHAIN_DEPTH = 1_000
+_DECISION_TYPE_LENGTH = Decision._meta.get_field("decision_type").max_length
+_ACTOR_UPDATE_FIELDS = [
+    "name",
+    "email",
+    "role",
+    "model",
+    "version",
+    "service_name",
+    "job_id",
+    "metadata",
+    "last_seen_at",
+]
+
+
+def _db(using: str | None) -> str:
+    return using or router.db_for_write(EventRecord)
+
+
+def _check_events(events: object) -> list[TraceEvent]:
+    if isinstance(events, TraceEvent | str | bytes) or not isinstance(events, Iterable):
+        raise TraceValidationError(
+            WRONG_ITEM.format(
+                field="events", expected="a list of TraceEvent", got=type(events).__name__
+            )
+        )
+    items = list(events)
+    if len(items) > MAX_BATCH_SIZE:
+        raise TraceValidationError(
+            f"At most {MAX_BATCH_SIZE} events go in one batch; got {len(items)}. Split it."
+        )
+    seen: set[str] = set()
+    for event in items:
+        if not isinstance(event, TraceEvent):
+            raise TraceValidationError(
+                WRONG_ITEM.format(
+                    field="events", expected="TraceEvent items", got=type(event).__name__
+                )
+            )
+        if event.id in seen:
+            raise TraceValidationError(DUPLICATE_EVENT.format(got=event.id))
+        seen.add(event.id)
+        decision = event.decision
+        if decision is not None and decision.requires_approval:
+            decision_type = decision.action or event.event_type
+            if len(decision_type) > _DECISION_TYPE_LENGTH:
+                raise TraceValidationError(
+                    f"An event that requires approval uses its action (or event type) as the "
+                    f"decision type, at most {_DECISION_TYPE_LENGTH} characters; "
+                    f"{decision_type[:40]!r}... is {len(decision_type)}."
+                )
+    return items
+
+
+def _chain_positions(
+    events: list[TraceEvent], db: str
+) -> tuple[list[TraceEvent], dict[str, tuple[uuid.UUID, int]]]:
+    """(events ordered parents first, event id -> (root id, depth)).
+
+    One query when some parent is outside the batch, none otherwise. Refuses
+    parents that exist neither in the database nor in the batch.
+    """
+    batch = {event.id: event for event in events}
+    outside = {
+        e.parent_event_id
+        for e in events
+        if e.parent_event_id is not None and e.parent_event_id not in batch
+    }
+    stored = {}
+    if outside:
+        stored = {
+            str(pk): (root_id, depth)
+            for pk, root_id, depth in EventRecord.objects.using(db)
+            .filter(pk__in=[uuid.UUID(i) for i in outside])
+            .values_list("pk", "root_id", "depth")
+        }
+    positions: dict[str, tuple[uuid.UUID, int]] = {}
+    ordered: list[TraceEvent] = []
+    waiting = list(events)
+    while waiting:
+        still_waiting = []
+        for event in waiting:
+            parent = event.parent_event_id
+            if parent is None:
+                positions[event.id] = (uuid.UUID(event.id), 0)
+            elif parent in positions or parent in stored:
+                root_id, depth = positions.get(parent) or stored[parent]
+                if depth + 1 > MAX_CHAIN_DEPTH:
+                    raise TraceValidationError(
+                        CHAIN_TOO_DEEP.format(max_depth=MAX_CHAIN_DEPTH, got=event.id)
+                    )
+                positions[event.id] = (root_id, depth + 1)
+            elif parent in batch:
+                still_waiting.append(event)
+                continue
+            else:
+                raise TraceValidationError(PARENT_NOT_FOUND.format(got=parent))
+            ordered.append(event)
+        if len(still_waiting) == len(waiting):
+            raise TraceValidationError(
+                f"The events {', '.join(e.id for e in still_waiting[:3])} are each other's "
+                "parents; a chain needs a root."
+            )
+        waiting = still_waiting
+    return ordered, positions
+
+
+def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], int]:
+    """Insert or refresh each (type, id) once; returns their primary keys.
+
+    SQLite and PostgreSQL share the ``INSERT ... ON CONFLICT ... DO UPDATE
+    ... RETURNING`` statement (one per 80 actors). The row holds the latest
+    details seen.
+    """
+    latest = {(e.actor.type.value, e.actor.id): e.actor for e in events if e.actor is not None}
+    if not latest:
+        return {}
+    connection = connections[db]
+    now = timezone.now()
+    rows = [
+        {**actor_row(actor), "first_seen_at": now, "last_seen_at": now} for actor in latest.values()
+    ]
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in _ACTOR_UPDATE_FIELDS)
+    returned = insert_rows_returning(
+        ActorRecord,
+        rows,
+        ["actor_type", "actor_id", "id"],
+        using=db,
+        suffix=f" ON CONFLICT ({quote('actor_type')}, {quote('actor_id')}) DO UPDATE SET {updates}",
+    )
+    return {(actor_type, actor_id): pk for actor_type, actor_id, pk in returned}
+
+
+def _approval_decisions(events: list[TraceEvent], db: str) -> list[Decision]:
+    needing = [e for e in events if e.decision is not None and e.decision.requires_approval]
+    if not needing:
+        return []
+    content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
+    decisions = []
+    for event in needing:
+        decision = event.decision
+        assert decision is not None
+        decisions.append(
+            Decision(
+                target_content_type=content_type,
+                target_id=event.id,
+                decision_type=decision.action or event.event_type,
+                outcome=DecisionOutcome.PENDING,
+                context=decision.context,
+                evidence={
+                    "event_id": event.id,
+                    "event_type": event.event_type,
+                    "description": event.description,
+                    "reasoning": decision.reasoning,
+                    "alternatives": decision.alternatives,
+                    "rejection_reasons": decision.rejection_reasons,
+                    "constraints": decision.constraints,
+                    "confidence": decision.confidence,
+                    "risk_level": decision.risk_level.value if decision.risk_level else None,
+                    "actor": event.actor.to_dict() if event.actor else None,
+                    "objects": [obj.to_dict() for obj in event.objects],
+                },
+                effective_at=event.timestamp,
+            )
+        )
+    return decisions
+
+
+def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None) -> list[str]:
+    """Store many events set-based, in one transaction; returns their ids in input order.
+
+    A child may name a parent stored earlier or one in the same batch (in any
+    order). Statements are per table, not per event: the actor upsert (one per
+    80 actors), one ``executemany`` each for events, objects, tags and search
+    documents, one insert for the approval Decisions, and one lookup when some
+    parent is outside the batch. An id already stored is reported as such
+    after the transaction rolled back.
+
+    Raises:
+        TraceValidationError: an event is not acceptable (a parent that does
+            not exist, an id already stored, ...); nothing was written.
+    """
+    items = _check_events(events)
+    if not items:
+        return []
+    db = _db(using)
+    try:
+        _write(items, db)
+    except IntegrityError:
+        # The transaction is rolled back; say which id was taken if that was it.
+        stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
+        taken = stored.values_list("pk", flat=True).first()
+        if taken is None:
+            raise
+        raise TraceValidationError(DUPLICATE_EVENT.format(got=taken)) from None
+    return [event.id for event in items]
+
+
+def _write(items: list[TraceEvent], db: str) -> None:
+    with transaction.atomic(using=db):
+        ordered, positions = _chain_positions(items, db)
+        actors = _upsert_actors(ordered, db)
+        recorded_at = timezone.now()
+        rows, objects, tags, documents = [], [], [], []
+        for event in ordered:
+            event_id = uuid.UUID(event.id)
+            decision = event.decision
+            needs_approval = decision is not None and decision.requires_approval
+            root_id, depth = positions[event.id]
+            rows.append(
+                event_row(
+                    event,
+                    actor_pk=actors[(event.actor.type.value, event.actor.id)]
+                    if event.actor
+                    else None,
+                    root_id=root_id,
+                    depth=depth,
+                    approval_status=DecisionOutcome.PENDING.value if needs_approval else "",
+                    recorded_at=recorded_at,
+                )
+            )
+            objects.extend(
+                object_row(obj, event_id=event_id, position=position)
+                for position, obj in enumerate(event.objects)
+            )
+            tags.extend({"event_id": event_id, "tag": tag} for tag in event.tags)
+            documents.append({"event_id": event_id, "body": search_body(event)})
+        insert_rows(EventRecord, rows, using=db)
+        insert_rows(TrackedObjectRecord, objects, using=db, with_pk=False)
+        insert_rows(EventTag, tags, using=db, with_pk=False)
+        search_index_add(documents, using=db)
+        decisions = _approval_decisions(ordered, db)
+        if decisions:
+            Decision.objects.using(db).bulk_create(decisions)
+
+
+def trace_record(*, event: TraceEvent, using: str | None = None) -> str:
+    """Store one event with its actor, objects, tags, search entry and approval Decision.
+
+    Args:
+        event: the event (``TraceBuilder.build()`` makes one).
+        using: database alias; the default database when omitted.
+
+    Returns:
+        The event's id.
+
+    Raises:
+        TraceValidationError: the event cannot be stored; nothing was written.
+    """
+    if not isinstance(event, TraceEvent):
+        raise TraceValidationError(
+            WRONG_ITEM.format(field="event", expected="a TraceEvent", got=type(event).__name__)
+        )
+    return trace_record_many(events=[event], using=using)[0]
+
+
+def trace_update_text(
+    *,
+    event_id: str | uuid.UUID,
+    description: str | None = None,
+    reasoning: str | None = None,
+    alternatives: list[Any] | None = None,
+    rejection_reasons: dict[str, Any] | None = None,
+    using: str | None = None,
+) -> None:
+    """Correct an event's searchable text; the search index follows in the same transaction.
+
+    Only the arguments given change. Raises ``TraceValidationError`` for bad
+    input or an unknown event (nothing changes).
+    """
+    pk = check_event_id("event_id", event_id)
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = check_text("description", description)
+    if reasoning is not None:
+        changes["reasoning"] = check_text("reasoning", reasoning)
+    if alternatives is not None:
+        changes["alternatives"] = check_list("alternatives", alternatives)
+    if rejection_reasons is not None:
+        changes["rejection_reasons"] = check_mapping("rejection_reasons", rejection_reasons)
+    db = _db(using)
+    with transaction.atomic(using=db):
+        try:
+            row = EventRecord.objects.using(db).select_for_update().get(pk=pk)
+        except EventRecord.DoesNotExist as exc:
+            raise TraceValidationError(f"No stored event has the id {event_id!r}.") from exc
+        if not changes:
+            return
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if "reasoning" in changes or "alternatives" in changes or "rejection_reasons" in changes:
+            row.has_decision = True
+        row.save(update_fields=[*list(changes), "has_decision"])
+        search_index_remove([row.pk], using=db)
+        EventSearchDocument.objects.using(db).filter(event_id=row.pk).delete()
+        body = document_body(
+            row.description, row.reasoning, row.alternatives, row.rejection_reasons
+        )
+        search_index_add([{"event_id": row.pk, "body": body}], using=db)
+
+
+def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:
+    """Delete events with all their descendants, objects, tags, search entries and Decisions.
+
+    For retention and for removing test data; evidence is otherwise kept.
+    Returns the number of events deleted.
+    """
+    ids = {uuid.UUID(check_event_id("event_ids", i)) for i in event_ids}
+    db = _db(using)
+    with transaction.atomic(using=db):
+        frontier = set(
+            EventRecord.objects.using(db).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        doomed: list[uuid.UUID] = []
+        while frontier:
+            doomed.extend(frontier)
+            frontier = set(
+                EventRecord.objects.using(db)
+                .filter(parent_id__in=frontier)
+                .values_list("pk", flat=True)
+            )
+        if not doomed:
+            return 0
+        search_index_remove(doomed, using=db)
+        content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
+        Decision.all_objects.using(db).filter(
+            target_content_type=content_type, target_id__in=[str(pk) for pk in doomed]
+        ).delete()
+        # Children first: a parent is protected while it has children.
+        rows = EventRecord.objects.using(db).filter(pk__in=doomed).order_by("-depth")
+        for depth in sorted(set(rows.values_list("depth", flat=True)), reverse=True):
+            EventRecord.objects.using(db).filter(pk__in=doomed, depth=depth).delete()
+        return len(doomed)
