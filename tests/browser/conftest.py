@@ -22,18 +22,27 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
     """Let the tests' own ORM calls run while Playwright's event loop runs in this thread.
 
-    Set per test, not at import: a process-wide DJANGO_ALLOW_ASYNC_UNSAFE would
-    leak into other tests' subprocesses (``check --deploy`` fails on async.E001).
+    Set for the browser module only, not at import: a process-wide
+    DJANGO_ALLOW_ASYNC_UNSAFE would leak into other tests' subprocesses
+    (``check --deploy`` fails on async.E001). Module scope covers the
+    database flush that follows each live-server test.
     """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
+@pytest.fixture(scope="module")
+def browser(_allow_orm_beside_playwright, django_db_setup, live_server) -> Iterator:
+    """Chromium for one module's tests; the test database and server exist before its loop starts.
+
+    Module scope closes Playwright's event loop before other test modules run
+    their ORM calls in this thread.
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
