@@ -166,7 +166,7 @@ class EventFilterSet(django_filters.FilterSet):
     period = django_filters.ChoiceFilter(
         method="filter_period",
         lookup_expr="gte",
-        label="Time",
+        label="Range",
         choices=PERIOD_CHOICES,
         empty_label="Any time",
     )
