@@ -98,9 +98,11 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
+    scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
     context: dict[str, Any] = {
         "filterset": filterset,
-        "event_types": known_event_types(),
+        # The filter form (and its suggestions) is not part of a scroll response.
+        "event_types": [] if scrolling else known_event_types(),
         "cursor": request.GET.get("cursor", ""),
     }
     status = 200
