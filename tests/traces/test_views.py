@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -120,3 +121,27 @@ def test_user_text_is_escaped(admin_client, hostile_event, url):
     assert response.status_code == 200
     assert HOSTILE.encode() not in response.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+def test_every_hx_get_keeps_a_plain_link_or_form_action(admin_client, hostile_event):
+    """Each element with hx-get also works without JavaScript: a link's href or a form's action."""
+    TrackedObjectRecordFactory.create_batch(2, event=EventRecordFactory())
+    EventRecordFactory.create_batch(35)
+    urls = [
+        reverse("home"),
+        reverse("traces:timeline") + "?outcome=failure",
+        reverse("traces:timeline"),
+        reverse("traces:object_history", args=["order", "ord-1"]),
+        reverse("traces:actor_detail", args=["ai_agent", "evil-ai"]),
+        reverse("traces:decision_list"),
+    ]
+    checked = 0
+    for url in urls:
+        html = admin_client.get(url).content.decode()
+        for tag in re.findall(r"<(?:a|form)\b[^>]*\bhx-get=[^>]*>", html):
+            get = re.search(r'hx-get="([^"]*)"', tag).group(1)
+            plain = re.search(r'(?:href|action)="([^"]*)"', tag)
+            assert plain, tag
+            assert plain.group(1) == get, tag
+            checked += 1
+    assert checked >= 8
