@@ -49,9 +49,7 @@ PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
 ]
 
 APPROVAL_ANY = "required"
-APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)")] + [
-    (value, f"{label}") for value, label in DecisionOutcome.choices
-]
+APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)"), *DecisionOutcome.choices]
 
 
 def _datetime_input() -> forms.DateTimeInput:
