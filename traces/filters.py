@@ -22,7 +22,7 @@ from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.models import EventRecord
 from traces.search import search_events
-from traces.ui_selectors import PERIODS
+from traces.ui_selectors import EVENT_TYPE_LIMIT, PERIODS, known_event_types
 
 __all__ = [
     "DecisionFilterSet",
@@ -204,7 +204,21 @@ class EventFilterSet(django_filters.FilterSet):
         return queryset.by_actors([value.strip()]) if value.strip() else queryset
 
     def filter_event_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.of_event_types([value.strip()]) if value.strip() else queryset
+        pattern = value.strip()
+        if not pattern:
+            return queryset
+        if pattern.endswith("*") and pattern != "*":
+            # A prefix is a LIKE, which neither database serves from the event-type
+            # index: one that matches nothing would scan the whole table. The stored
+            # types, read by skipping through that index, settle the cheap cases: no
+            # match is an empty list, one match is an exact (index-ordered) type.
+            # Several matching types keep the prefix scan, which stops as soon as a
+            # page is full; an IN list would sort every matching row instead.
+            known = known_event_types(limit=EVENT_TYPE_LIMIT + 1)
+            matches = [t for t in known if t.startswith(pattern[:-1])]
+            if len(known) <= EVENT_TYPE_LIMIT and len(matches) <= 1:
+                return queryset.of_event_types(matches)
+        return queryset.of_event_types([pattern])
 
     def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Applied together with the id in filter_object_id (the index is on id, then type).

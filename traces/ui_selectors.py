@@ -28,6 +28,7 @@ from traces.pagination import Cursor, Page, keyset_page
 __all__ = [
     "CHAIN_LIMIT",
     "CORRELATED_LIMIT",
+    "EVENT_TYPE_LIMIT",
     "PAGE_SIZE",
     "PERIODS",
     "ActivityChart",

@@ -61,6 +61,24 @@ def test_event_type_prefix_and_exact():
     assert list(_filter("event_type=order.created").qs) == [created]
 
 
+def test_event_type_prefix_with_one_or_no_stored_type_is_exact():
+    """A prefix matching one stored type becomes that exact type; matching none, nothing."""
+    created = EventRecordFactory(event_type="order.created")
+    EventRecordFactory(event_type="orders.legacy")
+    filterset = _filter("event_type=order.*")
+    assert list(filterset.qs) == [created]
+    assert " LIKE " not in str(filterset.qs.query).upper()
+    assert list(_filter("event_type=zzz.*").qs) == []
+
+
+def test_event_type_prefix_falls_back_past_the_type_cap(monkeypatch):
+    """With more distinct types than the cap, the prefix match still finds every event."""
+    monkeypatch.setattr("traces.filters.EVENT_TYPE_LIMIT", 1)
+    created = EventRecordFactory(event_type="order.created")
+    shipped = EventRecordFactory(event_type="order.shipped")
+    assert set(_filter("event_type=order.*").qs) == {created, shipped}
+
+
 def test_object_filter_by_type_and_id_or_external_id():
     """Object id matches the id or the external id, within the chosen type."""
     by_id = TrackedObjectRecordFactory(object_type="product", object_id="SKU-1").event
