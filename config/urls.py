@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from config import views
+from traces import views as trace_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", trace_views.dashboard, name="home"),
+    path("traces/", include("traces.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,13 +1,11 @@
-"""Project-level views: the health check and the home page."""
+"""Project-level views: the health check (the home page is the trace dashboard)."""
 
 from __future__ import annotations
 
 import logging
 
-from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -30,9 +28,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failures:
         return JsonResponse({"status": "unavailable", "databases": failures}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "home.html")

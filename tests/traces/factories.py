@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
+from traces.search import document_body, search_index_add
 
 
 class ActorRecordFactory(factory.django.DjangoModelFactory):
@@ -27,6 +28,7 @@ class EventRecordFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = EventRecord
+        skip_postgeneration_save = True
 
     id = factory.LazyFunction(uuid.uuid4)
     event_type = "order.created"
@@ -38,6 +40,15 @@ class EventRecordFactory(factory.django.DjangoModelFactory):
     parent = None
     root_id = factory.LazyAttribute(lambda o: o.parent.root_id if o.parent else o.id)
     depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent else 0)
+
+    @factory.post_generation
+    def search_document(obj, create, extracted, **kwargs):
+        """Index a created event for full-text search, as the recording service does."""
+        if create:
+            body = document_body(
+                obj.description, obj.reasoning, obj.alternatives, obj.rejection_reasons
+            )
+            search_index_add([{"event_id": obj.pk, "body": body}], using=obj._state.db)
 
 
 class TrackedObjectRecordFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,231 @@
+"""Median server time of the web UI's main pages over a large, realistic trace table.
+
+Fills a throw-away database (SQLite ``var/bench_ui.sqlite3`` unless
+``DATABASE_URL`` is set) with N events via ``bulk_create``: mixed actor types,
+1-3 tracked objects each, reasoning text, 10% children of an earlier event,
+spread over 30 days. Then requests each page through the Django test client
+as a logged-in user and reports the median time and the query count.
+
+    python benchmarks/bench_ui.py --events 1000000
+    python benchmarks/bench_ui.py --events 1000000 --reuse   # measure again, no refill
+
+The fill is skipped with ``--reuse`` when the database already holds N events.
+Never point it at a database you care about: it deletes every trace event first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+if not os.environ.get("DATABASE_URL"):
+    os.environ.setdefault("SQLITE_PATH", str(ROOT / "var" / "bench_ui.sqlite3"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord  # noqa: E402
+from traces.pagination import Cursor  # noqa: E402
+
+BATCH = 5_000
+SPAN = timedelta(days=30)
+ORDERS = 50_000
+PRODUCTS = 5_000
+
+ACTORS = {
+    "user": [(f"cust-{i}", f"Customer {i}") for i in range(40)]
+    + [(f"agent-{i}", f"Support agent {i}") for i in range(5)],
+    "ai_agent": [
+        ("pricing-ai", "Dynamic Pricing"),
+        ("fraud-ai", "Fraud Screening"),
+        ("restock-ai", "Demand Forecast"),
+    ],
+    "compute": [("inventory-sync", "Inventory Sync"), ("nightly-report", "Nightly report")],
+    "system": [("order-service", "Order service"), ("mailer", "Mailer")],
+    "external": [("stripe", "Stripe"), ("dhl", "DHL")],
+}
+# Share of events per actor type.
+WEIGHTS = {"user": 30, "ai_agent": 25, "compute": 15, "system": 20, "external": 10}
+EVENT_TYPES = {
+    "user": ["order.created", "cart.updated", "refund.requested", "order.cancelled"],
+    "ai_agent": ["price.adjusted", "fraud.screened", "ai.recommendation"],
+    "compute": ["inventory.synced", "report.generated", "inventory.sync_failed"],
+    "system": ["order.shipped", "email.sent", "order.updated"],
+    "external": ["payment.authorized", "shipment.delivered"],
+}
+OBJECT_TYPES = ["order", "product", "customer", "inventory", "payment"]
+REASONS = [
+    "Competitor prices moved and stock is healthy; margin stays above 12%.",
+    "Customer completed checkout after 3 items in cart.",
+    "Low fraud risk: returning customer, billing and shipping addresses match.",
+    "Stock below reorder point for the third day in a row.",
+    "Carrier confirmed delivery with signature.",
+]
+
+
+def _fill(total: int) -> None:
+    rng = random.Random(6)
+    with connection.cursor() as cursor:
+        for model in (EventTag, TrackedObjectRecord, EventRecord):
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+    actors = {
+        kind: [
+            ActorRecord.objects.get_or_create(
+                actor_type=kind, actor_id=actor_id, defaults={"name": name}
+            )[0]
+            for actor_id, name in rows
+        ]
+        for kind, rows in ACTORS.items()
+    }
+    kinds = list(WEIGHTS)
+    weights = list(WEIGHTS.values())
+    now = timezone.now()
+    made = 0
+    started = time.perf_counter()
+    while made < total:
+        size = min(BATCH, total - made)
+        events, objects, tags = [], [], []
+        for _ in range(size):
+            kind = rng.choices(kinds, weights)[0]
+            actor = rng.choice(actors[kind])
+            event_id = uuid.uuid4()
+            parent = events[-rng.randint(1, min(len(events), 50))] if events else None
+            is_child = parent is not None and rng.random() < 0.10
+            effective_at = (
+                parent.effective_at + timedelta(seconds=rng.uniform(0.1, 5))
+                if is_child
+                else now - SPAN * rng.random()
+            )
+            decided = kind == "ai_agent" or rng.random() < 0.2
+            needs_approval = decided and rng.random() < 0.02
+            events.append(
+                EventRecord(
+                    id=event_id,
+                    event_type=rng.choice(EVENT_TYPES[kind]),
+                    description=f"{kind} event {made + len(events)}",
+                    actor=actor,
+                    actor_type=kind,
+                    effective_at=effective_at,
+                    duration=round(rng.expovariate(2), 3),
+                    has_decision=decided,
+                    reasoning=rng.choice(REASONS) if decided else "",
+                    confidence=round(rng.uniform(0.5, 1), 2) if kind == "ai_agent" else None,
+                    risk_level=rng.choice(["low", "medium", "medium", "high", "critical"])
+                    if decided
+                    else "",
+                    outcome="failure" if rng.random() < 0.03 else "success",
+                    requires_approval=needs_approval,
+                    approval_status="pending" if needs_approval else "",
+                    parent=parent if is_child else None,
+                    root_id=(parent.root_id if is_child else event_id),
+                    depth=(parent.depth + 1 if is_child else 0),
+                    tags=["bench"] if rng.random() < 0.3 else [],
+                )
+            )
+            for position in range(rng.randint(1, 3)):
+                object_type = OBJECT_TYPES[position] if position else "order"
+                number = rng.randrange(ORDERS if object_type == "order" else PRODUCTS)
+                objects.append(
+                    TrackedObjectRecord(
+                        event_id=event_id,
+                        position=position,
+                        object_type=object_type,
+                        object_id=f"{object_type[:3]}-{number}",
+                        state_before={"status": "paid"} if position == 0 else None,
+                        state_after={"status": "shipped"} if position == 0 else None,
+                    )
+                )
+            if events[-1].tags:
+                tags.append(EventTag(event_id=event_id, tag="bench"))
+        # recorded_at is auto_now_add; bulk_create sets it like a normal insert.
+        EventRecord.objects.bulk_create(events, batch_size=1_000)
+        TrackedObjectRecord.objects.bulk_create(objects, batch_size=2_000)
+        EventTag.objects.bulk_create(tags, batch_size=2_000)
+        made += size
+        if made % 100_000 == 0 or made == total:
+            rate = made / (time.perf_counter() - started)
+            print(f"  {made:>9,} events ({rate:,.0f}/s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _measure(client: Client, url: str, repeat: int) -> tuple[float, int, int]:
+    client.get(url)  # warm caches and the planner
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        status = client.get(url).status_code
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), len(executed), status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="keep the data if N events exist")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    existing = EventRecord.objects.count()
+    if not (args.reuse and existing == args.events):
+        print(f"filling {args.events:,} events on {connection.vendor} …", flush=True)
+        _fill(args.events)
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-reviewer")
+    client = Client()
+    client.force_login(user)
+    busiest = (
+        TrackedObjectRecord.objects.filter(object_type="order")
+        .values_list("object_id", flat=True)
+        .first()
+    )
+    pages = {
+        "timeline, unfiltered": "/traces/",
+        "timeline, actor type = AI agent": "/traces/?actor_type=ai_agent",
+        "timeline, next page (cursor)": None,
+        "timeline, AI agent + compute": "/traces/?actor_type=ai_agent&actor_type=compute",
+        "timeline, outcome = failure, last 7 days": "/traces/?outcome=failure&period=7d",
+        "timeline, event type prefix order.*": "/traces/?event_type=order.*",
+        "timeline, pending approval": "/traces/?approval=pending",
+        "dashboard, last 24 hours": "/",
+        "dashboard, last 7 days": "/?period=7d",
+        f"object history (order {busiest})": f"/traces/objects/order/{busiest}/",
+    }
+    first = EventRecord.objects.newest_first()[29]
+    pages["timeline, next page (cursor)"] = f"/traces/?cursor={Cursor.of(first).encode()}"
+    print(f"\n{connection.vendor}, {EventRecord.objects.count():,} events, median of {args.repeat}")
+    print(f"{'page':<44} {'median ms':>10} {'queries':>8} {'status':>7}")
+    for name, url in pages.items():
+        median, queries, status = _measure(client, url, args.repeat)
+        print(f"{name:<44} {median:>10.1f} {queries:>8} {status:>7}")
+
+
+if __name__ == "__main__":
+    main()

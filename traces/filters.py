@@ -1,0 +1,326 @@
+"""FilterSets for the web UI: the timeline's event filters and the decisions list.
+
+Each filter maps to one ``EventRecordQuerySet`` verb backed by an index. The
+FilterSets work with ``request=None``; the view checks ``is_valid()`` and
+shows the form's errors instead of a list when the input is bad.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from decisioning.models import Decision, DecisionOutcome
+from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
+from traces.models import EventRecord
+from traces.search import search_events
+from traces.ui_selectors import EVENT_TYPE_LIMIT, PERIODS, known_event_types
+
+__all__ = [
+    "DecisionFilterSet",
+    "EventFilterSet",
+    "FilterChip",
+    "PeriodForm",
+    "active_filter_chips",
+]
+
+UNTIL_BEFORE_SINCE = "“To” must be later than “From”."
+OBJECT_TYPE_NEEDS_ID = "Enter the object id too: objects are looked up by id and type."
+TAGS_TOO_MANY = "Give at most 10 tags."
+MAX_QUERY_LENGTH = 200
+MAX_TAGS = 10
+
+TIME_PRESETS = {
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+}
+CUSTOM = "custom"
+PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
+    (CUSTOM, "Custom range")
+]
+
+APPROVAL_ANY = "required"
+APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)"), *DecisionOutcome.choices]
+
+
+def _datetime_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _split_tags(value: str) -> list[str]:
+    return [tag.strip() for tag in value.split(",") if tag.strip()]
+
+
+class _Form(forms.Form):
+    """Labels without Django's trailing colon (the layout sets labels apart already)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class EventFilterForm(_Form):
+    """Cross-field checks: a time range that ends after it starts, an object type with an id."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until <= since:
+            self.add_error("until", UNTIL_BEFORE_SINCE)
+        if data.get("object_type") and not data.get("object_id"):
+            self.add_error("object_id", OBJECT_TYPE_NEEDS_ID)
+        if len(_split_tags(data.get("tag") or "")) > MAX_TAGS:
+            self.add_error("tag", TAGS_TOO_MANY)
+        if (since or until) and data.get("period") in TIME_PRESETS:
+            # Explicit dates win over a preset: the range is what the person typed.
+            data["period"] = CUSTOM
+        return data
+
+
+class EventFilterSet(django_filters.FilterSet):
+    """The timeline's filters; every value combines with AND, values within one filter with OR."""
+
+    q = django_filters.CharFilter(
+        method="filter_q",
+        lookup_expr="search",
+        label="Search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text="Words in the description or reasoning.",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "refund, fraud, …"}),
+    )
+    actor_type = django_filters.MultipleChoiceFilter(
+        method="filter_actor_type",
+        lookup_expr="in",
+        label="Actor type",
+        choices=choices(ActorType),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    actor = django_filters.CharFilter(
+        method="filter_actor",
+        lookup_expr="exact",
+        label="Actor id",
+        max_length=255,
+        help_text="Exact id, e.g. pricing-ai.",
+    )
+    event_type = django_filters.CharFilter(
+        method="filter_event_type",
+        lookup_expr="startswith",
+        label="Event type",
+        max_length=100,
+        help_text="Exact, or a prefix ending in * (order.*).",
+        widget=forms.TextInput(attrs={"list": "known-event-types", "autocomplete": "off"}),
+    )
+    object_type = django_filters.ChoiceFilter(
+        method="filter_object_type",
+        lookup_expr="exact",
+        label="Object type",
+        choices=choices(ObjectType),
+        empty_label="Any type",
+    )
+    object_id = django_filters.CharFilter(
+        method="filter_object_id",
+        lookup_expr="exact",
+        label="Object id",
+        max_length=255,
+        help_text="Id or external id, e.g. ord-123 or a SKU.",
+    )
+    outcome = django_filters.MultipleChoiceFilter(
+        method="filter_outcome",
+        lookup_expr="in",
+        label="Outcome",
+        choices=choices(EventOutcome),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    risk = django_filters.MultipleChoiceFilter(
+        method="filter_risk",
+        lookup_expr="in",
+        label="Risk",
+        choices=choices(RiskLevel),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    approval = django_filters.ChoiceFilter(
+        method="filter_approval",
+        lookup_expr="exact",
+        label="Approval",
+        choices=APPROVAL_CHOICES,
+        empty_label="Any",
+    )
+    tag = django_filters.CharFilter(
+        method="filter_tag",
+        lookup_expr="in",
+        label="Tags",
+        max_length=MAX_QUERY_LENGTH,
+        help_text="Comma-separated; any of them.",
+    )
+    period = django_filters.ChoiceFilter(
+        method="filter_period",
+        lookup_expr="gte",
+        label="Range",
+        choices=PERIOD_CHOICES,
+        empty_label="Any time",
+    )
+    since = django_filters.IsoDateTimeFilter(
+        field_name="effective_at", lookup_expr="gte", label="From", widget=_datetime_input()
+    )
+    until = django_filters.IsoDateTimeFilter(
+        field_name="effective_at", lookup_expr="lt", label="To", widget=_datetime_input()
+    )
+
+    class Meta:
+        model = EventRecord
+        form = EventFilterForm
+        fields = [
+            "q",
+            "actor_type",
+            "actor",
+            "event_type",
+            "object_type",
+            "object_id",
+            "outcome",
+            "risk",
+            "approval",
+            "tag",
+            "period",
+            "since",
+            "until",
+        ]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search_events(value, queryset)
+
+    def filter_actor_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.of_actor_types(value) if value else queryset
+
+    def filter_actor(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.by_actors([value.strip()]) if value.strip() else queryset
+
+    def filter_event_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        pattern = value.strip()
+        if not pattern:
+            return queryset
+        if pattern.endswith("*") and pattern != "*":
+            # A prefix is a LIKE, which neither database serves from the event-type
+            # index: one that matches nothing would scan the whole table. The stored
+            # types, read by skipping through that index, settle the cheap cases: no
+            # match is an empty list, one match is an exact (index-ordered) type.
+            # Several matching types keep the prefix scan, which stops as soon as a
+            # page is full; an IN list would sort every matching row instead.
+            known = known_event_types(limit=EVENT_TYPE_LIMIT + 1)
+            matches = [t for t in known if t.startswith(pattern[:-1])]
+            if len(known) <= EVENT_TYPE_LIMIT and len(matches) <= 1:
+                return queryset.of_event_types(matches)
+        return queryset.of_event_types([pattern])
+
+    def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Applied together with the id in filter_object_id (the index is on id, then type).
+        return queryset
+
+    def filter_object_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value.strip():
+            return queryset
+        object_type = self.form.cleaned_data.get("object_type")
+        return queryset.touching([value.strip()], [object_type] if object_type else None)
+
+    def filter_outcome(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.with_outcomes(value) if value else queryset
+
+    def filter_risk(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.with_risk_levels(value) if value else queryset
+
+    def filter_approval(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == APPROVAL_ANY:
+            return queryset.needing_approval()
+        return queryset.with_approval_status([value])
+
+    def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        tags = _split_tags(value)
+        return queryset.tagged(tags) if tags else queryset
+
+    def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in TIME_PRESETS:
+            return queryset
+        return queryset.filter(effective_at__gte=timezone.now() - TIME_PRESETS[value][1])
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """An active filter value, with the query string that removes it."""
+
+    label: str
+    value: str
+    remove_query: str
+
+
+def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
+    """One chip per active value of a valid, bound FilterSet (multi-valued filters: one each)."""
+    if not filterset.is_bound or not filterset.is_valid():
+        return []
+    data: QueryDict = filterset.data
+    chips = []
+    for name in filterset.form.fields:
+        bound = filterset.form[name]
+        option_labels = {str(key): str(label) for key, label in getattr(bound.field, "choices", [])}
+        for raw in data.getlist(name):
+            if not raw.strip():
+                continue
+            remaining = [
+                (key, value)
+                for key in data
+                if key != "cursor"
+                for value in data.getlist(key)
+                if value.strip() and (key, value) != (name, raw)
+            ]
+            shown = option_labels.get(raw, raw)
+            if name in ("since", "until"):
+                shown = shown.replace("T", " ")
+            chips.append(FilterChip(str(bound.label), shown, urlencode(remaining)))
+    return chips
+
+
+class PeriodForm(_Form):
+    """The look-back window of the dashboard and the actor page."""
+
+    period = forms.ChoiceField(
+        label="Period",
+        choices=[(key, period.label) for key, period in PERIODS.items()],
+        required=False,
+    )
+
+    def clean_period(self) -> str:
+        return self.cleaned_data["period"] or "24h"
+
+
+class DecisionFilterSet(django_filters.FilterSet):
+    """Filters of the decisions list: the target event, the outcome and the decision type."""
+
+    target = django_filters.UUIDFilter(
+        method="filter_target", lookup_expr="exact", label="Target event id"
+    )
+    outcome = django_filters.MultipleChoiceFilter(
+        field_name="outcome",
+        lookup_expr="exact",
+        label="Outcome",
+        choices=DecisionOutcome.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    decision_type = django_filters.CharFilter(
+        field_name="decision_type", lookup_expr="exact", label="Decision type", max_length=100
+    )
+
+    class Meta:
+        model = Decision
+        form = _Form
+        fields = ["target", "outcome", "decision_type"]
+
+    def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        # Decision.target_id is text holding str(uuid) of the event.
+        return queryset.filter(target_id=str(value)) if value else queryset

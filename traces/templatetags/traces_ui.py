@@ -1,0 +1,59 @@
+"""Template filters for rendering trace events: first lines, JSON, confidence, durations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+
+from traces.ui_selectors import pending_decisions_count
+
+register = template.Library()
+
+FIRST_LINE_LENGTH = 200
+
+
+@register.filter
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, cut at 200 characters with an ellipsis."""
+    for line in str(text or "").splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= FIRST_LINE_LENGTH else line[: FIRST_LINE_LENGTH - 1] + "…"
+    return ""
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON (escaped by the template like any other text)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.874 -> "87%"; empty for no value."""
+    if value is None:
+        return ""
+    return f"{round(value * 100)}%"
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A duration in seconds, in the unit that reads best: 350 ms, 4.2 s, 3 min 5 s."""
+    if value is None:
+        return ""
+    if value < 1:
+        return f"{round(value * 1000)} ms"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(round(value), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.simple_tag(takes_context=True)
+def pending_count(context: template.Context) -> int:
+    """The pending-decisions count for the navigation; reuses one the view already computed."""
+    if "pending_count" in context:
+        return context["pending_count"]
+    return pending_decisions_count()
