@@ -17,8 +17,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 REVIEW_REASON_TEMPLATE = "admin/decisioning/decision/review_reason.html"
+INVALID_SELECTION = "The selection holds ids that are not decision ids; nothing was changed."
 
 
 def pretty_json(value: Any) -> SafeString:
@@ -261,6 +263,17 @@ class DecisionAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet
     ) -> TemplateResponse | None:
         return self._review_with_reason(request, queryset, DecisionAction.ESCALATE)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase | None:
+        # A forged selection with ids that are not UUIDs would make Django's
+        # pk__in filter raise (a 500); refuse it as a message instead.
+        try:
+            for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                Decision._meta.pk.to_python(pk)
+        except ValidationError:
+            self.message_user(request, INVALID_SELECTION, messages.ERROR)
+            return None
+        return super().response_action(request, queryset)
 
     def _review_with_reason(
         self, request: HttpRequest, queryset: QuerySet, action: DecisionAction

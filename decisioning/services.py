@@ -106,7 +106,7 @@ __all__ = [
     "validate_idempotency_key",
 ]
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = AbstractBaseUser | AnonymousUser
 
 KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
 CLEANUP_BATCH_SIZE = 1000
@@ -337,7 +337,7 @@ def decision_transition(
     *,
     decision: Decision,
     action: DecisionAction | str,
-    user: User | None,
+    user: AnyUser | None,
     reason: str = "",
     now: datetime | None = None,
     request_token: str | None = None,
@@ -397,8 +397,6 @@ def decision_transition(
     if request_token is not None:
         _check_request_token(request_token)
     now = _aware_now(now)
-    if decision.pk is None:
-        raise DecisionDeletedError(DECISION_MISSING.format(decision_id=None))
     claim = None
     if request_token is not None:
         claim = idempotency_key_claim(
@@ -422,7 +420,7 @@ def decision_transition(
     return result
 
 
-def _check_reviewer(user: User | None) -> None:
+def _check_reviewer(user: AnyUser | None) -> None:
     if user is None or not user.is_authenticated:
         raise DecisionPermissionError(PERMISSION_ANONYMOUS)
     if not user.is_active:
