@@ -1,7 +1,11 @@
-"""Read-only admin for idempotency keys and Decision records (browsing only).
+"""Admin for idempotency keys and Decision records: browsing, plus the review actions.
 
-Decisions change through services (the review actions come with the review
-workflow), so neither admin adds, edits or deletes rows.
+Neither admin adds, edits or deletes rows. Decisions change only through the
+review actions, which call ``decision_transition`` once per selected
+decision: approve, defer and reopen at once; reject and escalate after an
+intermediate page that asks for the required reason. An action is offered
+only to users holding a permission it may need; per-decision refusals are
+reported as messages and do not stop the others.
 """
 
 from __future__ import annotations
@@ -9,21 +13,47 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from decisioning.encoders import DecisioningJSONEncoder
-from decisioning.models import Decision, IdempotencyKey
+from decisioning.exceptions import (
+    DecisionDeletedError,
+    DecisionPermissionError,
+    InvalidTransitionError,
+)
+from decisioning.forms import DecisionReasonForm
+from decisioning.models import Decision, DecisionAction, DecisionTransition, IdempotencyKey
+from decisioning.permissions import (
+    APPROVE_DECISION,
+    DECIDE_ESCALATED_DECISION,
+    ESCALATE_DECISION,
+    VIEW_DECISION,
+)
 from decisioning.selectors import decision_targets
+from decisioning.services import decision_request_token_new, decision_transition
+from decisioning.transitions import past_tense
 
-__all__ = ["DecisionAdmin", "DeletedListFilter", "ExpiryListFilter", "IdempotencyKeyAdmin"]
+__all__ = [
+    "DecisionAdmin",
+    "DecisionTransitionInline",
+    "DeletedListFilter",
+    "ExpiryListFilter",
+    "IdempotencyKeyAdmin",
+]
+
+REVIEW_REASON_TEMPLATE = "admin/decisioning/decision/review_reason.html"
+INVALID_SELECTION = "The selection holds ids that are not decision ids; nothing was changed."
 
 
 def pretty_json(value: Any) -> SafeString:
@@ -121,12 +151,39 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset.filter(deleted_at__isnull=True)
 
 
+class DecisionTransitionInline(admin.TabularInline):
+    """The decision's review history, oldest first, read-only."""
+
+    model = DecisionTransition
+    fields = ["at", "action", "from_outcome", "to_outcome", "by_username", "reason"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+    extra = 0
+    can_delete = False
+    verbose_name = "review step"
+    verbose_name_plural = "review history"
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Whoever may view the decision may view its history.
+        return request.user.has_perm(VIEW_DECISION)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = [
         "decision_type",
         "outcome",
         "decided_by",
+        "decided_at",
         "effective_at",
         "target_link",
         "recorded_at",
@@ -145,6 +202,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         "target_id",
         "target_link",
         "decided_by",
+        "decided_at",
         "effective_at",
         "recorded_at",
         "context_pretty",
@@ -155,6 +213,141 @@ class DecisionAdmin(ReadOnlyAdmin):
         "deleted_at",
     ]
     readonly_fields = fields
+    inlines = [DecisionTransitionInline]
+    actions = [
+        "approve_selected",
+        "reject_selected",
+        "defer_selected",
+        "reopen_selected",
+        "escalate_selected",
+    ]
+
+    # Review actions. Each is offered to users holding any permission it may
+    # need (has_<name>_permission below); decision_transition then checks
+    # the exact one per decision, under its row lock.
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(APPROVE_DECISION)
+
+    def has_escalate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ESCALATE_DECISION)
+
+    def has_decide_escalated_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(DECIDE_ESCALATED_DECISION)
+
+    @admin.action(
+        description="Approve selected decisions", permissions=["approve", "decide_escalated"]
+    )
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, DecisionAction.APPROVE)
+
+    @admin.action(
+        description="Reject selected decisions (asks for a reason)",
+        permissions=["approve", "decide_escalated"],
+    )
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self._review_with_reason(request, queryset, DecisionAction.REJECT)
+
+    @admin.action(description="Defer selected decisions", permissions=["approve"])
+    def defer_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, DecisionAction.DEFER)
+
+    @admin.action(description="Reopen selected deferred decisions", permissions=["approve"])
+    def reopen_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, DecisionAction.REOPEN)
+
+    @admin.action(
+        description="Escalate selected decisions (asks for a reason)", permissions=["escalate"]
+    )
+    def escalate_selected(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        return self._review_with_reason(request, queryset, DecisionAction.ESCALATE)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase | None:
+        # A forged selection with ids that are not UUIDs would make Django's
+        # pk__in filter raise (a 500); refuse it as a message instead.
+        try:
+            for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                Decision._meta.pk.to_python(pk)
+        except ValidationError:
+            self.message_user(request, INVALID_SELECTION, messages.ERROR)
+            return None
+        return super().response_action(request, queryset)
+
+    def _review_with_reason(
+        self, request: HttpRequest, queryset: QuerySet, action: DecisionAction
+    ) -> TemplateResponse | None:
+        # First POST (from the changelist): show the reason page. Second POST
+        # (the page's "apply"): act, or show the page again with its errors.
+        if "apply" in request.POST:
+            form = DecisionReasonForm(request.POST)
+            if form.is_valid():
+                self._review(
+                    request,
+                    queryset,
+                    action,
+                    reason=form.cleaned_data["reason"],
+                    request_token=form.cleaned_data["request_token"],
+                )
+                return None
+        else:
+            form = DecisionReasonForm(initial={"request_token": decision_request_token_new()})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label} decisions",
+            "opts": self.model._meta,
+            "review_action": action,
+            "action_name": f"{action.value}_selected",
+            "decisions": list(queryset),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, REVIEW_REASON_TEMPLATE, context)
+
+    def _review(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        action: DecisionAction,
+        *,
+        reason: str = "",
+        request_token: str | None = None,
+    ) -> None:
+        done = replayed = 0
+        for decision in queryset:
+            label = f"{decision.decision_type} {decision.pk}"
+            try:
+                result = decision_transition(
+                    decision=decision,
+                    action=action,
+                    user=request.user,
+                    reason=reason,
+                    request_token=request_token,
+                )
+            except (InvalidTransitionError, DecisionDeletedError) as exc:
+                self.message_user(request, f"{label}: {exc}", messages.WARNING)
+            except DecisionPermissionError as exc:
+                self.message_user(request, f"{label}: {exc}", messages.ERROR)
+            else:
+                if result.replayed:
+                    replayed += 1
+                else:
+                    done += 1
+        if done:
+            self.message_user(
+                request,
+                f"{past_tense(action).capitalize()} {done} decision{'s' if done != 1 else ''}.",
+                messages.SUCCESS,
+            )
+        if replayed:
+            self.message_user(
+                request,
+                f"{replayed} decision{'s were' if replayed != 1 else ' was'} already "
+                f"{past_tense(action)} by this form; the resubmission changed nothing.",
+                messages.INFO,
+            )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Superusers see every row, narrowed by DeletedListFilter (live by

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["DecisionOutcome", "IdempotencyStatus"]
+__all__ = ["DecisionAction", "DecisionOutcome", "IdempotencyStatus"]
 
 
 class IdempotencyStatus(models.TextChoices):
@@ -19,3 +19,13 @@ class DecisionOutcome(models.TextChoices):
     PENDING = "pending", "Pending"
     DEFERRED = "deferred", "Deferred"
     ESCALATED = "escalated", "Escalated"
+
+
+class DecisionAction(models.TextChoices):
+    """What a reviewer does to a decision (``decisioning.transitions`` says when)."""
+
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    DEFER = "defer", "Defer"
+    ESCALATE = "escalate", "Escalate"
+    REOPEN = "reopen", "Reopen"

@@ -10,17 +10,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import FieldError
+from django.core.exceptions import FieldError, PermissionDenied
 
 __all__ = [
     "ClaimLostError",
+    "DecisionAlreadyDecidedError",
+    "DecisionDeletedError",
+    "DecisionPermissionError",
     "DecisioningError",
     "DuplicateOperationError",
     "IdempotencyError",
+    "InvalidActionError",
     "InvalidIdempotencyKeyError",
+    "InvalidReasonError",
+    "InvalidRequestTokenError",
     "InvalidTargetError",
     "InvalidTimeError",
+    "InvalidTransitionError",
     "OperationInFlightError",
+    "ReasonRequiredError",
+    "ReasonTooLongError",
     "RecordedAtReadOnlyError",
     "ResultNotStorableError",
 ]
@@ -58,6 +67,30 @@ TARGET_NOT_A_MODEL = "get_target_ref() needs a model instance; got {type_name}."
 TARGET_UNSAVED = "get_target_ref() needs a saved instance; this {label} has no primary key."
 BAD_TIMEDELTA = "{name} must be a positive datetime.timedelta; got {value!r}."
 BAD_OPTIONAL_TIMEDELTA = "{name} must be a positive datetime.timedelta or None; got {value!r}."
+
+# The review workflow (decisioning.transitions, decision_transition).
+ACTION_UNKNOWN = (
+    "Unknown review action {action!r}; use one of: approve, reject, defer, escalate, reopen."
+)
+TRANSITION_NOT_ALLOWED = (
+    "Cannot {action} a decision that is {from_outcome}; from {from_outcome} you can {allowed}."
+)
+ALREADY_DECIDED = "Already {what} by {who} at {when}."
+ALREADY_DECIDED_BY_SYSTEM = "the system"
+REASON_REQUIRED = "A reason is required to {action} a decision."
+REASON_TOO_LONG = "The reason is {length} characters long; the limit is {limit}."
+REASON_NOT_STRING = "The reason must be a str; got {type_name}."
+REASON_HAS_NUL = "The reason must not contain NUL characters."
+REQUEST_TOKEN_INVALID = (
+    "The request token must be a non-blank str of at most {limit} characters without NUL; "
+    "got {type_name} of length {length}."
+)
+PERMISSION_ANONYMOUS = "Sign in to review decisions."
+PERMISSION_INACTIVE = "This account is inactive and cannot review decisions."
+PERMISSION_NONE = "You have no permission to review decisions."
+PERMISSION_MISSING = "You have no permission to {action} a decision that is {from_outcome}."
+DECISION_DELETED = "Decision {decision_id} is deleted; restore it before reviewing it."
+DECISION_MISSING = "Decision {decision_id} does not exist; it cannot be reviewed."
 
 
 class DecisioningError(Exception):
@@ -115,3 +148,97 @@ class RecordedAtReadOnlyError(DecisioningError, FieldError):
 
 class InvalidTargetError(DecisioningError, ValueError):
     """``get_target_ref()`` got something that is not a saved model instance."""
+
+
+class InvalidActionError(DecisioningError, ValueError):
+    """The review action is not one of ``DecisionAction``; nothing was written."""
+
+    def __init__(self, action: object) -> None:
+        self.action = action
+        super().__init__(ACTION_UNKNOWN.format(action=action))
+
+
+class InvalidTransitionError(DecisioningError):
+    """The state machine does not allow this action from the decision's outcome.
+
+    ``from_outcome`` is where the decision stands, ``to_outcome`` where the
+    action would have taken it. Nothing was written. Views answer 409.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        decision_id: object,
+        action: str,
+        from_outcome: str,
+        to_outcome: str,
+    ) -> None:
+        self.decision_id = decision_id
+        self.action = action
+        self.from_outcome = from_outcome
+        self.to_outcome = to_outcome
+        super().__init__(message)
+
+
+class DecisionAlreadyDecidedError(InvalidTransitionError):
+    """Someone else changed the decision first, or it is final (approved or rejected).
+
+    Raised to the loser of a race, and to anyone acting on a stale copy or a
+    final decision. ``decided_by`` (a username, or None for the system) and
+    ``decided_at`` say who changed it last and when; the message reads
+    "Already approved by alice at 2026-11-23 10:15 UTC.". Nothing was written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        decision_id: object,
+        action: str,
+        from_outcome: str,
+        to_outcome: str,
+        decided_by: str | None,
+        decided_at: datetime | None,
+    ) -> None:
+        self.decided_by = decided_by
+        self.decided_at = decided_at
+        super().__init__(
+            message,
+            decision_id=decision_id,
+            action=action,
+            from_outcome=from_outcome,
+            to_outcome=to_outcome,
+        )
+
+
+class InvalidReasonError(DecisioningError, ValueError):
+    """The reason is not a str or contains NUL; nothing was written."""
+
+
+class ReasonRequiredError(InvalidReasonError):
+    """Reject and escalate need a non-blank reason; nothing was written."""
+
+
+class ReasonTooLongError(InvalidReasonError):
+    """The reason is longer than ``REASON_MAX_LENGTH``; nothing was written."""
+
+
+class InvalidRequestTokenError(DecisioningError, ValueError):
+    """The resubmission token is not a non-blank str that fits; nothing was written."""
+
+
+class DecisionPermissionError(DecisioningError, PermissionDenied):
+    """The user may not take this action (anonymous, inactive or lacking the permission).
+
+    A ``PermissionDenied``, so an unhandled one is a 403. ``permission`` is
+    the ``app_label.codename`` that was missing, if one was. Nothing was written.
+    """
+
+    def __init__(self, message: str, *, permission: str | None = None) -> None:
+        self.permission = permission
+        super().__init__(message)
+
+
+class DecisionDeletedError(DecisioningError):
+    """The decision is soft-deleted (or gone, or never saved) and cannot be reviewed."""

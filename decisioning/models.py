@@ -1,4 +1,4 @@
-"""Idempotency keys and Decision records."""
+"""Idempotency keys, Decision records and their review history."""
 
 from __future__ import annotations
 
@@ -7,19 +7,29 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 
 from decisioning.basemodels import BaseModel, SoftDeleteManager, UUIDModel
-from decisioning.choices import DecisionOutcome, IdempotencyStatus
+from decisioning.choices import DecisionAction, DecisionOutcome, IdempotencyStatus
 from decisioning.encoders import DecisioningJSONEncoder
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.querysets import DecisionQuerySet, IdempotencyKeyQuerySet
 from decisioning.results import decode_result, encode_result
 
-__all__ = ["Decision", "DecisionOutcome", "IdempotencyKey", "IdempotencyStatus"]
+__all__ = [
+    "Decision",
+    "DecisionAction",
+    "DecisionOutcome",
+    "DecisionTransition",
+    "IdempotencyKey",
+    "IdempotencyStatus",
+]
 
 ERROR_MESSAGE_LIMIT = 4000
+REASON_MAX_LENGTH = 2000
+REQUEST_TOKEN_MAX_LENGTH = 128
 
 
 class IdempotencyKey(UUIDModel):
@@ -150,6 +160,11 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         related_name="decisions_made",
         help_text="Who decided; empty while pending or when decided by a system.",
     )
+    decided_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last review action was taken; empty if none was.",
+    )
     context = models.JSONField(
         default=dict, blank=True, encoder=DecisioningJSONEncoder, help_text="What was known."
     )
@@ -183,6 +198,11 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
                 condition=~models.Q(target_id=""), name="decision_target_id_not_empty"
             )
         ]
+        permissions = [
+            ("approve_decision", "Can approve, reject, defer or reopen decisions"),
+            ("escalate_decision", "Can escalate decisions"),
+            ("decide_escalated_decision", "Can approve or reject escalated decisions"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.decision_type}: {self.outcome}"
@@ -191,3 +211,70 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         if self.target_id is not None:
             self.target_id = str(self.target_id)
         super().save(*args, **kwargs)
+
+
+class DecisionTransition(models.Model):
+    """One review action on a Decision: from which outcome to which, by whom, why, when.
+
+    Written by ``decision_transition`` in the same transaction as the change
+    to the Decision, and never changed afterwards. ``by_username`` keeps the
+    name if the user is deleted later. A decision with history cannot be
+    hard-deleted (``PROTECT``); decisions are soft-deleted.
+    """
+
+    decision = models.ForeignKey(
+        Decision,
+        on_delete=models.PROTECT,
+        related_name="transitions",
+        help_text="The decision that changed.",
+    )
+    action = models.CharField(
+        max_length=20, choices=DecisionAction.choices, help_text="What the reviewer did."
+    )
+    from_outcome = models.CharField(
+        max_length=20, choices=DecisionOutcome.choices, help_text="The outcome before."
+    )
+    to_outcome = models.CharField(
+        max_length=20, choices=DecisionOutcome.choices, help_text="The outcome after."
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="decision_transitions",
+        help_text="Who acted; empty once that user is deleted.",
+    )
+    by_username = models.CharField(
+        max_length=150, help_text="Who acted, as their username was at the time."
+    )
+    reason = models.TextField(
+        blank=True,
+        default="",
+        validators=[MaxLengthValidator(REASON_MAX_LENGTH)],
+        help_text="Why, in the reviewer's words.",
+    )
+    at = models.DateTimeField(help_text="When the action was taken.")
+    request_token = models.CharField(
+        max_length=REQUEST_TOKEN_MAX_LENGTH,
+        blank=True,
+        default="",
+        help_text="The submitting form's resubmission token, if it had one.",
+    )
+
+    class Meta:
+        verbose_name = "decision transition"
+        verbose_name_plural = "decision transitions"
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["decision", "at", "id"], name="decision_transition_history"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_outcome=models.F("to_outcome")),
+                name="decision_transition_changes_outcome",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.by_username} {self.action}: {self.from_outcome} -> {self.to_outcome}"

@@ -1,18 +1,50 @@
-"""Reads for Decision records."""
+"""Reads for Decision records and their review history."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from decisioning.models import Decision
+from decisioning.models import Decision, DecisionAction, DecisionTransition
+from decisioning.transitions import allowed_actions, required_permission
 from decisioning.utils import parse_pk
 
-__all__ = ["decision_targets"]
+__all__ = ["decision_allowed_actions", "decision_history", "decision_targets"]
+
+
+def decision_history(*, decision: Decision) -> models.QuerySet[DecisionTransition]:
+    """The decision's review steps, oldest first (``at``, then ``id``), with ``by`` loaded.
+
+    One query however long the history is.
+    """
+    return (
+        DecisionTransition.objects.filter(decision_id=decision.pk)
+        .select_related("by")
+        .order_by("at", "id")
+    )
+
+
+def decision_allowed_actions(
+    *, decision: Decision, user: AbstractBaseUser | AnonymousUser | None
+) -> tuple[DecisionAction, ...]:
+    """The actions ``user`` may take on ``decision`` now: the buttons to show.
+
+    Allowed by the state machine from the decision's outcome, and held by an
+    active user; none for a deleted decision. No query beyond the user's
+    permission cache. ``decision_transition`` checks again under its lock.
+    """
+    if user is None or not user.is_active or decision.is_deleted:
+        return ()
+    return tuple(
+        action
+        for action in allowed_actions(decision.outcome)
+        if user.has_perm(required_permission(from_outcome=decision.outcome, action=action))
+    )
 
 
 def decision_targets(*, decisions: Iterable[Decision]) -> dict[object, models.Model | None]:

@@ -19,8 +19,10 @@ from decisioning.exceptions import (
 )
 from decisioning.models import (
     ERROR_MESSAGE_LIMIT,
+    REASON_MAX_LENGTH,
     Decision,
     DecisionOutcome,
+    DecisionTransition,
     IdempotencyKey,
     IdempotencyStatus,
 )
@@ -357,3 +359,55 @@ def test_every_field_has_help_text(model):
     """Every concrete field explains itself in the admin."""
     missing = [f.name for f in model._meta.concrete_fields if not f.help_text]
     assert missing == []
+
+
+# Review fields and history
+
+
+def test_decision_review_permissions_and_decided_at(user):
+    """Decision declares the review permissions; decided_at starts empty."""
+    decision = _decision(user)
+    assert decision.decided_at is None
+    codenames = {codename for codename, _ in Decision._meta.permissions}
+    assert codenames == {"approve_decision", "escalate_decision", "decide_escalated_decision"}
+
+
+def test_decision_transition_must_change_the_outcome(user):
+    """The database refuses a history row whose outcome does not change."""
+    decision = _decision(user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DecisionTransition.objects.create(
+            decision=decision,
+            action="approve",
+            from_outcome="pending",
+            to_outcome="pending",
+            by_username="alice",
+            at=timezone.now(),
+        )
+
+
+def test_decision_transition_str_and_history_index(user):
+    """A history row reads as who did what; (decision, at, id) is indexed."""
+    step = DecisionTransition(
+        action="escalate", from_outcome="pending", to_outcome="escalated", by_username="alice"
+    )
+    assert str(step) == "alice escalate: pending -> escalated"
+    assert ["decision_id", "at", "id"] in _index_columns(DecisionTransition._meta.db_table)
+
+
+def test_decision_transition_reason_limit_in_full_clean(user):
+    """full_clean refuses a history reason over REASON_MAX_LENGTH."""
+    from django.core.exceptions import ValidationError
+
+    step = DecisionTransition(
+        decision=_decision(user),
+        action="reject",
+        from_outcome="pending",
+        to_outcome="rejected",
+        by_username="alice",
+        reason="x" * (REASON_MAX_LENGTH + 1),
+        at=timezone.now(),
+    )
+    with pytest.raises(ValidationError) as info:
+        step.full_clean()
+    assert set(info.value.message_dict) == {"reason"}
