@@ -195,8 +195,8 @@ class Dashboard:
 
 
 def pending_decisions_count() -> int:
-    """Events waiting for a person's decision (served by the partial approval index)."""
-    return EventRecord.objects.with_approval_status([DecisionOutcome.PENDING.value]).count()
+    """Live decisions waiting for a person (the review queue's pending tab; its partial index)."""
+    return Decision.objects.filter(outcome=DecisionOutcome.PENDING).count()
 
 
 def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
