@@ -61,6 +61,7 @@ from traces.review_selectors import (
     QUEUE_OUTCOMES,
     decision_detail,
     review_decision_types,
+    review_item,
     review_page,
     review_tab_counts,
     user_can_review,
@@ -323,15 +324,9 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
 def decision_detail_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     _require_decision_viewer(request)
     decision = get_object_or_404(Decision.objects.select_related("decided_by"), pk=decision_id)
-    context = _panel_context(request, decision, next_url=request.get_full_path())
-    return TemplateResponse(request, "traces/decision_detail.html", context)
-
-
-def _panel_context(
-    request: HtmxHttpRequest, decision: Decision, *, next_url: str, **extra: Any
-) -> dict[str, Any]:
     detail = decision_detail(decision, user=request.user)
-    return {"detail": detail, "item": detail.item, "next_url": next_url, **extra}
+    context = {"detail": detail, "item": detail.item, "next_url": request.get_full_path()}
+    return TemplateResponse(request, "traces/decision_detail.html", context)
 
 
 def _safe_next(request: HtmxHttpRequest, default: str) -> str:
@@ -451,28 +446,32 @@ def _review_answer(
         )
     posted_token = form.data.get("request_token", "") if form is not None else ""
     token_ok = form is not None and "request_token" not in form.errors and posted_token
-    context = _panel_context(
-        request,
-        fresh,
-        next_url=next_url,
-        errors=errors,
-        reason_error=reason_error,
-        notice=notice,
+    context: dict[str, Any] = {
+        "next_url": next_url,
+        "errors": errors,
+        "reason_error": reason_error,
+        "notice": notice,
         # A refused submission stored nothing: keep its token and its reason.
-        reason=request.POST.get("reason", "") if status != 200 else "",
-        request_token=posted_token if token_ok else decision_request_token_new(),
-        resolved=seen is not None and fresh.outcome != seen,
-    )
-    if not request.htmx:
-        return TemplateResponse(request, "traces/decision_detail.html", context, status=status)
-    if request.htmx.target == "decision-review":
-        template = "traces/_decision_review.html"
-    else:
-        template = "traces/_review_row.html"
+        "reason": request.POST.get("reason", "") if status != 200 else "",
+        "request_token": posted_token if token_ok else decision_request_token_new(),
+        "resolved": seen is not None and fresh.outcome != seen,
+    }
+    if request.htmx and request.htmx.target != "decision-review":
+        # A queue row: the row itself, and the counts it changed (out of band).
         counts = review_tab_counts()
-        context["tabs"], context["pending_count"] = _tabs(counts), counts["pending"]
-    context["oob"] = True
-    return TemplateResponse(request, template, context, status=status)
+        context.update(
+            item=review_item(fresh, user=request.user),
+            tabs=_tabs(counts),
+            pending_count=counts["pending"],
+            oob=True,
+        )
+        return TemplateResponse(request, "traces/_review_row.html", context, status=status)
+    detail = decision_detail(fresh, user=request.user)
+    context.update(detail=detail, item=detail.item)
+    if request.htmx:
+        context["oob"] = True
+        return TemplateResponse(request, "traces/_decision_review.html", context, status=status)
+    return TemplateResponse(request, "traces/decision_detail.html", context, status=status)
 
 
 def _review_gone(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
