@@ -452,7 +452,7 @@ def _review_answer(
         "reason_error": reason_error,
         "notice": notice,
         # A refused submission stored nothing: keep its token and its reason.
-        "reason": request.POST.get("reason", "") if status != 200 else "",
+        "reason": request.POST.get("reason", "").replace("\x00", "") if status != 200 else "",
         "request_token": posted_token if token_ok else decision_request_token_new(),
         "resolved": seen is not None and fresh.outcome != seen,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.contrib.messages import get_messages
@@ -254,7 +255,31 @@ def test_review_bad_input_is_400(client, admin, changes, message, htmx):
     html = response.content.decode()
     assert escape(message) in html
     assert "<script>alert(1)</script>" not in html
+    assert "\x00" not in html
     assert ("<html" in html) is not htmx
+    _unchanged(decision)
+
+
+def test_review_without_the_seen_state_acts_on_the_current_one(client, admin):
+    """A client that sends no seen state (a script, an API) acts on the decision as it is now."""
+    client.force_login(admin)
+    decision = DecisionFactory(outcome="deferred")
+    data = _form(decision, "reopen", seen_outcome=None, seen_decided_at=None)
+    assert client.post(_url(decision), data, headers=HTMX).status_code == 200
+    assert Decision.objects.get(pk=decision.pk).outcome == "pending"
+
+
+def test_review_htmx_signed_out_returns_to_the_page_after_login(client):
+    """An htmx post from a signed-out page sends the browser to login, then back to that page."""
+    decision = DecisionFactory()
+    queue = reverse("traces:review_queue") + "?tab=pending"
+    response = client.post(
+        _url(decision),
+        _form(decision, "approve"),
+        headers={**HTMX, "HX-Current-URL": f"http://testserver{queue}"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={quote(queue, safe='/')}"
     _unchanged(decision)
 
 
