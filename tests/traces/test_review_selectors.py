@@ -62,14 +62,14 @@ def test_review_tab_counts_live_queue_only():
     assert review_tab_counts() == {"pending": 2, "deferred": 0, "escalated": 1}
 
 
-def test_review_decision_types_of_the_queue(django_assert_num_queries):
-    """Distinct types of the tabs' decisions, alphabetically, in one query."""
+def test_review_decision_types_distinct_and_sorted(django_assert_num_queries):
+    """Distinct decision types, alphabetically, in one query."""
     DecisionFactory(decision_type="b_type")
     DecisionFactory(decision_type="a_type", outcome="escalated")
     DecisionFactory(decision_type="a_type")
     DecisionFactory(decision_type="final_type", outcome="rejected")
     with django_assert_num_queries(1):
-        assert review_decision_types() == ["a_type", "b_type"]
+        assert review_decision_types() == ["a_type", "b_type", "final_type"]
     assert review_decision_types(limit=1) == ["a_type"]
 
 
