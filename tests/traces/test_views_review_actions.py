@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -431,3 +434,62 @@ def test_review_csrf_form_field_works_without_javascript(make_user):
     response = client.post(_url(decision), {**fields, "action": "defer"})
     assert response.status_code == 302
     assert Decision.objects.get(pk=decision.pk).outcome == "deferred"
+
+
+def _post_at_once(clients, url, forms) -> list:
+    barrier = threading.Barrier(len(clients))
+
+    def post(index):
+        try:
+            barrier.wait()
+            return clients[index].post(url, forms[index], headers=HTMX)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(post, range(len(clients))))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_review_race_through_the_view_one_winner_postgres(make_user):
+    """Six admins press a button on the same pending decision at once: one 200, five 409s."""
+    users = [make_user("senior", username=f"admin{i}") for i in range(6)]
+    _, decision = proposal_record()
+    clients = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    verbs = ["approve", "reject", "defer", "escalate"]
+    forms = [_form(decision, verbs[i % 4], reason="Race") for i in range(6)]
+    responses = _post_at_once(clients, _url(decision), forms)
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [409] * 5
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
+    for response in responses:
+        if response.status_code == 409:
+            assert f"by admin{winner} at" in response.content.decode()
+    assert DecisionTransition.objects.filter(decision=decision).count() == 1
+    assert EventRecord.objects.filter(event_type__startswith="decision.").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_review_double_click_race_acts_once_postgres(make_user):
+    """One form sent four times at once (a frantic double-click): one action, one audit event."""
+    user = make_user("admin", username="alice")
+    _, decision = proposal_record()
+    clients = []
+    for _ in range(4):
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    form = _form(decision, "approve")
+    responses = _post_at_once(clients, _url(decision), [form] * 4)
+    assert [response.status_code for response in responses] == [200] * 4
+    assert DecisionTransition.objects.filter(decision=decision).count() == 1
+    assert EventRecord.objects.filter(event_type="decision.approved").count() == 1
