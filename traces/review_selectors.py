@@ -187,7 +187,10 @@ def review_page(
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
     page = keyset_page(
-        queryset.select_related("decided_by"), cursor=cursor, limit=limit, newest_first=False
+        queryset.select_related("decided_by", "target_content_type"),
+        cursor=cursor,
+        limit=limit,
+        newest_first=False,
     )
     return Page(items=_review_items(page.items, user=user), next_cursor=page.next_cursor)
 

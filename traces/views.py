@@ -323,7 +323,9 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def decision_detail_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     _require_decision_viewer(request)
-    decision = get_object_or_404(Decision.objects.select_related("decided_by"), pk=decision_id)
+    decision = get_object_or_404(
+        Decision.objects.select_related("decided_by", "target_content_type"), pk=decision_id
+    )
     detail = decision_detail(decision, user=request.user)
     context = {"detail": detail, "item": detail.item, "next_url": request.get_full_path()}
     return TemplateResponse(request, "traces/decision_detail.html", context)
@@ -349,7 +351,7 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         return redirect_to_login(page)
     _require_decision_viewer(request)
     next_url = _safe_next(request, page)
-    decision = Decision.objects.select_related("decided_by").filter(pk=decision_id).first()
+    decision = Decision.objects.filter(pk=decision_id).first()
     if decision is None:
         return _review_gone(request, decision_id)
 
@@ -431,7 +433,11 @@ def _review_answer(
     seen: str | None = None,
 ) -> HttpResponse:
     """The updated row or panel (htmx), or the decision page again (a plain post's refusal)."""
-    fresh = Decision.objects.select_related("decided_by").filter(pk=decision.pk).first()
+    fresh = (
+        Decision.objects.select_related("decided_by", "target_content_type")
+        .filter(pk=decision.pk)
+        .first()
+    )
     if fresh is None:
         return _review_gone(request, decision.pk)
     errors = [error] if error else []
