@@ -152,7 +152,7 @@ def _display_name(user: AbstractBaseUser, username: str) -> str:
 
 def _role(user: Any) -> str:
     # From the permission cache the service has already filled: no query.
-    if user.is_superuser:
+    if getattr(user, "is_superuser", False):
         return "superuser"
     if user.has_perm(DECIDE_ESCALATED_DECISION):
         return "senior admin"
