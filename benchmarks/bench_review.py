@@ -8,7 +8,7 @@ spread over 30 days, plus 5% of decisions about a non-event target. Then,
 as a signed-in superuser (every button rendered), requests each queue view
 and a decision page through the Django test client, and times review
 actions (POST approve, htmx) on distinct pending decisions; it reports the
-median time and the query count.
+median time, the median time spent in SQL, and the query count.
 
     python benchmarks/bench_review.py --events 200000 --decisions 100000
     python benchmarks/bench_review.py --events 200000 --decisions 100000 --reuse
@@ -172,22 +172,29 @@ def _fill(events: int, decisions: int, user_pk: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def _measure(client: Client, url: str, repeat: int) -> tuple[float, int, int]:
+def _measure(client: Client, url: str, repeat: int) -> tuple[float, float, int, int]:
+    """Median total and SQL milliseconds of `repeat` requests, their query count, the status."""
     client.get(url)  # warm caches and the planner
-    executed = []
+    sql_ms: list[float] = []
+    queries: list[int] = []
 
-    def count(execute, sql, params, many, context):
-        executed.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        status = client.get(url).status_code
-    times = []
-    for _ in range(repeat):
+    def timed(execute, sql, params, many, context):
         start = time.perf_counter()
-        client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), len(executed), status
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            sql_ms[-1] += (time.perf_counter() - start) * 1000
+            queries[-1] += 1
+
+    times, statuses = [], set()
+    with connection.execute_wrapper(timed):
+        for _ in range(repeat):
+            sql_ms.append(0.0)
+            queries.append(0)
+            start = time.perf_counter()
+            statuses.add(client.get(url).status_code)
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), statistics.median(sql_ms), max(queries), max(statuses)
 
 
 def _measure_actions(client: Client, repeat: int) -> tuple[float, int, int]:
@@ -266,12 +273,13 @@ def main() -> None:
         f"\n{connection.vendor}, {EventRecord.objects.count():,} events, "
         f"{Decision.objects.count():,} decisions {counts}, median of {args.repeat}"
     )
-    print(f"{'request':<44} {'median ms':>10} {'queries':>8} {'status':>7}")
+    print(f"{'request':<44} {'median ms':>10} {'of it SQL':>10} {'queries':>8} {'status':>7}")
     for name, url in pages.items():
-        median, queries, status = _measure(client, url, args.repeat)
-        print(f"{name:<44} {median:>10.1f} {queries:>8} {status:>7}")
+        median, sql, queries, status = _measure(client, url, args.repeat)
+        print(f"{name:<44} {median:>10.1f} {sql:>10.1f} {queries:>8} {status:>7}")
     median, queries, status = _measure_actions(client, args.repeat)
-    print(f"{'approve from the queue (htmx POST)':<44} {median:>10.1f} {queries:>8} {status:>7}")
+    action = "approve from the queue (htmx POST)"
+    print(f"{action:<44} {median:>10.1f} {'':>10} {queries:>8} {status:>7}")
 
 
 if __name__ == "__main__":
