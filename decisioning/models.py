@@ -192,6 +192,18 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
             models.Index(fields=["decision_type"]),
             models.Index(fields=["outcome"]),
             models.Index(fields=["effective_at", "id"], name="decision_effective_id"),
+            # The review queue: one outcome (a tab), oldest first, keyset on
+            # (effective_at, id), live rows only; the second also by type.
+            models.Index(
+                fields=["outcome", "effective_at", "id"],
+                name="decision_queue_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["outcome", "decision_type", "effective_at", "id"],
+                name="decision_queue_type_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

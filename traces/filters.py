@@ -1,4 +1,4 @@
-"""FilterSets for the web UI: the timeline's event filters and the decisions list.
+"""FilterSets for the web UI: the timeline's event filters, the decisions list, the review queue.
 
 Each filter maps to one ``EventRecordQuerySet`` verb backed by an index. The
 FilterSets work with ``request=None``; the view checks ``is_valid()`` and
@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.models import EventRecord
+from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import search_events
 from traces.ui_selectors import EVENT_TYPE_LIMIT, PERIODS, known_event_types
 
@@ -29,6 +30,7 @@ __all__ = [
     "EventFilterSet",
     "FilterChip",
     "PeriodForm",
+    "ReviewFilterSet",
     "active_filter_chips",
 ]
 
@@ -324,3 +326,86 @@ class DecisionFilterSet(django_filters.FilterSet):
     def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
         # Decision.target_id is text holding str(uuid) of the event.
         return queryset.filter(target_id=str(value)) if value else queryset
+
+
+REVIEW_TAB_CHOICES = [(outcome.value, outcome.label) for outcome in QUEUE_OUTCOMES]
+REVIEW_AGES = {
+    "1h": ("Older than an hour", timedelta(hours=1)),
+    "24h": ("Older than 24 hours", timedelta(hours=24)),
+    "7d": ("Older than 7 days", timedelta(days=7)),
+}
+
+
+class ReviewFilterForm(_Form):
+    """The tab defaults to pending, so a bound empty form is the pending queue."""
+
+    def clean_tab(self) -> str:
+        return self.cleaned_data["tab"] or DecisionOutcome.PENDING.value
+
+
+class ReviewFilterSet(django_filters.FilterSet):
+    """The review queue's tab and filters; bind it even to empty data (the tab defaults to pending).
+
+    Risk and actor type are the originating event's: a decision that is not
+    about a recorded event matches neither.
+    """
+
+    tab = django_filters.ChoiceFilter(
+        method="filter_tab",
+        lookup_expr="exact",
+        label="Tab",
+        choices=REVIEW_TAB_CHOICES,
+        widget=forms.HiddenInput,
+    )
+    decision_type = django_filters.CharFilter(
+        field_name="decision_type",
+        lookup_expr="exact",
+        label="Decision type",
+        max_length=100,
+        help_text="Exact, e.g. refund_approval.",
+        widget=forms.TextInput(attrs={"list": "review-decision-types", "autocomplete": "off"}),
+    )
+    risk = django_filters.MultipleChoiceFilter(
+        method="filter_risk",
+        lookup_expr="in",
+        label="Risk",
+        choices=choices(RiskLevel),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    actor_type = django_filters.MultipleChoiceFilter(
+        method="filter_actor_type",
+        lookup_expr="in",
+        label="Proposed by",
+        choices=choices(ActorType),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    age = django_filters.ChoiceFilter(
+        method="filter_age",
+        lookup_expr="lte",
+        label="Waiting",
+        choices=[(key, label) for key, (label, _) in REVIEW_AGES.items()],
+        empty_label="Any time",
+    )
+
+    class Meta:
+        model = Decision
+        form = ReviewFilterForm
+        fields = ["tab", "decision_type", "risk", "actor_type", "age"]
+
+    def filter_tab(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(outcome=value)
+
+    def filter_risk(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        return decisions_about_events(queryset, EventRecord.objects.with_risk_levels(value))
+
+    def filter_actor_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        return decisions_about_events(queryset, EventRecord.objects.of_actor_types(value))
+
+    def filter_age(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in REVIEW_AGES:
+            return queryset
+        return queryset.filter(effective_at__lte=timezone.now() - REVIEW_AGES[value][1])

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import NotSupportedError, connection
-from django.db.models import CharField, Count, Func, QuerySet
+from django.db.models import CharField, Count, Func, Model, QuerySet
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
@@ -45,6 +45,7 @@ __all__ = [
     "actor_summary",
     "dashboard_summary",
     "decisions_page",
+    "distinct_indexed_values",
     "event_detail",
     "known_event_types",
     "object_history",
@@ -195,8 +196,8 @@ class Dashboard:
 
 
 def pending_decisions_count() -> int:
-    """Events waiting for a person's decision (served by the partial approval index)."""
-    return EventRecord.objects.with_approval_status([DecisionOutcome.PENDING.value]).count()
+    """Live decisions waiting for a person (the review queue's pending tab; its partial index)."""
+    return Decision.objects.filter(outcome=DecisionOutcome.PENDING).count()
 
 
 def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
@@ -652,13 +653,18 @@ def decisions_page(
 
 
 def known_event_types(limit: int = EVENT_TYPE_LIMIT) -> list[str]:
-    """The distinct event types, alphabetically, read by skipping through the type index.
+    """The distinct event types, alphabetically, read by skipping through the type index."""
+    return distinct_indexed_values(EventRecord, "event_type", limit=limit)
 
-    A recursive query asks the index for the next type after the last one, so
-    the cost is one index probe per distinct type, not a scan of every event.
+
+def distinct_indexed_values(model: type[Model], column: str, *, limit: int) -> list[str]:
+    """The distinct values of an indexed text column (all rows), alphabetically.
+
+    A recursive query asks the index for the next value after the last one, so
+    the cost is one index probe per distinct value, not a scan of every row.
     """
-    table = connection.ops.quote_name(EventRecord._meta.db_table)
-    column = connection.ops.quote_name("event_type")
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(column)
     sql = (
         f"WITH RECURSIVE types(value) AS ("
         f" SELECT MIN({column}) FROM {table}"

@@ -1,4 +1,4 @@
-"""URLs of the trace pages (namespace ``traces``); the dashboard is the site's home page."""
+"""URLs of the trace and review pages (namespace ``traces``); the dashboard is the home page."""
 
 from __future__ import annotations
 
@@ -18,4 +18,7 @@ urlpatterns = [
     ),
     path("actors/<str:actor_type>/<path:actor_id>/", views.actor_detail, name="actor_detail"),
     path("decisions/", views.decision_list, name="decision_list"),
+    path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
+    path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),
+    path("review/", views.review_queue, name="review_queue"),
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import factory
 from django.utils import timezone
 
+from decisioning.models import Decision
+from traces.client import DecisionTraceClient
 from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
 from traces.search import document_body, search_index_add
@@ -66,3 +68,34 @@ class EventTagFactory(factory.django.DjangoModelFactory):
 
     event = factory.SubFactory(EventRecordFactory)
     tag = "demo"
+
+
+def proposal_record(
+    *,
+    action: str = "refund_approval",
+    description: str = "Refund of €99.99 for a damaged widget",
+    actor_type: str = "ai_agent",
+    actor_id: str = "refund-ai",
+    risk: str = "medium",
+    confidence: float = 0.88,
+    reasoning: str = "Photos show a manufacturing defect\nThe customer is gold tier.",
+    order_id: str = "ord-11890",
+    at: datetime | None = None,
+) -> tuple[EventRecord, Decision]:
+    """An event recorded with ``requires_approval`` by the real client, and its pending Decision."""
+    builder = DecisionTraceClient().trace("refund.requested", description)
+    if actor_type == "ai_agent":
+        builder.by_ai(actor_id, "Refund agent", model="gpt-4")
+    elif actor_type == "user":
+        builder.by_user(actor_id, "Sam Support", role="support")
+    elif actor_type == "compute":
+        builder.by_compute(actor_id, "Refund job")
+    else:
+        builder.by_system(actor_id)
+    builder.because(reasoning, action=action, alternatives=[{"action": "replace"}])
+    builder.with_risk(risk).with_confidence(confidence).requires_approval()
+    builder.affecting_order(order_id, {"status": "refund_requested"})
+    if at is not None:
+        builder.at(at)
+    event_id = builder.record()
+    return EventRecord.objects.get(pk=event_id), Decision.objects.get(target_id=event_id)

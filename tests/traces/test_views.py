@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from decisioning.models import Decision
 from tests.traces.factories import (
     ActorRecordFactory,
     EventRecordFactory,
@@ -27,6 +28,8 @@ PAGES = [
     ("traces:object_history", {"object_type": "order", "object_id": "ord-1"}),
     ("traces:actor_detail", {"actor_type": "user", "actor_id": "u-1"}),
     ("traces:decision_list", {}),
+    ("traces:review_queue", {}),
+    ("traces:decision_detail", {"decision_id": uuid.uuid4()}),
 ]
 
 
@@ -59,14 +62,15 @@ def test_reviewer_without_staff_rights_sees_pages_but_no_admin_link(client, djan
     assert reverse("admin:index").encode() not in response.content
 
 
-def test_navigation_shows_pending_count_linking_to_pending_filter(admin_client):
-    """The top bar counts pending decisions and links to the timeline filtered to them."""
-    EventRecordFactory.create_batch(2, requires_approval=True, approval_status="pending")
-    EventRecordFactory(requires_approval=True, approval_status="approved")
+def test_navigation_shows_pending_count_linking_to_the_review_queue(admin_client):
+    """The top bar counts pending decisions and links to the review queue."""
+    for outcome in ("pending", "pending", "approved"):
+        event = EventRecordFactory(requires_approval=True, approval_status=outcome)
+        Decision.objects.create(target=event, decision_type="refund_approval", outcome=outcome)
     response = admin_client.get(reverse("traces:timeline"))
     html = response.content.decode()
     assert '<span class="pending-count">2</span>' in html
-    assert f'href="{reverse("traces:timeline")}?approval=pending"' in html
+    assert f'href="{reverse("traces:review_queue")}"' in html
     assert 'role="search"' in html
 
 
@@ -134,6 +138,7 @@ def test_every_hx_get_keeps_a_plain_link_or_form_action(admin_client, hostile_ev
         reverse("traces:object_history", args=["order", "ord-1"]),
         reverse("traces:actor_detail", args=["ai_agent", "evil-ai"]),
         reverse("traces:decision_list"),
+        reverse("traces:review_queue"),
     ]
     checked = 0
     for url in urls:

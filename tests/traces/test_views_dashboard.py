@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from decisioning.models import Decision
 from tests.traces.factories import EventRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,9 @@ def test_dashboard_counts_failures_high_risk_and_pending(admin_client):
     EventRecordFactory(effective_at=now, outcome="failure", description="Sync failed")
     EventRecordFactory(effective_at=now - timedelta(days=2), outcome="failure")
     EventRecordFactory(effective_at=now, risk_level="critical", description="Big refund")
-    EventRecordFactory(requires_approval=True, approval_status="pending")
+    waiting = EventRecordFactory(requires_approval=True, approval_status="pending")
+    Decision.objects.create(target=waiting, decision_type="refund_approval")
+    Decision.objects.create(target=waiting, decision_type="refund_approval", outcome="approved")
     response = admin_client.get(URL)
     summary = response.context["summary"]
     assert summary.failure_count == 1

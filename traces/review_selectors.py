@@ -1,0 +1,258 @@
+"""Reads for the review pages: the queue, its tabs and filters, and one decision's page.
+
+The queue is ``decisioning.Decision`` rows, live ones only, in one outcome
+(a tab: pending, deferred or escalated), oldest first, one keyset page at a
+time over the ``decision_queue_idx`` index. Filters on the originating event
+(its risk, its actor's type) are a correlated ``EXISTS`` that probes the
+event's primary key once per decision, so a page costs the same whatever the
+number of events. A page of rows costs a fixed number of queries: the
+decisions, their events (actor joined), and one query per other target model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import NotSupportedError
+from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUIDField
+
+from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
+from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
+from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
+from decisioning.services import decision_request_token_new
+from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
+from traces.enums import ObjectType
+from traces.models import EventRecord, TrackedObjectRecord
+from traces.pagination import Cursor, Page, keyset_page
+from traces.ui_selectors import distinct_indexed_values
+
+__all__ = [
+    "DECISION_TYPE_LIMIT",
+    "QUEUE_OUTCOMES",
+    "REVIEW_PAGE_SIZE",
+    "DecisionDetail",
+    "HistoryStep",
+    "ReviewItem",
+    "decision_detail",
+    "decisions_about_events",
+    "review_decision_types",
+    "review_item",
+    "review_page",
+    "review_tab_counts",
+    "user_can_review",
+    "user_can_view_decisions",
+]
+
+# The queue's tabs, in the order the page shows them.
+QUEUE_OUTCOMES = (DecisionOutcome.PENDING, DecisionOutcome.DEFERRED, DecisionOutcome.ESCALATED)
+DECISION_TYPE_LIMIT = 200
+REVIEW_PAGE_SIZE = 25
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def user_can_view_decisions(user: AnyUser) -> bool:
+    """Whether ``user`` may see the review pages: ``view_decision`` or a review right."""
+    return user.is_active and (
+        user.has_perm(VIEW_DECISION) or any(user.has_perm(p) for p in REVIEW_PERMISSIONS)
+    )
+
+
+def user_can_review(user: AnyUser) -> bool:
+    """Whether ``user`` holds any review permission (so may try an action at all)."""
+    return user.is_active and any(user.has_perm(p) for p in REVIEW_PERMISSIONS)
+
+
+class _TargetEventPk(Func):
+    """``Decision.target_id`` (text) as an ``EventRecord`` primary key, to join on it.
+
+    PostgreSQL: the text cast to ``uuid`` when it has a UUID's shape (32 hex
+    digits in either case, with or without the four hyphens), NULL otherwise,
+    so a stray id never makes the cast fail. SQLite: the same text lowered and
+    without hyphens, the 32 hex digits Django stores for a ``UUIDField``. A
+    target id that is no event's id matches no event.
+    """
+
+    output_field = UUIDField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        raise NotSupportedError(f"event ids are not implemented for {connection.vendor}")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "REPLACE(LOWER(%(expressions)s), '-', '')"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        hex_ = "[0-9a-fA-F]"
+        shape = f"^{hex_}{{8}}-?{hex_}{{4}}-?{hex_}{{4}}-?{hex_}{{4}}-?{hex_}{{12}}$"
+        template = f"CASE WHEN %(expressions)s ~ '{shape}' THEN CAST(%(expressions)s AS uuid) END"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def decisions_about_events(
+    queryset: QuerySet[Decision], events: QuerySet[EventRecord]
+) -> QuerySet[Decision]:
+    """The decisions whose target is an event in ``events`` (one primary-key probe per decision)."""
+    event_type = ContentType.objects.get_for_model(EventRecord)
+    matching = events.filter(pk=_TargetEventPk(OuterRef("target_id")))
+    return queryset.filter(target_content_type=event_type).filter(Exists(matching))
+
+
+def review_tab_counts() -> dict[str, int]:
+    """How many live decisions each tab holds (pending, deferred, escalated), in one query."""
+    counts = dict.fromkeys((outcome.value for outcome in QUEUE_OUTCOMES), 0)
+    rows = (
+        Decision.objects.filter(outcome__in=counts)
+        .order_by()
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def review_decision_types(limit: int = DECISION_TYPE_LIMIT) -> list[str]:
+    """The decision types ever recorded, alphabetically (the type filter's suggestions).
+
+    One probe of the ``decision_type`` index per type, whatever the number of
+    decisions; a type with nothing open now simply filters to an empty tab.
+    """
+    return distinct_indexed_values(Decision, "decision_type", limit=limit)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One decision as the queue and the decision page show it, with what ``user`` may do.
+
+    ``event`` is the originating trace event (actor joined) when the decision
+    is about one; ``target`` is any other target row (None if gone);
+    ``request_token`` is a fresh resubmission token for its action form.
+    """
+
+    decision: Decision
+    event: EventRecord | None
+    target: Model | None
+    actions: tuple[DecisionAction, ...]
+    request_token: str
+
+    @property
+    def reasoning(self) -> str:
+        """Why it is proposed: the event's reasoning, or the decision's own reason."""
+        if self.event is not None and self.event.reasoning:
+            return self.event.reasoning
+        return self.decision.reason
+
+
+def _review_items(decisions: Sequence[Decision], *, user: AnyUser) -> list[ReviewItem]:
+    event_ids = {decision.pk: decision_event_id(decision) for decision in decisions}
+    wanted = {event_id for event_id in event_ids.values() if event_id is not None}
+    events = {}
+    if wanted:
+        rows = EventRecord.objects.select_related("actor").filter(pk__in=wanted)
+        events = {event.pk: event for event in rows}
+    others = [decision for decision in decisions if event_ids[decision.pk] is None]
+    targets = decision_targets(decisions=others) if others else {}
+    return [
+        ReviewItem(
+            decision=decision,
+            event=events.get(event_ids[decision.pk]),
+            target=targets.get(decision.pk),
+            actions=decision_allowed_actions(decision=decision, user=user),
+            request_token=decision_request_token_new(),
+        )
+        for decision in decisions
+    ]
+
+
+def review_item(decision: Decision, *, user: AnyUser) -> ReviewItem:
+    """One decision's ``ReviewItem`` (its event or target loaded: one query)."""
+    return _review_items([decision], user=user)[0]
+
+
+def review_page(
+    queryset: QuerySet[Decision],
+    *,
+    user: AnyUser,
+    cursor: str | Cursor | None = None,
+    limit: int = REVIEW_PAGE_SIZE,
+) -> Page[ReviewItem]:
+    """One keyset page of ``queryset``, oldest first, as ``ReviewItem`` rows for ``user``.
+
+    Raises:
+        InvalidCursorError: ``cursor`` was not produced by this list.
+    """
+    page = keyset_page(
+        queryset.select_related("decided_by", "target_content_type"),
+        cursor=cursor,
+        limit=limit,
+        newest_first=False,
+    )
+    return Page(items=_review_items(page.items, user=user), next_cursor=page.next_cursor)
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """One review step of a decision, with the trace event that records it (if found)."""
+
+    transition: DecisionTransition
+    audit_event_id: Any
+
+
+@dataclass(frozen=True)
+class DecisionDetail:
+    """Everything the decision page shows."""
+
+    item: ReviewItem
+    history: list[HistoryStep]
+    context_rows: list[tuple[str, str]]
+    evidence: Any
+
+
+def _audit_events(decision: Decision) -> dict[Any, Any]:
+    """Transition id -> the id of the trace event that recorded it."""
+    recorded = TrackedObjectRecord.objects.filter(
+        object_id=str(decision.pk),
+        object_type=ObjectType.CUSTOM.value,
+        metadata__model=DECISION_OBJECT_MODEL,
+    ).values("event_id")
+    return {
+        data.get("transition_id"): pk
+        for pk, data in EventRecord.objects.filter(pk__in=recorded).values_list("pk", "data")
+        if isinstance(data, dict)
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _rows(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [(str(key), _text(item)) for key, item in value.items()]
+    return [("value", _text(value))] if value not in (None, "", [], {}) else []
+
+
+def decision_detail(decision: Decision, *, user: AnyUser) -> DecisionDetail:
+    """The decision with its event or target, full review history and audit events.
+
+    Four queries: the target, the history (who is joined), the audit events
+    and the permission check's (cached) lookups.
+    """
+    audit = _audit_events(decision)
+    history = [
+        HistoryStep(transition=step, audit_event_id=audit.get(step.pk))
+        for step in decision_history(decision=decision)
+    ]
+    return DecisionDetail(
+        item=review_item(decision, user=user),
+        history=history,
+        context_rows=_rows(decision.context),
+        evidence=decision.evidence,
+    )
