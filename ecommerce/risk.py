@@ -85,10 +85,9 @@ def price_change_risk(old_price: Decimal, new_price: Decimal) -> RiskLevel:
 
     A change from or to a price of 0 is critical.
     """
-    percent = price_change_percent(old_price, new_price)
-    if percent is None or new_price == 0:
+    if old_price == 0 or new_price == 0:
         return RiskLevel.CRITICAL
-    size = abs(percent)
+    size = abs(new_price - old_price) * 100 / old_price
     if size < 5:
         return RiskLevel.LOW
     if size < 15:
