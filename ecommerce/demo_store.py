@@ -29,7 +29,7 @@ import math
 import random
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,7 +40,7 @@ from ecommerce.exceptions import DEMO_OPTION, DEMO_TOO_LARGE, DemoStoreOptionErr
 from ecommerce.validation import money_text
 from traces.builder import TraceBuilder
 from traces.enums import ObjectType, RiskLevel
-from traces.values import Actor, TraceEvent
+from traces.values import Actor, DecisionTrace, TraceEvent, assemble
 
 __all__ = [
     "DEMO_SOURCE",
@@ -509,13 +509,20 @@ class DemoStore:
             builder.with_correlation(correlation)
         event = builder.build()
         decision = event.decision
+        # build() validated every value; only the generator's ids change, so the
+        # objects are re-assembled without validating them all again.
         if decision is not None:
-            decision = replace(decision, id=f"{self.rng.getrandbits(128):032x}")
-        event = replace(
-            event,
-            id=self._event_id(at),
-            parent_event_id=None if parent is None else parent.id,
-            decision=decision,
+            decision = assemble(
+                DecisionTrace, **{**_values(decision), "id": f"{self.rng.getrandbits(128):032x}"}
+            )
+        event = assemble(
+            TraceEvent,
+            **{
+                **_values(event),
+                "id": self._event_id(at),
+                "parent_event_id": None if parent is None else parent.id,
+                "decision": decision,
+            },
         )
         self._out.append(event)
         family = event.event_type.partition(".")[0]
@@ -2518,6 +2525,10 @@ class DemoStore:
             duration=self.rng.uniform(2, 9),
             correlation=f"volume-{yesterday:%Y%m%d}",
         )
+
+
+def _values(obj: TraceEvent | DecisionTrace) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def _tier(lifetime: Decimal) -> str:
