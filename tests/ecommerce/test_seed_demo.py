@@ -57,9 +57,9 @@ def _snapshot() -> list[tuple]:
         )
     )
     objects = list(
-        TrackedObjectRecord.objects.order_by("event_id", "position").values_list(
-            "event_id", "object_type", "object_id", "state_before", "state_after"
-        )
+        TrackedObjectRecord.objects.filter(event__source_system=DEMO_SOURCE)
+        .order_by("event_id", "position")
+        .values_list("event_id", "object_type", "object_id", "state_before", "state_after")
     )
     decisions = list(
         Decision.objects.order_by("target_id").values_list(

@@ -106,11 +106,10 @@ def test_shipments_and_payments_belong_to_their_order(demo):
 
 
 def test_order_trees_hold_only_their_order(demo):
-    """Every event under an order.created carries that order's id as correlation id."""
-    roots = dict(
-        EventRecord.objects.filter(event_type="order.created").values_list("id", "correlation_id")
-    )
-    for root_id, correlation_id in EventRecord.objects.filter(root_id__in=list(roots)).values_list(
+    """Every demo event under an order.created carries that order's id as correlation id."""
+    demo_events = EventRecord.objects.filter(source_system=DEMO_SOURCE)
+    roots = dict(demo_events.filter(event_type="order.created").values_list("id", "correlation_id"))
+    for root_id, correlation_id in demo_events.filter(root_id__in=list(roots)).values_list(
         "root_id", "correlation_id"
     ):
         assert correlation_id == roots[root_id]
