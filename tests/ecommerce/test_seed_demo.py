@@ -119,8 +119,8 @@ def test_seed_demo_if_empty_leaves_other_data_alone():
 def test_seed_demo_reset_replaces_the_store():
     """--reset removes the earlier demo store and loads the new one; other events stay."""
     _seed(*SMALL)
+    first = EventRecord.objects.count()  # the demo's events and their children
     mine = DecisionTraceClient().trace("note.added", "mine").record()
-    first = EventRecord.objects.filter(source_system=DEMO_SOURCE).count()
     out, _ = _seed("--reset", "--seed", "3", *SMALL)
     assert f"Removed the earlier demo store: {first:,} events." in out
     assert EventRecord.objects.filter(pk=mine).exists()
