@@ -59,9 +59,7 @@ def main() -> None:
     simulation = time.perf_counter() - started
 
     started = time.perf_counter()
-    summary = demo_store_seed(
-        seed=args.seed, days=args.days, scale=args.scale, now=NOW, reset=True
-    )
+    summary = demo_store_seed(seed=args.seed, days=args.days, scale=args.scale, now=NOW, reset=True)
     total = time.perf_counter() - started
 
     print(f"database      {connection.vendor}")

@@ -648,7 +648,9 @@ class DemoStore:
                 self.start + timedelta(days=self.rng.randint(self.days // 3, self.days - 1)), 14
             )
             self._processor_down = (down, down + timedelta(minutes=75))
-            self._schedule(down + timedelta(minutes=12), self._outage_detected)
+            self._schedule(
+                down + timedelta(minutes=12), self._outage_detected, *self._processor_down
+            )
         failing_night = self.rng.randint(1, max(1, self.days - 1))
         self._plan_campaigns()
         launch_day = self.days // 2
@@ -1767,10 +1769,9 @@ class DemoStore:
         order.status = "fulfilling"
         order.shipment, order.shipment_id, order.carrier = ref, shipment_id, carrier
         pick_at = self._office(when + self._minutes(15, 240))
-        self._schedule(pick_at, self._pick_order, order)
+        self._schedule(pick_at, self._pick_order, order, ref)
 
-    def _pick_order(self, when: datetime, order: _Order) -> None:
-        assert order.shipment is not None
+    def _pick_order(self, when: datetime, order: _Order, shipment: _Ref) -> None:
         took = self.rng.uniform(3, 15) * 60
         picked = self._emit(
             self.client.trace(E.SHIPMENT_PICKED, f"Shipment {order.shipment_id} picked")
@@ -1779,7 +1780,7 @@ class DemoStore:
             .with_data(lines=len(order.lines))
             .with_tags("shipment", "warehouse"),
             when,
-            parent=order.shipment,
+            parent=shipment,
             duration=took,
             correlation=order.id,
         )
@@ -1794,7 +1795,9 @@ class DemoStore:
                 qty,
                 picked,
             )
-        self._schedule(when + timedelta(seconds=took) + self._minutes(5, 40), self._pack, order)
+        self._schedule(
+            when + timedelta(seconds=took) + self._minutes(5, 40), self._pack, order, shipment
+        )
 
     def _pick_line(
         self, when: datetime, order: _Order, product: _Product, qty: int, picked: _Ref
@@ -1805,8 +1808,7 @@ class DemoStore:
             when, product, -qty, f"Picked {qty} for order {order.id}", picked, _WMS, order.id
         )
 
-    def _pack(self, when: datetime, order: _Order) -> None:
-        assert order.shipment is not None
+    def _pack(self, when: datetime, order: _Order, shipment: _Ref) -> None:
         weight = round(sum(qty for _, qty, _ in order.lines) * self.rng.uniform(0.3, 1.6), 2)
         packed = self._emit(
             self.client.trace(E.SHIPMENT_PACKED, f"Shipment {order.shipment_id} packed")
@@ -1814,7 +1816,7 @@ class DemoStore:
             .affecting_shipment(order.shipment_id, {"status": "packed", "weight_kg": weight})
             .with_tags("shipment", "warehouse"),
             when,
-            parent=order.shipment,
+            parent=shipment,
             duration=self.rng.uniform(2, 8) * 60,
             correlation=order.id,
         )
@@ -1823,10 +1825,9 @@ class DemoStore:
         pickup = self._clock(when, 17, 30)
         if when >= pickup - timedelta(minutes=30):
             pickup += timedelta(days=1)
-        self._schedule(pickup + self._minutes(0, 25), self._ship, order)
+        self._schedule(pickup + self._minutes(0, 25), self._ship, order, shipment)
 
-    def _ship(self, when: datetime, order: _Order) -> None:
-        assert order.shipment is not None
+    def _ship(self, when: datetime, order: _Order, shipment: _Ref) -> None:
         order.tracking = self._tracking(order.carrier)
         transit = self.rng.choice((1, 2, 2, 3, 3, 4))
         estimated = (when + timedelta(days=transit)).date()
@@ -1835,7 +1836,7 @@ class DemoStore:
                 order.shipment_id, order.id, order.tracking, order.carrier, estimated
             ).by(_CARRIERS[order.carrier]),
             when,
-            parent=order.shipment,
+            parent=shipment,
         )
         if shipped is None:
             return
@@ -2443,9 +2444,7 @@ class DemoStore:
 
     # Monitoring -----------------------------------------------------------
 
-    def _outage_detected(self, when: datetime) -> None:
-        assert self._processor_down is not None
-        start, end = self._processor_down
+    def _outage_detected(self, when: datetime, start: datetime, end: datetime) -> None:
         observed = round(self.rng.uniform(0.55, 0.7), 3)
         anomaly = self._emit(
             self.client.anomaly_detected(

@@ -87,10 +87,12 @@ def test_seed_demo_loads_and_prints_logins():
 def test_seed_demo_refuses_a_second_run():
     """The same data twice is refused with a clear error; nothing is added."""
     _seed(*SMALL)
+    get_user_model().objects.filter(username="operator").delete()
     stored = EventRecord.objects.count()
     with pytest.raises(CommandError, match=r"already loaded .* --reset"):
         _seed(*SMALL)
     assert EventRecord.objects.count() == stored
+    assert not get_user_model().objects.filter(username="operator").exists()
 
 
 @pytest.mark.django_db

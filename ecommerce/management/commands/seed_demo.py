@@ -133,21 +133,21 @@ class Command(BaseCommand):
         except DemoStoreOptionError as exc:
             raise CommandError(str(exc)) from None
         verbose = options["verbosity"] > 0
+        load = not (options["if_empty"] and trace_events_exist())
+        existing = demo_event_count() if load else 0
+        if existing and not options["reset"]:
+            raise CommandError(DEMO_EXISTS.format(events=existing))
         for account in demo_accounts_ensure():
             self.stdout.write(f"created demo account {account.username}")
-        if options["if_empty"] and trace_events_exist():
-            if verbose:
-                self.stdout.write("The database already holds trace events; demo store not loaded.")
-        else:
+        if load:
             self._load(options, now, verbose)
+        elif verbose:
+            self.stdout.write("The database already holds trace events; demo store not loaded.")
         self.stdout.write(self.style.SUCCESS("Demo logins (http://127.0.0.1:8000/):"))
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.username:<9} / {account.password:<20} {account.role}")
 
     def _load(self, options: dict[str, Any], now: datetime, verbose: bool) -> None:
-        existing = demo_event_count()
-        if existing and not options["reset"]:
-            raise CommandError(DEMO_EXISTS.format(events=existing))
         if verbose:
             self.stdout.write(
                 f"Loading the demo store: {options['days']} days up to "
