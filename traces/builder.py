@@ -106,7 +106,7 @@ class TraceBuilder:
 
     def copy(self) -> TraceBuilder:
         """An independent builder with the same values and a new event id."""
-        clone = TraceBuilder.__new__(TraceBuilder)
+        clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._decision = dict(self._decision)
         clone._objects = list(self._objects)

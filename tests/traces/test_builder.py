@@ -174,6 +174,19 @@ def test_builder_copy_is_independent():
     assert first.event_id != second.event_id
 
 
+def test_builder_copy_keeps_a_subclass():
+    """copy() of a TraceBuilder subclass is of that subclass, with its own attributes."""
+
+    class Tagged(TraceBuilder):
+        def __init__(self, *args, **kwargs):
+            self.label = "kept"
+            super().__init__(*args, **kwargs)
+
+    copy = Tagged("order.created").copy()
+    assert type(copy) is Tagged
+    assert copy.label == "kept"
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

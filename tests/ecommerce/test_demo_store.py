@@ -1,0 +1,176 @@
+"""DemoStore, the simulation behind seed_demo: deterministic, in its period, well formed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ecommerce.demo_store import (
+    DEMO_SOURCE,
+    MAX_DAYS,
+    MAX_EVENTS,
+    DemoStore,
+    demo_options_check,
+    estimated_events,
+)
+from ecommerce.exceptions import DemoStoreOptionError
+from traces import TraceEvent
+
+NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+def _run(**options) -> tuple[list[TraceEvent], DemoStore]:
+    store = DemoStore(**{"seed": 7, "days": 5, "scale": 0.08, "now": NOW, **options})
+    events = [event for batch, _ in store.batches(100) for event in batch]
+    return events, store
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[list[TraceEvent], DemoStore]:
+    return _run()
+
+
+def test_same_seed_same_events(run):
+    """Two runs with the same options make identical events and reviews, ids included."""
+    events, store = run
+    again, again_store = _run()
+    assert [e.to_dict() for e in again] == [e.to_dict() for e in events]
+    assert again_store.reviews == store.reviews
+
+
+def test_other_seed_other_events(run):
+    events, _ = run
+    other, _ = _run(seed=8)
+    assert [e.id for e in other] != [e.id for e in events]
+
+
+def test_whole_weeks_later_the_same_story_is_shifted(run):
+    """Moving now by whole weeks keeps weekdays and hours, so the same events happen later.
+
+    (Any other shift changes the calendar the store follows: office hours,
+    weekends, nightly jobs; it tells another story.)
+    """
+    events, store = run
+    shifted, shifted_store = _run(now=NOW + timedelta(weeks=2))
+
+    def story(items: list[TraceEvent]) -> list[tuple[str, str, list[str]]]:
+        return [(e.event_type, e.description, [o.id for o in e.objects]) for e in items]
+
+    assert story(shifted) == story(events)
+    assert {b.timestamp - a.timestamp for a, b in zip(events, shifted, strict=True)} == {
+        timedelta(weeks=2)
+    }
+    assert [r.action for r in shifted_store.reviews] == [r.action for r in store.reviews]
+
+
+def test_events_stay_in_the_period(run):
+    """Nothing before the start or at or after the end."""
+    events, _ = run
+    assert min(e.timestamp for e in events) >= NOW - timedelta(days=5)
+    assert max(e.timestamp for e in events) < NOW
+
+
+def test_parents_come_first_and_start_earlier(run):
+    """A parent is in an earlier batch position and starts before its child."""
+    events, _ = run
+    seen: dict[str, datetime] = {}
+    for event in events:
+        if event.parent_event_id is not None:
+            assert seen[event.parent_event_id] < event.timestamp
+        seen[event.id] = event.timestamp
+
+
+def test_ids_are_unique_time_ordered_uuid7(run):
+    """Ids are version 7 UUIDs whose time is the event's own millisecond."""
+    events, _ = run
+    assert len({e.id for e in events}) == len(events)
+    for event in events:
+        value = uuid.UUID(event.id)
+        assert value.version == 7
+        assert value.int >> 80 == int(event.timestamp.timestamp() * 1000)
+    ordered = sorted(events, key=lambda e: (e.timestamp, e.id))
+    assert ordered == sorted(events, key=lambda e: e.id)
+
+
+def test_every_event_is_described(run):
+    """Each event has an actor, a description, the demo source and a correlation id."""
+    events, _ = run
+    for event in events:
+        assert event.actor is not None, event.event_type
+        assert event.description
+        assert event.source_system == DEMO_SOURCE
+        assert event.correlation_id
+
+
+def test_money_is_exact_text(run):
+    """Amounts in order data are two-decimal text, never floats."""
+    events, _ = run
+    orders = [e for e in events if e.event_type == "order.created"]
+    assert orders
+    for order in orders:
+        for key in ("total", "subtotal", "shipping", "discount"):
+            assert re.fullmatch(r"\d+\.\d\d", order.data[key]), (key, order.data[key])
+        for line in order.data["items"]:
+            assert isinstance(line["price"], str)
+
+
+def test_reviews_follow_their_event(run):
+    """Each review targets an emitted event that needs approval, after it, by a named admin."""
+    events, store = run
+    needing = {e.id: e for e in events if e.decision and e.decision.requires_approval}
+    assert store.approvals == len(needing)
+    assert store.reviews
+    for review in store.reviews:
+        assert review.at > needing[review.event_id].timestamp
+        assert review.at < NOW
+        assert review.username in {"alice.morgan", "ben.okafor", "carol.reyes"}
+    assert store.reviews == sorted(store.reviews, key=lambda r: r.at)
+
+
+def test_counts_and_orders(run):
+    events, store = run
+    assert sum(store.counts.values()) == len(events)
+    assert store.orders_placed == sum(1 for e in events if e.event_type == "order.created")
+
+
+def test_estimate_is_close_at_scale_one_per_day():
+    """The estimate behind the size guard is about 1,000 events a day at scale 1.0."""
+    assert estimated_events(days=30, scale=1.0) == 30_000
+    events, _ = _run(days=2, scale=1.0)
+    assert 1_000 <= len(events) <= 3_000
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"days": 0}, "days must be a whole number from 1"),
+        ({"days": MAX_DAYS + 1}, "days must be"),
+        ({"days": 1.5}, "days must be"),
+        ({"days": True}, "days must be"),
+        ({"days": "30"}, "days must be"),
+        ({"scale": 0}, "scale must be a number from"),
+        ({"scale": -1.0}, "scale must be"),
+        ({"scale": 11}, "scale must be"),
+        ({"scale": float("nan")}, "scale must be"),
+        ({"scale": float("inf")}, "scale must be"),
+        ({"scale": "1"}, "scale must be"),
+        ({"seed": -1}, "seed must be a whole number from 0"),
+        ({"seed": 2**64}, "seed must be"),
+        ({"seed": 4.2}, "seed must be"),
+        ({"seed": None}, "seed must be"),
+        ({"now": datetime(2025, 3, 1)}, "now must be an aware datetime"),
+        ({"now": "2025-03-01"}, "now must be an aware datetime"),
+        ({"now": datetime.now(UTC) + timedelta(hours=1)}, "not in the future"),
+        ({"days": 365, "scale": 10}, f"at most {MAX_EVENTS:,}"),
+    ],
+)
+def test_options_out_of_range(options, message):
+    """Bad options are refused before anything is generated, saying what to pass."""
+    values = {"seed": 1, "days": 5, "scale": 0.1, "now": NOW, **options}
+    with pytest.raises(DemoStoreOptionError, match=message):
+        demo_options_check(**values)
+    with pytest.raises(DemoStoreOptionError):
+        DemoStore(**values)
