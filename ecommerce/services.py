@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from decisioning.models import Decision, DecisionTransition
+from decisioning.models import Decision
 from decisioning.services import decision_transition, review_groups_ensure
 from ecommerce.demo_store import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError
@@ -26,7 +26,6 @@ BATCH_SIZE = 5_000
 # Roots per trace_delete() call: keeps each statement's id list well under the
 # databases' parameter limits (SQLite 32,766; PostgreSQL 65,535).
 _DELETE_ROOTS = 500
-_ID_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -157,18 +156,12 @@ def _decision_counts(approvals: int, reviews: list[DemoReview]) -> dict[str, int
 def demo_store_reset() -> int:
     """Remove the demo store's events (with their descendants, objects, tags and Decisions).
 
-    The Decisions' review history goes too: it is part of the demo. Users and
-    groups stay. Returns the number of events removed (0 when none was loaded).
+    The Decisions' review history and the audit events of the reviews go too
+    (trace_delete takes them): they are part of the demo. Users and groups
+    stay. Returns the number of events removed (0 when none was loaded).
     """
-    demo = EventRecord.objects.filter(source_system=DEMO_SOURCE)
-    event_ids = [str(pk) for pk in demo.values_list("pk", flat=True)]
-    content_type = ContentType.objects.get_for_model(EventRecord)
-    for start in range(0, len(event_ids), _ID_CHUNK):
-        DecisionTransition.objects.filter(
-            decision__target_content_type=content_type,
-            decision__target_id__in=event_ids[start : start + _ID_CHUNK],
-        ).delete()
-    roots = list(demo.filter(depth=0).values_list("pk", flat=True))
+    demo = EventRecord.objects.filter(source_system=DEMO_SOURCE, depth=0)
+    roots = list(demo.values_list("pk", flat=True))
     removed = 0
     for start in range(0, len(roots), _DELETE_ROOTS):
         removed += trace_delete(event_ids=roots[start : start + _DELETE_ROOTS])

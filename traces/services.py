@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
-from decisioning.models import Decision, DecisionOutcome
+from decisioning.models import Decision, DecisionOutcome, DecisionTransition
 from traces.bulk import insert_rows, insert_rows_returning
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
@@ -352,6 +352,8 @@ def trace_update_text(
 def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:
     """Delete events with all their descendants, objects, tags, search entries and Decisions.
 
+    The Decisions about those events go with their review history; the audit
+    events of their reviews are children of the events and go with them.
     For retention and for removing test data; evidence is otherwise kept.
     Returns the number of events deleted.
     """
@@ -373,9 +375,12 @@ def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = No
             return 0
         search_index_remove(doomed, using=db)
         content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
-        Decision.all_objects.using(db).filter(
+        decisions = Decision.all_objects.using(db).filter(
             target_content_type=content_type, target_id__in=[str(pk) for pk in doomed]
-        ).delete()
+        )
+        # A Decision's review history protects it: it goes first, with the Decision.
+        DecisionTransition.objects.using(db).filter(decision__in=decisions).delete()
+        decisions.delete()
         # Children first: a parent is protected while it has children.
         rows = EventRecord.objects.using(db).filter(pk__in=doomed).order_by("-depth")
         for depth in sorted(set(rows.values_list("depth", flat=True)), reverse=True):

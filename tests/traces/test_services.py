@@ -9,7 +9,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection
 
-from decisioning.models import Decision, DecisionOutcome
+from decisioning.models import Decision, DecisionOutcome, DecisionTransition
+from decisioning.services import decision_transition
 from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
 from traces.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from traces.models import (
@@ -268,6 +269,23 @@ def test_trace_delete_removes_subtree_and_index():
     assert EventTag.objects.count() == 0
     assert search_ranked_ids("zebra") == [uuid.UUID(other)]
     assert trace_delete(event_ids=[root]) == 0
+
+
+def test_trace_delete_takes_reviewed_decisions_with_their_history(admin):
+    """A reviewed Decision goes with its transitions and the audit events of its review."""
+    client = DecisionTraceClient()
+    root = client.trace("price.change", "zebra proposal").requires_approval().record()
+    other = client.trace("other", "zebra other").requires_approval().record()
+    kept = Decision.objects.get(target_id=other)
+    for event_id in (root, other):
+        decision = Decision.objects.get(target_id=event_id)
+        decision_transition(decision=decision, action="defer", user=admin, reason="Later")
+    audit_events = EventRecord.objects.filter(parent_id=root).count()
+    assert audit_events == 1
+    assert trace_delete(event_ids=[root]) == 1 + audit_events
+    assert list(Decision.all_objects.values_list("pk", flat=True)) == [kept.pk]
+    assert list(DecisionTransition.objects.values_list("decision_id", flat=True)) == [kept.pk]
+    assert set(EventRecord.objects.values_list("parent_id", flat=True)) == {None, uuid.UUID(other)}
 
 
 def test_actor_record_str():
