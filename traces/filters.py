@@ -58,6 +58,19 @@ def _datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def _checkboxes(
+    method: str, label: str, options: list[tuple[str, str]]
+) -> django_filters.MultipleChoiceFilter:
+    """A several-at-once filter shown as checkboxes, applied by the FilterSet's `method`."""
+    return django_filters.MultipleChoiceFilter(
+        method=method,
+        lookup_expr="in",
+        label=label,
+        choices=options,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
 def _split_tags(value: str) -> list[str]:
     return [tag.strip() for tag in value.split(",") if tag.strip()]
 
@@ -99,13 +112,7 @@ class EventFilterSet(django_filters.FilterSet):
         help_text="Words in the description or reasoning.",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "refund, fraud, …"}),
     )
-    actor_type = django_filters.MultipleChoiceFilter(
-        method="filter_actor_type",
-        lookup_expr="in",
-        label="Actor type",
-        choices=choices(ActorType),
-        widget=forms.CheckboxSelectMultiple,
-    )
+    actor_type = _checkboxes("filter_actor_type", "Actor type", choices(ActorType))
     actor = django_filters.CharFilter(
         method="filter_actor",
         lookup_expr="exact",
@@ -135,20 +142,8 @@ class EventFilterSet(django_filters.FilterSet):
         max_length=255,
         help_text="Id or external id, e.g. ord-123 or a SKU.",
     )
-    outcome = django_filters.MultipleChoiceFilter(
-        method="filter_outcome",
-        lookup_expr="in",
-        label="Outcome",
-        choices=choices(EventOutcome),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    risk = django_filters.MultipleChoiceFilter(
-        method="filter_risk",
-        lookup_expr="in",
-        label="Risk",
-        choices=choices(RiskLevel),
-        widget=forms.CheckboxSelectMultiple,
-    )
+    outcome = _checkboxes("filter_outcome", "Outcome", choices(EventOutcome))
+    risk = _checkboxes("filter_risk", "Risk", choices(RiskLevel))
     approval = django_filters.ChoiceFilter(
         method="filter_approval",
         lookup_expr="exact",
@@ -365,20 +360,8 @@ class ReviewFilterSet(django_filters.FilterSet):
         help_text="Exact, e.g. refund_approval.",
         widget=forms.TextInput(attrs={"list": "review-decision-types", "autocomplete": "off"}),
     )
-    risk = django_filters.MultipleChoiceFilter(
-        method="filter_risk",
-        lookup_expr="in",
-        label="Risk",
-        choices=choices(RiskLevel),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    actor_type = django_filters.MultipleChoiceFilter(
-        method="filter_actor_type",
-        lookup_expr="in",
-        label="Proposed by",
-        choices=choices(ActorType),
-        widget=forms.CheckboxSelectMultiple,
-    )
+    risk = _checkboxes("filter_risk", "Risk", choices(RiskLevel))
+    actor_type = _checkboxes("filter_actor_type", "Proposed by", choices(ActorType))
     age = django_filters.ChoiceFilter(
         method="filter_age",
         lookup_expr="lte",
