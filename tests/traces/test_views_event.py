@@ -54,6 +54,7 @@ def test_event_detail_shows_the_decision(admin_client):
         "pricing-service",
     ):
         assert text in html, text
+    assert '<th scope="row">competitor_min</th><td>71.5</td>' in html
 
 
 def test_event_detail_object_state_diff(admin_client):
