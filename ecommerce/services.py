@@ -9,7 +9,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 
 from decisioning.models import Decision
 from decisioning.services import decision_transition, review_groups_ensure
@@ -26,6 +26,8 @@ BATCH_SIZE = 5_000
 # Roots per trace_delete() call: keeps each statement's id list well under the
 # databases' parameter limits (SQLite 32,766; PostgreSQL 65,535).
 _DELETE_ROOTS = 500
+# Key of the PostgreSQL advisory lock that lets one demo load run at a time.
+_DEMO_LOCK = 0x44454D4F  # "DEMO"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def demo_store_seed(
         Nothing is written when anything is raised (or the run is interrupted).
     """
     store = DemoStore(seed=seed, days=days, scale=scale, now=now)
+    _demo_lock()
     removed = demo_store_reset() if reset else 0
     existing = demo_event_count()
     if existing:
@@ -119,6 +122,18 @@ def demo_store_seed(
         counts=dict(sorted(store.counts.items(), key=lambda item: -item[1])),
         decisions=_decision_counts(store.approvals, store.reviews),
     )
+
+
+def _demo_lock() -> None:
+    """Wait for any other demo load or reset to commit, so the next check sees its result.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite needs none: its
+    transactions take the write lock when they begin (``transaction_mode``
+    IMMEDIATE in the settings), which serialises the loads already.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEMO_LOCK])
 
 
 def _reviews_apply(reviews: Iterable[DemoReview], users: dict[str, AbstractUser]) -> None:
@@ -160,6 +175,7 @@ def demo_store_reset() -> int:
     (trace_delete takes them): they are part of the demo. Users and groups
     stay. Returns the number of events removed (0 when none was loaded).
     """
+    _demo_lock()
     demo = EventRecord.objects.filter(source_system=DEMO_SOURCE, depth=0)
     roots = list(demo.values_list("pk", flat=True))
     removed = 0

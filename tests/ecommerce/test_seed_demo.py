@@ -6,6 +6,8 @@ import io
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +15,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
+from django.db import connection
 from django.utils import timezone
 
 from decisioning.models import Decision
 from ecommerce.demo_accounts import DEMO_ACCOUNTS
 from ecommerce.demo_store import DEMO_SOURCE
+from ecommerce.exceptions import DemoStoreExistsError
 from ecommerce.management.commands.seed_demo import _Progress
+from ecommerce.services import DemoSummary, demo_store_seed
 from traces import DecisionTraceClient
 from traces.models import EventRecord, TrackedObjectRecord
 
@@ -256,3 +261,31 @@ def test_now_option_takes_offsets_and_naive_as_utc():
     assert _now_option("2025-03-01T12:00:00Z") == datetime(2025, 3, 1, 12, tzinfo=UTC)
     assert _now_option("2025-03-01T14:00:00+02:00") == datetime(2025, 3, 1, 12, tzinfo=UTC)
     assert _now_option("2025-03-01T12:00") == datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_seeds_at_once_load_one_store_postgres(review_groups):
+    """Two loads started together (other seeds, so no id clashes): one loads, one is refused."""
+    barrier = threading.Barrier(2)
+    now = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+    def load(seed: int) -> object:
+        try:
+            barrier.wait()
+            return demo_store_seed(seed=seed, days=2, scale=0.05, now=now)
+        except DemoStoreExistsError as error:
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(load, [1, 2]))
+
+    loaded = [result for result in results if isinstance(result, DemoSummary)]
+    refused = [result for result in results if isinstance(result, DemoStoreExistsError)]
+    assert len(loaded) == 1
+    assert len(refused) == 1
+    assert "--reset" in str(refused[0])
+    assert EventRecord.objects.filter(source_system=DEMO_SOURCE).count() == loaded[0].events
