@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from decisioning.permissions import ADMINS, REVIEWERS, SENIOR_ADMINS
@@ -50,15 +51,17 @@ def demo_accounts_ensure() -> list[DemoAccount]:
     user_model = get_user_model()
     created = []
     for account in DEMO_ACCOUNTS:
-        user = user_model.objects.filter(username=account.username).first()
-        if user is None:
-            user = user_model(
-                username=account.username,
-                is_staff=account.is_superuser,
-                is_superuser=account.is_superuser,
-            )
-            user.set_password(account.password)
-            user.save()
+        # get_or_create: a concurrent run that creates the account first wins,
+        # this one then reads it (no IntegrityError).
+        user, was_created = user_model.objects.get_or_create(
+            username=account.username,
+            defaults={
+                "password": make_password(account.password),
+                "is_staff": account.is_superuser,
+                "is_superuser": account.is_superuser,
+            },
+        )
+        if was_created:
             created.append(account)
         user.groups.add(*(groups[name] for name in account.groups))
     return created

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -289,3 +290,27 @@ def test_two_seeds_at_once_load_one_store_postgres(review_groups):
     assert len(refused) == 1
     assert "--reset" in str(refused[0])
     assert EventRecord.objects.filter(source_system=DEMO_SOURCE).count() == loaded[0].events
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_make_runs_at_once_both_start_postgres(review_groups):
+    """`seed_demo --if-empty` twice at once: one loads, the other says so; both print the logins."""
+    barrier = threading.Barrier(2)
+
+    def run(seed: str) -> str:
+        try:
+            barrier.wait()
+            return _seed("--if-empty", "--seed", seed, *SMALL)[0]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outputs = sorted(pool.map(run, ["1", "2"]), key=lambda out: "Loaded" not in out)
+
+    assert "Loaded" in outputs[0]
+    assert "demo store not loaded" in outputs[1]
+    assert all("Demo logins" in out for out in outputs)
+    events = int(re.search(r"Loaded ([\d,]+) events", outputs[0])[1].replace(",", ""))
+    assert EventRecord.objects.filter(source_system=DEMO_SOURCE).count() == events

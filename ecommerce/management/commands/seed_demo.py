@@ -139,15 +139,15 @@ class Command(BaseCommand):
             raise CommandError(DEMO_EXISTS.format(events=existing))
         for account in demo_accounts_ensure():
             self.stdout.write(f"created demo account {account.username}")
-        if load:
-            self._load(options, now, verbose)
-        elif verbose:
+        loaded = load and self._load(options, now, verbose)
+        if not loaded and verbose:
             self.stdout.write("The database already holds trace events; demo store not loaded.")
         self.stdout.write(self.style.SUCCESS("Demo logins (http://127.0.0.1:8000/):"))
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.username:<9} / {account.password:<20} {account.role}")
 
-    def _load(self, options: dict[str, Any], now: datetime, verbose: bool) -> None:
+    def _load(self, options: dict[str, Any], now: datetime, verbose: bool) -> bool:
+        """Load the store; False when, with --if-empty, another load got there first."""
         if verbose:
             self.stdout.write(
                 f"Loading the demo store: {options['days']} days up to "
@@ -165,11 +165,13 @@ class Command(BaseCommand):
                 progress=progress,
             )
         except DemoStoreExistsError as exc:
+            if options["if_empty"]:
+                return False
             raise CommandError(str(exc)) from None
         finally:
             progress.close()
         if not verbose:
-            return
+            return True
         if summary.removed:
             self.stdout.write(f"Removed the earlier demo store: {summary.removed:,} events.")
         decisions = ", ".join(f"{n:,} {name}" for name, n in summary.decisions.items())
@@ -177,3 +179,4 @@ class Command(BaseCommand):
             f"Loaded {summary.events:,} events ({summary.orders:,} orders) in "
             f"{time.monotonic() - started:.1f} s; decisions: {decisions}."
         )
+        return True
