@@ -3,8 +3,11 @@
 Fills a throw-away database (SQLite ``var/bench_ui.sqlite3`` unless
 ``DATABASE_URL`` is set) with N events via ``bulk_create``: mixed actor types,
 1-3 tracked objects each, reasoning text, 10% children of an earlier event,
-spread over 30 days. Then requests each page through the Django test client
-as a logged-in user and reports the median time and the query count.
+spread over 30 days; ``bulk_create`` bypasses the recording services, so the
+dashboard's hourly counts are rebuilt afterwards (``event_counts_rebuild``,
+what ``manage.py rebuild_event_counts`` does). Then requests each page
+through the Django test client as a logged-in user and reports the median
+time and the query count.
 
     python benchmarks/bench_ui.py --events 1000000
     python benchmarks/bench_ui.py --events 1000000 --reuse   # measure again, no refill
@@ -42,6 +45,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from traces.counts import event_counts_rebuild  # noqa: E402
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord  # noqa: E402
 from traces.pagination import Cursor  # noqa: E402
 
@@ -163,6 +167,9 @@ def _fill(total: int) -> None:
         if made % 100_000 == 0 or made == total:
             rate = made / (time.perf_counter() - started)
             print(f"  {made:>9,} events ({rate:,.0f}/s)", flush=True)
+    began = time.perf_counter()
+    rows = event_counts_rebuild()
+    print(f"  hourly counts rebuilt: {rows:,} rows in {time.perf_counter() - began:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -216,6 +223,10 @@ def main() -> None:
         "timeline, pending approval": "/traces/?approval=pending",
         "dashboard, last 24 hours": "/",
         "dashboard, last 7 days": "/?period=7d",
+        "dashboard, last 30 days": "/?period=30d",
+        "actor (pricing-ai), last 24 hours": "/traces/actors/ai_agent/pricing-ai/",
+        "actor (pricing-ai), last 7 days": "/traces/actors/ai_agent/pricing-ai/?period=7d",
+        "actor (pricing-ai), last 30 days": "/traces/actors/ai_agent/pricing-ai/?period=30d",
         f"object history (order {busiest})": f"/traces/objects/order/{busiest}/",
     }
     first = EventRecord.objects.newest_first()[29]

@@ -13,6 +13,10 @@ filters use).
 
 ``EventSearchDocument`` holds each event's searchable text; the database's own
 full-text engine indexes it (see ``traces.search`` and migration 0002).
+
+``HourlyEventCount`` holds the number of events per UTC hour, actor type and
+outcome, kept exactly in step with the events by the write services (see
+``traces.counts``), so the dashboard reads a few hundred rows, not the events.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "EventRecord",
     "EventSearchDocument",
     "EventTag",
+    "HourlyEventCount",
     "TrackedObjectRecord",
 ]
 
@@ -265,3 +270,38 @@ class EventSearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"search text of {self.event_id}"
+
+
+class HourlyEventCount(models.Model):
+    """How many stored events fall in one UTC hour with one actor type and one outcome.
+
+    Written only by ``traces.counts`` inside the services' transactions (record
+    adds, delete subtracts; a count that reaches zero is deleted), so the rows
+    always sum to the events table. ``rebuild_event_counts`` recomputes them
+    after events were written by other means (``bulk_create``, raw SQL).
+    """
+
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+    actor_type = models.CharField(
+        max_length=20,
+        choices=choices(ActorType),
+        blank=True,
+        help_text="The events' actor type; empty for events without an actor.",
+    )
+    outcome = models.CharField(
+        max_length=20, choices=choices(EventOutcome), help_text="The events' outcome."
+    )
+    event_count = models.PositiveBigIntegerField(help_text="Events in this hour, type, outcome.")
+
+    class Meta:
+        verbose_name = "hourly event count"
+        constraints = [
+            # Also the index the dashboard reads a time range through.
+            models.UniqueConstraint(
+                fields=["hour", "actor_type", "outcome"], name="hourly_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_type or "no actor"
+        return f"{self.hour:%Y-%m-%d %H}:00 {who} {self.outcome}: {self.event_count}"

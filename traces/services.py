@@ -2,8 +2,9 @@
 
 Each service validates everything first, then writes in one transaction: the
 actor upsert, the events, their tracked objects, tags, search documents and
-index, and a pending ``decisioning.Decision`` for each event that requires
-approval. A failure anywhere leaves nothing behind.
+index, a pending ``decisioning.Decision`` for each event that requires
+approval, and the hourly event counts (``traces.counts``). A failure anywhere
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import insert_rows, insert_rows_returning
+from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
     DUPLICATE_EVENT,
@@ -282,6 +285,11 @@ def _write(items: list[TraceEvent], db: str) -> None:
         decisions = _approval_decisions(ordered, db)
         if decisions:
             Decision.objects.using(db).bulk_create(decisions)
+        # Last: on PostgreSQL the count rows of the current hour are shared by every
+        # writer, so their row locks are held for as short a time as possible.
+        event_counts_add(
+            ((row["effective_at"], row["actor_type"], row["outcome"]) for row in rows), using=db
+        )
 
 
 def trace_record(*, event: TraceEvent, using: str | None = None) -> str:
@@ -349,6 +357,16 @@ def trace_update_text(
         search_index_add([{"event_id": row.pk, "body": body}], using=db)
 
 
+def _counted(events: QuerySet[EventRecord]) -> dict[uuid.UUID, EventKey]:
+    """Each event's id with what its hourly count is keyed on."""
+    return {
+        pk: (when, actor_type, outcome)
+        for pk, when, actor_type, outcome in events.values_list(
+            "pk", "effective_at", "actor_type", "outcome"
+        )
+    }
+
+
 def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:
     """Delete events with all their descendants, objects, tags, search entries and Decisions.
 
@@ -358,19 +376,15 @@ def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = No
     ids = {uuid.UUID(check_event_id("event_ids", i)) for i in event_ids}
     db = _db(using)
     with transaction.atomic(using=db):
-        frontier = set(
-            EventRecord.objects.using(db).filter(pk__in=ids).values_list("pk", flat=True)
-        )
-        doomed: list[uuid.UUID] = []
+        frontier = _counted(EventRecord.objects.using(db).filter(pk__in=ids))
+        counted: dict[uuid.UUID, EventKey] = {}
         while frontier:
-            doomed.extend(frontier)
-            frontier = set(
-                EventRecord.objects.using(db)
-                .filter(parent_id__in=frontier)
-                .values_list("pk", flat=True)
-            )
+            counted.update(frontier)
+            frontier = _counted(EventRecord.objects.using(db).filter(parent_id__in=list(frontier)))
+        doomed = list(counted)
         if not doomed:
             return 0
+        event_counts_remove(counted.values(), using=db)
         search_index_remove(doomed, using=db)
         content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
         Decision.all_objects.using(db).filter(
