@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
-from traces.bulk import insert_rows, insert_rows_returning
+from traces.bulk import RowBatch, insert_rows_returning
 from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
@@ -254,33 +254,38 @@ def _write(items: list[TraceEvent], db: str) -> None:
         ordered, positions = _chain_positions(items, db)
         actors = _upsert_actors(ordered, db)
         recorded_at = timezone.now()
-        rows, objects, tags, documents = [], [], [], []
+        # Rows become parameter lists as they are made (RowBatch), so no dict per
+        # row outlives its event.
+        rows = RowBatch(EventRecord, using=db)
+        objects = RowBatch(TrackedObjectRecord, using=db, with_pk=False)
+        tags = RowBatch(EventTag, using=db, with_pk=False)
+        documents = []
+        pending = DecisionOutcome.PENDING.value
         for event in ordered:
-            event_id = uuid.UUID(event.id)
-            decision = event.decision
-            needs_approval = decision is not None and decision.requires_approval
             root_id, depth = positions[event.id]
-            rows.append(
+            # A root's id is its root id, already parsed.
+            event_id = root_id if depth == 0 else uuid.UUID(event.id)
+            decision = event.decision
+            actor = event.actor
+            rows.add(
                 event_row(
                     event,
-                    actor_pk=actors[(event.actor.type.value, event.actor.id)]
-                    if event.actor
-                    else None,
+                    event_id=event_id,
+                    actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
                     root_id=root_id,
                     depth=depth,
-                    approval_status=DecisionOutcome.PENDING.value if needs_approval else "",
+                    approval_status=pending if decision and decision.requires_approval else "",
                     recorded_at=recorded_at,
                 )
             )
-            objects.extend(
-                object_row(obj, event_id=event_id, position=position)
-                for position, obj in enumerate(event.objects)
-            )
-            tags.extend({"event_id": event_id, "tag": tag} for tag in event.tags)
+            for position, obj in enumerate(event.objects):
+                objects.add(object_row(obj, event_id=event_id, position=position))
+            for tag in event.tags:
+                tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
-        insert_rows(EventRecord, rows, using=db)
-        insert_rows(TrackedObjectRecord, objects, using=db, with_pk=False)
-        insert_rows(EventTag, tags, using=db, with_pk=False)
+        rows.insert()
+        objects.insert()
+        tags.insert()
         search_index_add(documents, using=db)
         decisions = _approval_decisions(ordered, db)
         if decisions:
@@ -288,7 +293,11 @@ def _write(items: list[TraceEvent], db: str) -> None:
         # Last: on PostgreSQL the count rows of the current hour are shared by every
         # writer, so their row locks are held for as short a time as possible.
         event_counts_add(
-            ((row["effective_at"], row["actor_type"], row["outcome"]) for row in rows), using=db
+            (
+                (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
+                for e in ordered
+            ),
+            using=db,
         )
 
 
