@@ -148,9 +148,10 @@ class RowBatch:
     """Rows for one table, adapted as they are added, inserted with one ``executemany``.
 
     Each row (a dict keyed by field attname; missing fields take the model
-    default) becomes its parameter list at once, so the dict is freed right
-    away: a batch of thousands keeps one small list per row alive, which keeps
-    Python's cyclic garbage collector from walking the heap again and again.
+    default) becomes its parameters at once, so the dict is freed right away.
+    What a batch keeps is one tuple of plain values per row, which Python's
+    cyclic garbage collector stops tracking at its first pass: thousands of
+    rows then do not make it walk the whole heap again and again.
 
     Args:
         model: the model whose table receives the rows.
@@ -163,7 +164,7 @@ class RowBatch:
         self.using = using
         self.connection = connections[using]
         self._plan = _plan(model, with_pk, self.connection)
-        self.params: list[list[Any]] = []
+        self.params: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
         return len(self.params)
@@ -177,7 +178,7 @@ class RowBatch:
             values = list(plan.getter({**plan.defaults, **row}))
         for index, adapt in plan.adapters:
             values[index] = adapt(values[index])
-        self.params.append(values)
+        self.params.append(tuple(values))
 
     def extend(self, rows: Iterable[dict[str, Any]]) -> RowBatch:
         for row in rows:

@@ -180,9 +180,16 @@ class EventRecord(TimeSemanticsMixin):
                 name="event_approval_idx",
                 condition=Q(requires_approval=True),
             ),
-            models.Index(fields=["correlation_id", "effective_at"], name="event_correlation_idx"),
+            # Only events that belong to a flow: most do not, and their empty
+            # correlation id would be an index entry per event for nothing.
+            models.Index(
+                fields=["correlation_id", "effective_at"],
+                name="event_correlation_idx",
+                condition=Q(correlation_id__gt=""),
+            ),
             models.Index(fields=["root_id", "depth"], name="event_root_idx"),
-            models.Index(fields=["recorded_at"], name="event_recorded_idx"),
+            # No index on recorded_at: no page, filter or API reads by it, and each
+            # index costs every insert (see benchmarks/README.md).
         ]
         constraints = [
             models.CheckConstraint(
@@ -223,7 +230,12 @@ class TrackedObjectRecord(models.Model):
         ordering = ["event", "position"]
         indexes = [
             models.Index(fields=["object_id", "object_type"], name="object_id_idx"),
-            models.Index(fields=["external_id", "object_type"], name="object_external_idx"),
+            # Most objects have no external id; only those that do are looked up by one.
+            models.Index(
+                fields=["external_id", "object_type"],
+                name="object_external_idx",
+                condition=Q(external_id__gt=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+# Hourly event counts (traces.counts), and leaner event indexes.
+#
 # Count the events already stored, so the dashboard (which reads these counts)
 # shows them at once. The same statement as traces.counts.event_counts_rebuild,
 # written out here because a migration must not change with the app's code.
@@ -44,4 +46,26 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(count_stored_events, migrations.RunPython.noop),
+        # Leaner inserts: no index on recorded_at (nothing reads by it), and the
+        # correlation and external-id indexes hold only rows that have one.
+        migrations.RemoveIndex(
+            model_name='eventrecord',
+            name='event_recorded_idx',
+        ),
+        migrations.RemoveIndex(
+            model_name='eventrecord',
+            name='event_correlation_idx',
+        ),
+        migrations.AddIndex(
+            model_name='eventrecord',
+            index=models.Index(condition=models.Q(('correlation_id__gt', '')), fields=['correlation_id', 'effective_at'], name='event_correlation_idx'),
+        ),
+        migrations.RemoveIndex(
+            model_name='trackedobjectrecord',
+            name='object_external_idx',
+        ),
+        migrations.AddIndex(
+            model_name='trackedobjectrecord',
+            index=models.Index(condition=models.Q(('external_id__gt', '')), fields=['external_id', 'object_type'], name='object_external_idx'),
+        ),
     ]
