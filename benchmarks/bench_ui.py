@@ -233,9 +233,15 @@ def main() -> None:
     pages["timeline, next page (cursor)"] = f"/traces/?cursor={Cursor.of(first).encode()}"
     print(f"\n{connection.vendor}, {EventRecord.objects.count():,} events, median of {args.repeat}")
     print(f"{'page':<44} {'median ms':>10} {'queries':>8} {'status':>7}")
+    load_before = os.getloadavg()
     for name, url in pages.items():
         median, queries, status = _measure(client, url, args.repeat)
         print(f"{name:<44} {median:>10.1f} {queries:>8} {status:>7}")
+    print(
+        "load average (1/5/15 min): "
+        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,28 @@ def _identity(value: Any) -> Any:
     return value
 
 
-_dumps = json.JSONEncoder().encode
+def _json_dumps() -> Callable[[Any], str]:
+    """``json.dumps`` with the default options, without rebuilding its encoder per call.
+
+    ``JSONEncoder.encode`` makes a new C encoder for every value (about 1 µs of
+    its 1.8); the bulk path encodes several values per row. Falls back to the
+    plain encoder where the C accelerator is missing.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder().encode
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    # The same arguments JSONEncoder.iterencode passes for json.dumps' defaults.
+    encode = make(
+        None, refuse, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _json_dumps()
 
 
 def _sqlite_json(value: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from traces.bulk import insert_rows, insert_rows_returning, max_query_params
+from traces.bulk import _dumps, insert_rows, insert_rows_returning, max_query_params
 from traces.models import ActorRecord, EventRecord, EventTag
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,23 @@ def test_insert_rows_nothing_is_a_no_op(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_rows(EventTag, [], using="default")
         assert insert_rows_returning(EventTag, [], ["id"], using="default") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, 2.5, None, True], "é": "ünïcode ✓", "nested": {"x": []}},
+        ["plain", 0, -1.25e-7, {"k": "v"}],
+        {},
+        [],
+        "text",
+    ],
+)
+def test_json_is_encoded_as_json_dumps_does(value):
+    """The cached C encoder writes exactly what json.dumps writes (ASCII escapes, separators)."""
+    assert _dumps(value) == json.dumps(value)
+
+
+def test_json_encoder_refuses_what_json_cannot_store():
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _dumps({"when": object()})
