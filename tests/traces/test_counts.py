@@ -22,7 +22,7 @@ from traces.counts import (
     hour_of,
 )
 from traces.models import EventRecord, HourlyEventCount
-from traces.services import trace_delete, trace_record, trace_record_many
+from traces.services import trace_delete, trace_record, trace_record_many, trace_update_text
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +123,15 @@ def test_delete_of_unknown_ids_changes_nothing():
     trace_record(event=_event(T0))
     assert trace_delete(event_ids=[uuid.uuid4()]) == 0
     assert _stored() == {(T0, "user", "success"): 1}
+
+
+def test_update_text_leaves_the_counts_exact():
+    """Correcting an event's text changes none of what it is counted by."""
+    event = _event(T0)
+    trace_record(event=event)
+    trace_update_text(event_id=event.id, description="Order placed again", reasoning="Typo")
+    assert _stored() == {(T0, "user", "success"): 1}
+    assert event_counts_differences() == []
 
 
 def test_remove_never_goes_below_zero():
