@@ -46,8 +46,15 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from traces.counts import event_counts_rebuild  # noqa: E402
-from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord  # noqa: E402
+from traces.models import (  # noqa: E402
+    ActorRecord,
+    EventRecord,
+    EventSearchDocument,
+    EventTag,
+    TrackedObjectRecord,
+)
 from traces.pagination import Cursor  # noqa: E402
+from traces.search import search_index_rebuild  # noqa: E402
 
 BATCH = 5_000
 SPAN = timedelta(days=30)
@@ -88,8 +95,9 @@ REASONS = [
 def _fill(total: int) -> None:
     rng = random.Random(6)
     with connection.cursor() as cursor:
-        for model in (EventTag, TrackedObjectRecord, EventRecord):
+        for model in (EventSearchDocument, EventTag, TrackedObjectRecord, EventRecord):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+    search_index_rebuild()  # empties SQLite's full-text index with the documents
     actors = {
         kind: [
             ActorRecord.objects.get_or_create(
