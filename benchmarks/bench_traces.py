@@ -1,7 +1,6 @@
 """Benchmark the traces app: write throughput and read latency at scale.
 
-    DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings \
-        python benchmarks/bench_traces.py --events 1000000
+    python benchmarks/bench_traces.py --events 1000000
 
 Without ``DATABASE_URL`` it uses a throw-away SQLite file, ``var/bench_traces.sqlite3``
 (``--sqlite-path`` to change it); with ``DATABASE_URL`` it uses that database.
@@ -10,6 +9,11 @@ It generates N realistic events through ``record_many()`` (mixed actor types,
 events, one 60-event chain, a word in ~1% of the texts), then times single
 ``record()`` calls and the reads, and prints a table. An existing database
 that already holds N or more events is reused unless ``--fresh`` is given.
+
+It runs with the production settings (``config.settings``, ``DEBUG`` off, so
+no query logging; a throw-away ``SECRET_KEY`` unless one is set), prints the
+machine's load average before and after (the figures depend on it) and checks
+that the dashboard's hourly counts still match the events.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ def _parse() -> argparse.Namespace:
 
 def _setup(args: argparse.Namespace) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-never-used-to-serve-anything")
     if not os.environ.get("DATABASE_URL"):
         path = Path(args.sqlite_path)
         if args.fresh:
@@ -211,10 +217,12 @@ def main() -> None:
     from django.db import connection
 
     from traces import DecisionTraceClient
+    from traces.counts import event_counts_differences
     from traces.models import EventRecord
     from traces.search import search_events
     from traces.services import trace_record_many
 
+    load_before = os.getloadavg()
     rng = random.Random(args.seed)
     client = DecisionTraceClient()
     stored = EventRecord.objects.count()
@@ -262,6 +270,8 @@ def main() -> None:
         median, result = _median_ms(fn, args.repeat)
         rows.append((name, median, target, len(result)))
     matches = search_events(RARE_WORD).count()
+    counts_differ = len(event_counts_differences())
+    load_after = os.getloadavg()
 
     vendor = connection.vendor
     print()
@@ -276,6 +286,12 @@ def main() -> None:
         label = f"{name} [{count} events]"
         print(f"{label:<40} {median:>11.1f} ms {'<= ' + str(target) + ' ms':>12}")
     print(f"(search '{RARE_WORD}' matches {matches:,} events)")
+    print(f"hourly counts differing from the events: {counts_differ}")
+    print(
+        "load average (1/5/15 min): "
+        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

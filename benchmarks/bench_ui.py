@@ -3,8 +3,11 @@
 Fills a throw-away database (SQLite ``var/bench_ui.sqlite3`` unless
 ``DATABASE_URL`` is set) with N events via ``bulk_create``: mixed actor types,
 1-3 tracked objects each, reasoning text, 10% children of an earlier event,
-spread over 30 days. Then requests each page through the Django test client
-as a logged-in user and reports the median time and the query count.
+spread over 30 days; ``bulk_create`` bypasses the recording services, so the
+dashboard's hourly counts are rebuilt afterwards (``event_counts_rebuild``,
+what ``manage.py rebuild_event_counts`` does). Then requests each page
+through the Django test client as a logged-in user and reports the median
+time and the query count.
 
     python benchmarks/bench_ui.py --events 1000000
     python benchmarks/bench_ui.py --events 1000000 --reuse   # measure again, no refill
@@ -42,8 +45,16 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord  # noqa: E402
+from traces.counts import event_counts_rebuild  # noqa: E402
+from traces.models import (  # noqa: E402
+    ActorRecord,
+    EventRecord,
+    EventSearchDocument,
+    EventTag,
+    TrackedObjectRecord,
+)
 from traces.pagination import Cursor  # noqa: E402
+from traces.search import search_index_rebuild  # noqa: E402
 
 BATCH = 5_000
 SPAN = timedelta(days=30)
@@ -84,8 +95,9 @@ REASONS = [
 def _fill(total: int) -> None:
     rng = random.Random(6)
     with connection.cursor() as cursor:
-        for model in (EventTag, TrackedObjectRecord, EventRecord):
+        for model in (EventSearchDocument, EventTag, TrackedObjectRecord, EventRecord):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+    search_index_rebuild()  # empties SQLite's full-text index with the documents
     actors = {
         kind: [
             ActorRecord.objects.get_or_create(
@@ -163,6 +175,9 @@ def _fill(total: int) -> None:
         if made % 100_000 == 0 or made == total:
             rate = made / (time.perf_counter() - started)
             print(f"  {made:>9,} events ({rate:,.0f}/s)", flush=True)
+    began = time.perf_counter()
+    rows = event_counts_rebuild()
+    print(f"  hourly counts rebuilt: {rows:,} rows in {time.perf_counter() - began:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -216,15 +231,25 @@ def main() -> None:
         "timeline, pending approval": "/traces/?approval=pending",
         "dashboard, last 24 hours": "/",
         "dashboard, last 7 days": "/?period=7d",
+        "dashboard, last 30 days": "/?period=30d",
+        "actor (pricing-ai), last 24 hours": "/traces/actors/ai_agent/pricing-ai/",
+        "actor (pricing-ai), last 7 days": "/traces/actors/ai_agent/pricing-ai/?period=7d",
+        "actor (pricing-ai), last 30 days": "/traces/actors/ai_agent/pricing-ai/?period=30d",
         f"object history (order {busiest})": f"/traces/objects/order/{busiest}/",
     }
     first = EventRecord.objects.newest_first()[29]
     pages["timeline, next page (cursor)"] = f"/traces/?cursor={Cursor.of(first).encode()}"
     print(f"\n{connection.vendor}, {EventRecord.objects.count():,} events, median of {args.repeat}")
     print(f"{'page':<44} {'median ms':>10} {'queries':>8} {'status':>7}")
+    load_before = os.getloadavg()
     for name, url in pages.items():
         median, queries, status = _measure(client, url, args.repeat)
         print(f"{name:<44} {median:>10.1f} {queries:>8} {status:>7}")
+    print(
+        "load average (1/5/15 min): "
+        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

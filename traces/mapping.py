@@ -9,8 +9,9 @@ reads. Reading needs the actor joined and the tracked objects prefetched
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
@@ -65,9 +66,33 @@ def actor_from_record(row: ActorRecord) -> Actor:
     )
 
 
+# The decision columns of an event recorded without a reason: the model's defaults,
+# spelled out so that every row has every column (no per-row default lookup).
+_WITHOUT_DECISION: Mapping[str, Any] = MappingProxyType(
+    {
+        "has_decision": False,
+        "decision_trace_id": "",
+        "action": "",
+        "reasoning": "",
+        "context": {},
+        "constraints": [],
+        "alternatives": [],
+        "rejection_reasons": {},
+        "confidence": None,
+        "risk_level": "",
+        "requires_approval": False,
+        "approved_by": "",
+        "trigger": "",
+        "trigger_event_id": None,
+        "depends_on": [],
+    }
+)
+
+
 def event_row(
     event: TraceEvent,
     *,
+    event_id: uuid.UUID | None = None,
     actor_pk: int | None,
     root_id: uuid.UUID,
     depth: int,
@@ -76,10 +101,35 @@ def event_row(
 ) -> dict[str, Any]:
     """The ``EventRecord`` column values for ``event`` (keyed by attname), for ``insert_rows``.
 
-    The caller supplies what needs the database: the actor's key, the chain position.
+    The caller supplies what needs the database: the actor's key, the chain position;
+    ``event_id`` is ``event.id`` as a UUID when the caller has parsed it already.
     """
-    row: dict[str, Any] = {
-        "id": uuid.UUID(event.id),
+    decision = event.decision
+    why = (
+        _WITHOUT_DECISION
+        if decision is None
+        else {
+            "has_decision": True,
+            "decision_trace_id": decision.id,
+            "action": decision.action or "",
+            "reasoning": decision.reasoning,
+            "context": decision.context,
+            "constraints": decision.constraints,
+            "alternatives": decision.alternatives,
+            "rejection_reasons": decision.rejection_reasons,
+            "confidence": decision.confidence,
+            "risk_level": decision.risk_level.value if decision.risk_level else "",
+            "requires_approval": decision.requires_approval,
+            "approved_by": decision.approved_by or "",
+            "trigger": decision.trigger or "",
+            "trigger_event_id": (
+                uuid.UUID(decision.trigger_event_id) if decision.trigger_event_id else None
+            ),
+            "depends_on": list(decision.depends_on),
+        }
+    )
+    return {
+        "id": event_id or uuid.UUID(event.id),
         "effective_at": event.timestamp,
         "recorded_at": recorded_at,
         "duration": event.duration,
@@ -99,29 +149,8 @@ def event_row(
         "source_system": event.source_system or "",
         "source_ip": event.source_ip,
         "approval_status": approval_status,
+        **why,
     }
-    decision = event.decision
-    if decision is not None:
-        row.update(
-            has_decision=True,
-            decision_trace_id=decision.id,
-            action=decision.action or "",
-            reasoning=decision.reasoning,
-            context=decision.context,
-            constraints=decision.constraints,
-            alternatives=decision.alternatives,
-            rejection_reasons=decision.rejection_reasons,
-            confidence=decision.confidence,
-            risk_level=decision.risk_level.value if decision.risk_level else "",
-            requires_approval=decision.requires_approval,
-            approved_by=decision.approved_by or "",
-            trigger=decision.trigger or "",
-            trigger_event_id=(
-                uuid.UUID(decision.trigger_event_id) if decision.trigger_event_id else None
-            ),
-            depends_on=list(decision.depends_on),
-        )
-    return row
 
 
 def search_body(event: TraceEvent) -> str:

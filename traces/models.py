@@ -13,6 +13,10 @@ filters use).
 
 ``EventSearchDocument`` holds each event's searchable text; the database's own
 full-text engine indexes it (see ``traces.search`` and migration 0002).
+
+``HourlyEventCount`` holds the number of events per UTC hour, actor type and
+outcome, kept exactly in step with the events by the write services (see
+``traces.counts``), so the dashboard reads a few hundred rows, not the events.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "EventRecord",
     "EventSearchDocument",
     "EventTag",
+    "HourlyEventCount",
     "TrackedObjectRecord",
 ]
 
@@ -175,9 +180,16 @@ class EventRecord(TimeSemanticsMixin):
                 name="event_approval_idx",
                 condition=Q(requires_approval=True),
             ),
-            models.Index(fields=["correlation_id", "effective_at"], name="event_correlation_idx"),
+            # Only events that belong to a flow: most do not, and their empty
+            # correlation id would be an index entry per event for nothing.
+            models.Index(
+                fields=["correlation_id", "effective_at"],
+                name="event_correlation_idx",
+                condition=Q(correlation_id__gt=""),
+            ),
             models.Index(fields=["root_id", "depth"], name="event_root_idx"),
-            models.Index(fields=["recorded_at"], name="event_recorded_idx"),
+            # No index on recorded_at: no page, filter or API reads by it, and each
+            # index costs every insert (see benchmarks/README.md).
         ]
         constraints = [
             models.CheckConstraint(
@@ -218,7 +230,12 @@ class TrackedObjectRecord(models.Model):
         ordering = ["event", "position"]
         indexes = [
             models.Index(fields=["object_id", "object_type"], name="object_id_idx"),
-            models.Index(fields=["external_id", "object_type"], name="object_external_idx"),
+            # Most objects have no external id; only those that do are looked up by one.
+            models.Index(
+                fields=["external_id", "object_type"],
+                name="object_external_idx",
+                condition=Q(external_id__gt=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -265,3 +282,38 @@ class EventSearchDocument(models.Model):
 
     def __str__(self) -> str:
         return f"search text of {self.event_id}"
+
+
+class HourlyEventCount(models.Model):
+    """How many stored events fall in one UTC hour with one actor type and one outcome.
+
+    Written only by ``traces.counts`` inside the services' transactions (record
+    adds, delete subtracts; a count that reaches zero is deleted), so the rows
+    always sum to the events table. ``rebuild_event_counts`` recomputes them
+    after events were written by other means (``bulk_create``, raw SQL).
+    """
+
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+    actor_type = models.CharField(
+        max_length=20,
+        choices=choices(ActorType),
+        blank=True,
+        help_text="The events' actor type; empty for events without an actor.",
+    )
+    outcome = models.CharField(
+        max_length=20, choices=choices(EventOutcome), help_text="The events' outcome."
+    )
+    event_count = models.PositiveBigIntegerField(help_text="Events in this hour, type, outcome.")
+
+    class Meta:
+        verbose_name = "hourly event count"
+        constraints = [
+            # Also the index the dashboard reads a time range through.
+            models.UniqueConstraint(
+                fields=["hour", "actor_type", "outcome"], name="hourly_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_type or "no actor"
+        return f"{self.hour:%Y-%m-%d %H}:00 {who} {self.outcome}: {self.event_count}"

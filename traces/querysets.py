@@ -64,7 +64,10 @@ class EventRecordQuerySet(EventAsOfQuerySet):
         objects = TrackedObjectRecord.objects.all()
         if object_ids is not None:
             ids = list(object_ids)
-            objects = objects.filter(Q(object_id__in=ids) | Q(external_id__in=ids))
+            # external_id > '' lets the database use the partial external-id index.
+            objects = objects.filter(
+                Q(object_id__in=ids) | Q(external_id__in=ids, external_id__gt="")
+            )
         if object_types is not None:
             objects = objects.filter(object_type__in=[str(t) for t in object_types])
         return self.filter(pk__in=objects.values("event_id"))
@@ -89,7 +92,11 @@ class EventRecordQuerySet(EventAsOfQuerySet):
         return self.filter(requires_approval=True, approval_status__in=[str(s) for s in statuses])
 
     def in_correlation(self, correlation_id: str) -> EventRecordQuerySet:
-        return self.filter(correlation_id=correlation_id)
+        """Events of one flow; an empty id (no flow) matches nothing.
+
+        ``correlation_id > ''`` lets the database use the partial correlation index.
+        """
+        return self.filter(correlation_id=correlation_id, correlation_id__gt="")
 
     def in_chain(self, root_id: object) -> EventRecordQuerySet:
         return self.filter(root_id=root_id)

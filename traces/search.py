@@ -52,25 +52,32 @@ _FTS_TABLE = "traces_event_fts"
 _DOC_TABLE = EventSearchDocument._meta.db_table
 
 
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
+def _add_strings(value: Any, parts: list[str]) -> None:
+    """Append the text in ``value`` (keys and values, depth first) to ``parts``.
+
+    Plain recursion into one list: nested generators cost a frame per level
+    for every string, which the bulk write path felt.
+    """
+    if type(value) is str:
+        parts.append(value)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
+            parts.append(str(key))
+            _add_strings(item, parts)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings(item)
+            _add_strings(item, parts)
     elif value is not None and not isinstance(value, bool):
-        yield str(value)
+        parts.append(str(value))
 
 
 def document_body(
     description: str, reasoning: str, alternatives: Any, rejection_reasons: Any
 ) -> str:
     """The text that is indexed for one event."""
-    parts = [description, reasoning, *_strings(alternatives), *_strings(rejection_reasons)]
+    parts = [description, reasoning]
+    _add_strings(alternatives, parts)
+    _add_strings(rejection_reasons, parts)
     return "\n".join(part for part in parts if part)
 
 

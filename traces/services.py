@@ -2,8 +2,9 @@
 
 Each service validates everything first, then writes in one transaction: the
 actor upsert, the events, their tracked objects, tags, search documents and
-index, and a pending ``decisioning.Decision`` for each event that requires
-approval. A failure anywhere leaves nothing behind.
+index, a pending ``decisioning.Decision`` for each event that requires
+approval, and the hourly event counts (``traces.counts``). A failure anywhere
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from traces.bulk import insert_rows, insert_rows_returning
+from traces.bulk import RowBatch, insert_rows_returning
+from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
     DUPLICATE_EVENT,
@@ -251,37 +254,51 @@ def _write(items: list[TraceEvent], db: str) -> None:
         ordered, positions = _chain_positions(items, db)
         actors = _upsert_actors(ordered, db)
         recorded_at = timezone.now()
-        rows, objects, tags, documents = [], [], [], []
+        # Rows become parameter lists as they are made (RowBatch), so no dict per
+        # row outlives its event.
+        rows = RowBatch(EventRecord, using=db)
+        objects = RowBatch(TrackedObjectRecord, using=db, with_pk=False)
+        tags = RowBatch(EventTag, using=db, with_pk=False)
+        documents = []
+        pending = DecisionOutcome.PENDING.value
         for event in ordered:
-            event_id = uuid.UUID(event.id)
-            decision = event.decision
-            needs_approval = decision is not None and decision.requires_approval
             root_id, depth = positions[event.id]
-            rows.append(
+            # A root's id is its root id, already parsed.
+            event_id = root_id if depth == 0 else uuid.UUID(event.id)
+            decision = event.decision
+            actor = event.actor
+            rows.add(
                 event_row(
                     event,
-                    actor_pk=actors[(event.actor.type.value, event.actor.id)]
-                    if event.actor
-                    else None,
+                    event_id=event_id,
+                    actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
                     root_id=root_id,
                     depth=depth,
-                    approval_status=DecisionOutcome.PENDING.value if needs_approval else "",
+                    approval_status=pending if decision and decision.requires_approval else "",
                     recorded_at=recorded_at,
                 )
             )
-            objects.extend(
-                object_row(obj, event_id=event_id, position=position)
-                for position, obj in enumerate(event.objects)
-            )
-            tags.extend({"event_id": event_id, "tag": tag} for tag in event.tags)
+            for position, obj in enumerate(event.objects):
+                objects.add(object_row(obj, event_id=event_id, position=position))
+            for tag in event.tags:
+                tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
-        insert_rows(EventRecord, rows, using=db)
-        insert_rows(TrackedObjectRecord, objects, using=db, with_pk=False)
-        insert_rows(EventTag, tags, using=db, with_pk=False)
+        rows.insert()
+        objects.insert()
+        tags.insert()
         search_index_add(documents, using=db)
         decisions = _approval_decisions(ordered, db)
         if decisions:
             Decision.objects.using(db).bulk_create(decisions)
+        # Last: on PostgreSQL the count rows of the current hour are shared by every
+        # writer, so their row locks are held for as short a time as possible.
+        event_counts_add(
+            (
+                (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
+                for e in ordered
+            ),
+            using=db,
+        )
 
 
 def trace_record(*, event: TraceEvent, using: str | None = None) -> str:
@@ -349,6 +366,16 @@ def trace_update_text(
         search_index_add([{"event_id": row.pk, "body": body}], using=db)
 
 
+def _counted(events: QuerySet[EventRecord]) -> dict[uuid.UUID, EventKey]:
+    """Each event's id with what its hourly count is keyed on."""
+    return {
+        pk: (when, actor_type, outcome)
+        for pk, when, actor_type, outcome in events.values_list(
+            "pk", "effective_at", "actor_type", "outcome"
+        )
+    }
+
+
 def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:
     """Delete events with all their descendants, objects, tags, search entries and Decisions.
 
@@ -360,19 +387,15 @@ def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = No
     ids = {uuid.UUID(check_event_id("event_ids", i)) for i in event_ids}
     db = _db(using)
     with transaction.atomic(using=db):
-        frontier = set(
-            EventRecord.objects.using(db).filter(pk__in=ids).values_list("pk", flat=True)
-        )
-        doomed: list[uuid.UUID] = []
+        frontier = _counted(EventRecord.objects.using(db).filter(pk__in=ids))
+        counted: dict[uuid.UUID, EventKey] = {}
         while frontier:
-            doomed.extend(frontier)
-            frontier = set(
-                EventRecord.objects.using(db)
-                .filter(parent_id__in=frontier)
-                .values_list("pk", flat=True)
-            )
+            counted.update(frontier)
+            frontier = _counted(EventRecord.objects.using(db).filter(parent_id__in=list(frontier)))
+        doomed = list(counted)
         if not doomed:
             return 0
+        event_counts_remove(counted.values(), using=db)
         search_index_remove(doomed, using=db)
         content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
         decisions = Decision.all_objects.using(db).filter(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision
 from traces.client import DecisionTraceClient
+from traces.counts import event_counts_add
 from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
 from traces.search import document_body, search_index_add
@@ -51,6 +52,12 @@ class EventRecordFactory(factory.django.DjangoModelFactory):
                 obj.description, obj.reasoning, obj.alternatives, obj.rejection_reasons
             )
             search_index_add([{"event_id": obj.pk, "body": body}], using=obj._state.db)
+
+    @factory.post_generation
+    def hourly_count(obj, create, extracted, **kwargs):
+        """Count a created event in the dashboard's hourly counts, as the recording service does."""
+        if create:
+            event_counts_add([(obj.effective_at, obj.actor_type, obj.outcome)], using=obj._state.db)
 
 
 class TrackedObjectRecordFactory(factory.django.DjangoModelFactory):

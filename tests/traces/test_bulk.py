@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
-from traces.bulk import insert_rows, insert_rows_returning
+from traces.bulk import _dumps, insert_rows, insert_rows_returning, max_query_params
 from traces.models import ActorRecord, EventRecord, EventTag
 
 pytestmark = pytest.mark.django_db
@@ -55,15 +58,46 @@ def test_insert_rows_returning_upsert_returns_keys():
 
 def test_insert_rows_returning_many_rows_in_chunks():
     """More rows than one statement's parameters allow come back in order."""
+    total = max_query_params("default") // 12 + 5  # ActorRecord sends 12 columns
     rows = [
         {"actor_type": "user", "actor_id": f"u{n}", "first_seen_at": WHEN, "last_seen_at": WHEN}
-        for n in range(250)
+        for n in range(total)
     ]
     keys = insert_rows_returning(ActorRecord, rows, ["actor_id"], using="default")
-    assert [k for (k,) in keys] == [f"u{n}" for n in range(250)]
+    assert [k for (k,) in keys] == [f"u{n}" for n in range(total)]
+
+
+def test_max_query_params_is_the_database_limit():
+    """SQLite reports its own limit (not Django's historical 999); PostgreSQL allows 65,535."""
+    limit = max_query_params("default")
+    if connection.vendor == "postgresql":
+        assert limit == 65_535
+    else:
+        assert limit == connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert limit >= 999
 
 
 def test_insert_rows_nothing_is_a_no_op(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_rows(EventTag, [], using="default")
         assert insert_rows_returning(EventTag, [], ["id"], using="default") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, 2.5, None, True], "é": "ünïcode ✓", "nested": {"x": []}},
+        ["plain", 0, -1.25e-7, {"k": "v"}],
+        {},
+        [],
+        "text",
+    ],
+)
+def test_json_is_encoded_as_json_dumps_does(value):
+    """The cached C encoder writes exactly what json.dumps writes (ASCII escapes, separators)."""
+    assert _dumps(value) == json.dumps(value)
+
+
+def test_json_encoder_refuses_what_json_cannot_store():
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _dumps({"when": object()})

@@ -18,6 +18,7 @@ from traces.models import (
     EventRecord,
     EventSearchDocument,
     EventTag,
+    HourlyEventCount,
     TrackedObjectRecord,
 )
 from traces.search import search_ranked_ids
@@ -31,7 +32,15 @@ from traces.services import (
 
 pytestmark = pytest.mark.django_db
 
-MODELS = (ActorRecord, EventRecord, TrackedObjectRecord, EventTag, EventSearchDocument, Decision)
+MODELS = (
+    ActorRecord,
+    EventRecord,
+    TrackedObjectRecord,
+    EventTag,
+    EventSearchDocument,
+    Decision,
+    HourlyEventCount,
+)
 
 
 def _counts() -> dict[str, int]:

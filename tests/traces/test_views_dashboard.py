@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from uuid import uuid4
 
 import pytest
 from django.urls import reverse
@@ -10,6 +11,10 @@ from django.utils import timezone
 
 from decisioning.models import Decision
 from tests.traces.factories import EventRecordFactory
+from traces import TraceBuilder
+from traces.counts import event_counts_rebuild
+from traces.models import EventRecord
+from traces.services import trace_record_many
 
 pytestmark = pytest.mark.django_db
 
@@ -68,16 +73,89 @@ def test_dashboard_bad_period_is_400(admin_client, period):
     assert "Choose one of the periods offered" in response.content.decode()
 
 
+@pytest.mark.parametrize("period", ["24h", "7d", "30d"])
 @pytest.mark.parametrize("rows", [1, 20])
-def test_dashboard_query_count_is_constant(admin_client, django_assert_max_num_queries, rows):
-    """The dashboard's queries do not grow with the number of events."""
+def test_dashboard_query_count_is_constant(
+    admin_client, django_assert_max_num_queries, rows, period
+):
+    """The dashboard's queries grow neither with the events nor with the period."""
     now = timezone.now()
     for i in range(rows):
         EventRecordFactory(
-            effective_at=now - timedelta(minutes=i),
+            effective_at=now - timedelta(minutes=i, days=i if period == "30d" else 0),
             outcome="failure",
             risk_level="high",
         )
-    with django_assert_max_num_queries(9):
-        response = admin_client.get(URL)
-    assert response.context["summary"].failure_count == rows
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(URL, {"period": period})
+    assert response.context["summary"].chart.total == rows
+
+
+def _record(when, actor, outcome="success"):
+    builder = TraceBuilder("order.created", "Order placed").at(when).with_outcome(outcome)
+    if actor == "ai_agent":
+        builder.by_ai("pricing-ai", "Pricing")
+    elif actor == "compute":
+        builder.by_compute("job-1", "Nightly", service_name="warehouse")
+    else:
+        builder.by_user("u-1", "Jane")
+    return builder.build()
+
+
+def test_dashboard_periods_count_the_recorded_events(admin_client):
+    """Each period counts exactly the events recorded in its buckets, by actor type and outcome."""
+    now = timezone.now()
+    trace_record_many(
+        events=[
+            _record(now - timedelta(minutes=5), "user"),
+            _record(now - timedelta(days=3), "ai_agent", "failure"),
+            _record(now - timedelta(days=20), "compute"),
+            _record(now - timedelta(days=40), "user"),
+            _record(now + timedelta(days=2), "user"),
+        ]
+    )
+    totals = {}
+    for period in ("24h", "7d", "30d"):
+        summary = admin_client.get(URL, {"period": period}).context["summary"]
+        totals[period] = summary.chart.total
+        assert sum(row.count for row in summary.by_outcome) == summary.chart.total
+        assert sum(row.count for row in summary.by_actor_type) == summary.chart.total
+    assert totals == {"24h": 1, "7d": 2, "30d": 3}
+    summary = admin_client.get(URL, {"period": "30d"}).context["summary"]
+    assert {row.key: row.count for row in summary.by_actor_type} == {
+        "user": 1,
+        "ai_agent": 1,
+        "compute": 1,
+        "system": 0,
+        "external": 0,
+    }
+    assert {row.key: row.count for row in summary.by_outcome if row.count} == {
+        "success": 2,
+        "failure": 1,
+    }
+
+
+def test_dashboard_buckets_split_at_utc_hours_and_days(admin_client):
+    """An event a microsecond before midnight UTC is in the earlier day's bar, not today's."""
+    now = timezone.now()
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    trace_record_many(
+        events=[
+            _record(midnight - timedelta(microseconds=1), "user"),
+            _record(midnight, "user"),
+            _record(midnight, "ai_agent"),
+        ]
+    )
+    chart = admin_client.get(URL, {"period": "7d"}).context["summary"].chart
+    assert [bar.total for bar in chart.bars[-2:]] == [1, 2]
+
+
+def test_dashboard_shows_events_stored_around_the_services_after_a_rebuild(admin_client):
+    """Rows written without the services are counted once the counts are rebuilt."""
+    now = timezone.now()
+    EventRecord.objects.bulk_create(
+        [EventRecord(id=pk, root_id=pk, event_type="x.y", effective_at=now) for pk in [uuid4()]]
+    )
+    assert admin_client.get(URL).context["summary"].chart.total == 0
+    event_counts_rebuild()
+    assert admin_client.get(URL).context["summary"].chart.total == 1
