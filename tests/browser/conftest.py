@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from ecommerce.demo_accounts import demo_accounts_ensure
 from tests.browser.story import Story, build_story
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,8 +55,8 @@ def browser(_allow_orm_beside_playwright, django_db_setup, live_server) -> Itera
 
 @pytest.fixture
 def story(transactional_db) -> Story:
-    User.objects.create_superuser("admin", password="admin-demo-pass")
-    User.objects.create_user("reviewer", password="reviewer-demo-pass")
+    """The story's events, seen by the demo accounts as `make run` creates them (with groups)."""
+    demo_accounts_ensure()
     return build_story()
 
 

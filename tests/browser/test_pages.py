@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from decisioning.models import Decision, DecisionOutcome
 from tests.browser.story import ORDER_ID
 
 pytestmark = pytest.mark.browser
@@ -43,6 +44,13 @@ def test_login_lands_on_dashboard(browser, live_server, story):
     page.wait_for_url(re.compile(r"/$"))
     assert page.get_by_role("heading", name="Dashboard").is_visible()
     assert page.locator("svg.activity-chart rect.series").count() > 0
+    # The demo reviewer may look at the review queue: the navigation offers it.
+    assert page.get_by_role("link", name="Review", exact=True).is_visible()
+    pending = page.locator("#pending-link")
+    assert pending.get_attribute("href").endswith("/traces/review/")
+    waiting = Decision.objects.filter(outcome=DecisionOutcome.PENDING).count()
+    assert waiting > 0
+    assert pending.locator(".pending-count").inner_text().strip() == str(waiting)
     _screenshot(page, "dashboard")
     context.close()
 
