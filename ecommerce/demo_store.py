@@ -18,7 +18,8 @@ picks, restock deliveries, returns put back, write-offs, cycle counts) is an
 inventory object whose ``quantity`` before is the previous movement's after.
 An order reserves its units, so picks never overdraw. An order's events are
 one tree under its ``order.created`` with the order id as correlation id;
-every child starts after its parent. Nothing happens after ``now``: orders
+every child starts after its parent; a payment dispute (and its chargeback)
+is a child of the payment it disputes. Nothing happens after ``now``: orders
 still in flight at the end simply stop there.
 """
 
@@ -282,6 +283,11 @@ _DECLINES = (
     ("insufficient_funds", "The card has insufficient funds."),
     ("expired_card", "The card has expired."),
     ("incorrect_cvc", "The card's security code is incorrect."),
+)
+_DISPUTE_REASONS = (
+    ("product_not_received", "the customer says the parcel never arrived"),
+    ("fraudulent", "the cardholder does not recognise the charge"),
+    ("not_as_described", "the customer says the goods differ from the listing"),
 )
 _CANCEL_REASONS = (
     "Ordered the wrong size",
@@ -1941,6 +1947,56 @@ class DemoStore:
             self._schedule(when + self._minutes(60 * 20, 60 * 24 * 12), self._request_return, order)
         elif self.rng.random() < 0.03:
             self._schedule(when + self._minutes(60, 60 * 48), self._order_ticket, order)
+        elif self.rng.random() < 0.01:
+            self._schedule(when + self._minutes(60 * 24 * 2, 60 * 24 * 20), self._dispute, order)
+
+    def _dispute(self, when: datetime, order: _Order) -> None:
+        """The cardholder's bank disputes a delivered order's payment; some end in a chargeback."""
+        if order.payment is None:
+            return
+        code, claim = self.rng.choice(_DISPUTE_REASONS)
+        amount = money_text(order.total)
+        disputed = self._emit(
+            self.client.trace(E.PAYMENT_DISPUTED, f"Payment {order.payment_id} disputed: {claim}")
+            .by(_PROCESSORS[order.processor])
+            .affecting_object(
+                ObjectType.PAYMENT,
+                order.payment_id,
+                state_before={"status": "captured"},
+                state_after={"status": "disputed", "dispute_reason": code},
+            )
+            .affecting_order(order.id)
+            .pending()
+            .with_data(amount=amount, reason_code=code, processor=order.processor)
+            .with_tags("payment", "dispute"),
+            when,
+            parent=order.payment,
+            correlation=order.id,
+        )
+        if disputed is None or self.rng.random() >= 0.4:
+            return
+        lost = self._emit(
+            self.client.trace(
+                E.PAYMENT_CHARGEBACK, f"Chargeback of {amount} on payment {order.payment_id}"
+            )
+            .by(_PROCESSORS[order.processor])
+            .affecting_object(
+                ObjectType.PAYMENT,
+                order.payment_id,
+                state_before={"status": "disputed"},
+                state_after={"status": "charged_back", "charged_back_amount": amount},
+            )
+            .affecting_order(order.id, {"status": "charged_back"})
+            .because(f"The issuing bank upheld the dispute: {claim}")
+            .with_risk(RiskLevel.MEDIUM)
+            .with_data(amount=amount, reason_code=code, processor=order.processor)
+            .with_tags("payment", "dispute", "chargeback"),
+            when + self._minutes(60 * 24 * 5, 60 * 24 * 15),
+            parent=disputed,
+            correlation=order.id,
+        )
+        if lost is not None:
+            order.status = "charged_back"
 
     def _tracking(self, carrier: str) -> str:
         if carrier == "ups":

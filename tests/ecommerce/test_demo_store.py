@@ -174,3 +174,38 @@ def test_options_out_of_range(options, message):
         demo_options_check(**values)
     with pytest.raises(DemoStoreOptionError):
         DemoStore(**values)
+
+
+def test_default_store_has_disputes_and_chargebacks_under_their_payments():
+    """The store make run loads: a disputed payment is a child of its capture, a chargeback of
+    its dispute, in the order's tree, and the payment's state goes captured → disputed →
+    charged back."""
+    events = [
+        event
+        for batch, _ in DemoStore(seed=42, days=30, scale=1.0, now=NOW).batches(5_000)
+        for event in batch
+    ]
+    by_id = {event.id: event for event in events}
+    disputes = [event for event in events if event.event_type == "payment.disputed"]
+    chargebacks = [event for event in events if event.event_type == "payment.chargeback"]
+    assert len(disputes) >= 5
+    assert 1 <= len(chargebacks) < len(disputes)
+    for dispute in disputes:
+        capture = by_id[dispute.parent_event_id]
+        assert capture.event_type == "payment.captured"
+        assert dispute.correlation_id == capture.correlation_id
+        assert dispute.outcome == "pending"
+        payment = dispute.objects[0]
+        assert payment.id == capture.objects[0].id
+        assert (payment.state_before["status"], payment.state_after["status"]) == (
+            "captured",
+            "disputed",
+        )
+    for chargeback in chargebacks:
+        dispute = by_id[chargeback.parent_event_id]
+        assert dispute.event_type == "payment.disputed"
+        assert chargeback.timestamp > dispute.timestamp
+        payment = chargeback.objects[0]
+        assert payment.state_before == {"status": "disputed"}
+        assert payment.state_after["status"] == "charged_back"
+        assert chargeback.decision.reasoning.startswith("The issuing bank upheld the dispute")
