@@ -2309,6 +2309,48 @@ class DemoStore:
 
     # Carts and marketing --------------------------------------------------
 
+    def _cart_fill(
+        self, created: _Ref, customer: _Customer, cart_id: str, products: list[_Product]
+    ) -> datetime | None:
+        """Add ``products`` to the cart one by one, sometimes taking one out and back in.
+
+        Returns the time of the last change, or None when the period ends first.
+        """
+        at, items, value = created.at, 0, Decimal(0)
+        steps = [(E.CART_ITEM_ADDED, product) for product in products]
+        if len(products) > 1 and self.rng.random() < 0.3:
+            second_thought = self.rng.choice(products)
+            steps[-1:-1] = [
+                (E.CART_ITEM_REMOVED, second_thought),
+                (E.CART_ITEM_ADDED, second_thought),
+            ]
+        for event_type, product in steps:
+            at += self._minutes(0.2, 6)
+            added = event_type == E.CART_ITEM_ADDED
+            after_items = items + (1 if added else -1)
+            after_value = value + (product.price if added else -product.price)
+            verb = "added to" if added else "removed from"
+            step = self._emit(
+                self.client.trace(event_type, f"{product.name} {verb} cart {cart_id}")
+                .by(customer.actor)
+                .affecting_object(
+                    ObjectType.CART,
+                    cart_id,
+                    state_before={"items": items, "value": money_text(value)},
+                    state_after={"items": after_items, "value": money_text(after_value)},
+                )
+                .affecting_product(product.sku, name=product.name)
+                .with_data(sku=product.sku, price=money_text(product.price))
+                .with_tags("cart"),
+                at,
+                parent=created,
+                correlation=cart_id,
+            )
+            if step is None:
+                return None
+            items, value = after_items, after_value
+        return at
+
     def _abandoned_cart(self, when: datetime) -> None:
         customer = self._choose_customer(when)
         if customer is None:
@@ -2317,8 +2359,22 @@ class DemoStore:
         products = self.rng.sample(self._products, k=min(len(self._products), 3))[
             : self.rng.randint(1, 3)
         ]
+        created = self._emit(
+            self.client.trace(E.CART_CREATED, f"Cart {cart_id} created by {customer.id}")
+            .by(customer.actor)
+            .affecting_object(ObjectType.CART, cart_id, state_after={"status": "active"})
+            .affecting_customer(customer.id)
+            .with_tags("cart"),
+            when,
+            correlation=cart_id,
+        )
+        if created is None:
+            return
+        last = self._cart_fill(created, customer, cart_id, products)
+        if last is None:
+            return
         value = sum((p.price for p in products), Decimal(0))
-        noticed = when + timedelta(hours=1)
+        noticed = last + timedelta(hours=1)
         abandoned = self._emit(
             self.client.trace(E.CART_ABANDONED, f"Cart {cart_id} abandoned ({value})")
             .by(_CART_JOB)
@@ -2332,6 +2388,7 @@ class DemoStore:
             .with_data(items=[p.sku for p in products], value=money_text(value))
             .with_tags("cart"),
             noticed,
+            parent=created,
             correlation=cart_id,
         )
         if abandoned is None:

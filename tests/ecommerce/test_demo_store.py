@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -176,15 +177,17 @@ def test_options_out_of_range(options, message):
         DemoStore(**values)
 
 
-def test_default_store_has_disputes_and_chargebacks_under_their_payments():
-    """The store make run loads: a disputed payment is a child of its capture, a chargeback of
-    its dispute, in the order's tree, and the payment's state goes captured → disputed →
-    charged back."""
-    events = [
-        event
-        for batch, _ in DemoStore(seed=42, days=30, scale=1.0, now=NOW).batches(5_000)
-        for event in batch
-    ]
+@pytest.fixture(scope="module")
+def default_store() -> list[TraceEvent]:
+    """The events of the store make run loads (seed 42, 30 days, scale 1.0)."""
+    store = DemoStore(seed=42, days=30, scale=1.0, now=NOW)
+    return [event for batch, _ in store.batches(5_000) for event in batch]
+
+
+def test_default_store_has_disputes_and_chargebacks_under_their_payments(default_store):
+    """A disputed payment is a child of its capture, a chargeback of its dispute, in the
+    order's tree; the payment's state goes captured → disputed → charged back."""
+    events = default_store
     by_id = {event.id: event for event in events}
     disputes = [event for event in events if event.event_type == "payment.disputed"]
     chargebacks = [event for event in events if event.event_type == "payment.chargeback"]
@@ -209,3 +212,37 @@ def test_default_store_has_disputes_and_chargebacks_under_their_payments():
         assert payment.state_before == {"status": "disputed"}
         assert payment.state_after["status"] == "charged_back"
         assert chargeback.decision.reasoning.startswith("The issuing bank upheld the dispute")
+
+
+def test_default_store_carts_fill_up_before_they_are_abandoned(default_store):
+    """A cart is created by its customer, items go in (and sometimes out) as its children with
+    the count and value adding up, and the abandonment reports the value the cart ended at."""
+    carts: dict[str, list[TraceEvent]] = {}
+    for event in default_store:
+        if event.event_type.startswith("cart."):
+            carts.setdefault(event.correlation_id, []).append(event)
+    abandoned = 0
+    removals = 0
+    for cart_id, events in carts.items():
+        created, *rest = events
+        assert created.event_type == "cart.created"
+        assert created.parent_event_id is None
+        assert created.actor.type == "user"
+        items, value = 0, Decimal(0)
+        for event in rest:
+            cart = event.objects[0]
+            if event.event_type != "cart.recovered":  # that one follows the recovery e-mail
+                assert event.parent_event_id == created.id, cart_id
+            if event.event_type in ("cart.item_added", "cart.item_removed"):
+                before = cart.state_before
+                assert (before["items"], Decimal(before["value"])) == (items, value)
+                items, value = cart.state_after["items"], Decimal(cart.state_after["value"])
+                assert items >= 0
+                removals += event.event_type == "cart.item_removed"
+            elif event.event_type == "cart.abandoned":
+                abandoned += 1
+                assert items > 0
+                assert cart.state_after["status"] == "abandoned"
+                assert Decimal(cart.state_after["value"]) == value
+    assert abandoned > 100
+    assert removals > 0
