@@ -61,7 +61,7 @@ __all__ = [
 # Every demo event names this source system; it is how the demo is found again.
 DEMO_SOURCE = "seed_demo"
 # Events per simulated day at scale 1.0 (measured: about 1,000).
-_EVENTS_PER_DAY = 1_000
+_EVENTS_PER_DAY = 1_150
 MAX_DAYS = 365
 MIN_SCALE = 0.01
 MAX_SCALE = 10.0

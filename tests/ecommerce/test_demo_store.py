@@ -138,8 +138,8 @@ def test_counts_and_orders(run):
 
 
 def test_estimate_is_close_at_scale_one_per_day():
-    """The estimate behind the size guard is about 1,000 events a day at scale 1.0."""
-    assert estimated_events(days=30, scale=1.0) == 30_000
+    """The estimate behind the size guard is about 1,150 events a day at scale 1.0."""
+    assert estimated_events(days=30, scale=1.0) == 34_500
     events, _ = _run(days=2, scale=1.0)
     assert 1_000 <= len(events) <= 3_000
 

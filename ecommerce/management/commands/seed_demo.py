@@ -99,7 +99,7 @@ class Command(BaseCommand):
             "--scale",
             type=_scale_option,
             default=1.0,
-            help="Store size; 1.0 is about 70 orders and 1,000 events a day (default 1.0).",
+            help="Store size; 1.0 is about 75 orders and 1,150 events a day (default 1.0).",
         )
         parser.add_argument(
             "--seed",
