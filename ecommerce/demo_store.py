@@ -432,7 +432,7 @@ class DemoStore:
         seed: the random seed; the same seed (with the same other arguments)
             gives the same events.
         days: how many days of history end at ``now``.
-        scale: 1.0 is a store of about 70 orders a day (roughly 1,000 events
+        scale: 1.0 is a store of about 75 orders a day (roughly 1,150 events
             a day); volumes scale linearly, the catalogue with its square root.
         now: the end of the history (aware, not in the future); nothing
             happens at or after it.
