@@ -67,7 +67,10 @@ def test_decision_list_bad_input_is_400(admin_client, params):
     """Bad filters show the errors, not a list."""
     response = admin_client.get(URL, params)
     assert response.status_code == 400
-    assert "Some filters need fixing" in response.content.decode()
+    html = response.content.decode()
+    assert "Some filters need fixing" in html
+    (field,) = params
+    assert f'<a href="#id_{field}">' in html  # the error leads to its field
 
 
 def test_decision_list_forged_cursor_is_400(admin_client):
