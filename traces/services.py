@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
 from traces.bulk import RowBatch, insert_rows_returning
+from traces.checkpoints import deferred_checkpoint
 from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.exceptions import (
     CHAIN_TOO_DEEP,
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 MAX_BATCH_SIZE = 50_000
+# From this many events a commit writes more pages than SQLite's auto-checkpoint
+# threshold (1,000) by itself, and its checkpoint goes to the background
+# (``traces.checkpoints``); smaller writes, one record() among them, keep theirs.
+_BACKGROUND_CHECKPOINT_MIN_EVENTS = 1_000
 MAX_CHAIN_DEPTH = 1_000
 _DECISION_TYPE_LENGTH = Decision._meta.get_field("decision_type").max_length
 _ACTOR_UPDATE_FIELDS = [
@@ -227,7 +232,9 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     80 actors), one ``executemany`` each for events, objects, tags and search
     documents, one insert for the approval Decisions, and one lookup when some
     parent is outside the batch. An id already stored is reported as such
-    after the transaction rolled back.
+    after the transaction rolled back. On an SQLite file a batch of 1,000
+    events or more leaves its WAL checkpoint to a background thread
+    (``traces.checkpoints``).
 
     Raises:
         TraceValidationError: an event is not acceptable (a parent that does
@@ -238,7 +245,11 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         return []
     db = _db(using)
     try:
-        _write(items, db)
+        if len(items) >= _BACKGROUND_CHECKPOINT_MIN_EVENTS:
+            with deferred_checkpoint(db):
+                _write(items, db)
+        else:
+            _write(items, db)
     except IntegrityError:
         # The transaction is rolled back; say which id was taken if that was it.
         stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
