@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocess_report import ROOT, run_for_report
 
 pytestmark = pytest.mark.django_db
 
@@ -59,16 +55,7 @@ def test_healthz_503_when_database_unreachable(database_url):
         "PYTHONPATH": str(ROOT),
         "ALLOWED_HOSTS": "testserver",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer = run_for_report(["-c", _PROBE], env=env, timeout=60)
     assert answer["status"] == 503
     assert answer["body"]["status"] == "unavailable"
     assert "default" in answer["body"]["databases"]

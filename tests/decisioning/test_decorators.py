@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,9 +33,8 @@ from decisioning.exceptions import (
 )
 from decisioning.models import IdempotencyKey, IdempotencyStatus
 from decisioning.services import idempotency_key_claim
+from tests.subprocess_report import run_for_report
 from tests.testapp.models import Order
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Boom(Exception):
@@ -785,17 +780,9 @@ def test_concurrent_callers_run_the_body_once_postgres(state):
 def test_concurrent_callers_run_the_body_once_sqlite_file(tmp_path):
     """The same race on a SQLite file (WAL, IMMEDIATE): writers queue, the body runs once."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.decisioning.sqlite_race", str(tmp_path / "race.sqlite3")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    report = run_for_report(
+        ["-m", "tests.decisioning.sqlite_race", str(tmp_path / "race.sqlite3")], env=env
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["bodies"] == 1
     assert len(report["orders"]) == 1
     assert {kind for kind, _ in report["outcomes"]} <= {"result", "in_flight"}

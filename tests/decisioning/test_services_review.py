@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -65,10 +61,10 @@ from decisioning.services import (
 )
 from decisioning.transitions import transition_target
 from tests.decisioning.factories import DecisionFactory, UserFactory
+from tests.subprocess_report import run_for_report
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 10, 15, 30, tzinfo=UTC)
 OUT, ACT = DecisionOutcome, DecisionAction
 MATRIX = [(outcome, action) for outcome in OUT for action in ACT]
@@ -700,23 +696,10 @@ def test_transition_race_same_token_acts_once_postgres():
 def test_transition_race_sqlite_file(tmp_path, mode):
     """The same races on a SQLite file (WAL, IMMEDIATE): one transition, the rest lose or replay."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.decisioning.sqlite_review_race",
-            str(tmp_path / "race.sqlite3"),
-            mode,
-        ],
-        cwd=ROOT,
+    report = run_for_report(
+        ["-m", "tests.decisioning.sqlite_review_race", str(tmp_path / "race.sqlite3"), mode],
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["transitions"] == 1
     if mode == "tokens":
         assert sorted(report["kinds"]) == ["lost"] * 7 + ["won"]

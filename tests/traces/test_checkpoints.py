@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.test import override_settings
 
+from tests.subprocess_report import run_for_report
 from traces import checkpoints
 from traces.checkpoints import Checkpointer, checkpoints_wait, deferred_checkpoint
 from traces.checks import check_settings
 from traces.conf import background_checkpoint_enabled
-
-ROOT = Path(settings.BASE_DIR)
 
 
 def _wal_database(path: Path, rows: int) -> None:
@@ -268,17 +263,7 @@ def test_record_many_on_an_sqlite_file_checkpoints_in_the_background(tmp_path, m
         "DEBUG": "1",
     }
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, mode],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_for_report(["-c", _SCRIPT, mode], env=env, timeout=300)
     assert outcome["autocheckpoint"] == 1000
     assert outcome["cache_size"] == -2000
     assert outcome["autocheckpoint_after_refusal"] == 1000
