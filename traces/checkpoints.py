@@ -112,34 +112,45 @@ class Checkpointer:
         self._thread, self._done = None, self._requested
 
     def settle(self, max_wal_pages: int) -> None:
-        """Wait for the pending checkpoints if the last one found more than ``max_wal_pages``."""
+        """Wait for the pending checkpoints if the last one found more than ``max_wal_pages``.
+
+        At most as long as one checkpoint may wait for a lock: past that the
+        caller goes on and the WAL is only longer for a while.
+        """
         if self._wal_pages > max_wal_pages:
-            self.wait()
+            self.wait(timeout=_BUSY_TIMEOUT_SECONDS)
 
     def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
         try:
             connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_SECONDS)
+            self._serve(connection)
         except sqlite3.Error:
+            # _checkpoint() handles its own errors: this one is the connect.
             logger.warning("Cannot open %s to checkpoint it", self.path, exc_info=True)
-            with self._lock:
-                self._done, self._thread = self._requested, None
-                self._lock.notify_all()
-            return
-        try:
-            while True:
-                with self._lock:
-                    if not self._lock.wait_for(
-                        lambda: self._requested > self._done, self.idle_seconds
-                    ):
-                        self._thread = None
-                        return
-                    target = self._requested
-                self._checkpoint(connection)
-                with self._lock:
-                    self._done = target
-                    self._lock.notify_all()
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    # Ended by an error, not by idling: release the waiters; the
+                    # next request starts a new thread.
+                    self._thread, self._done = None, self._requested
+                    self._lock.notify_all()
+
+    def _serve(self, connection: sqlite3.Connection) -> None:
+        while True:
+            with self._lock:
+                if not self._lock.wait_for(lambda: self._requested > self._done, self.idle_seconds):
+                    # Under the same lock as the check, so that a request made from
+                    # now on starts a new thread.
+                    self._thread = None
+                    return
+                target = self._requested
+            self._checkpoint(connection)
+            with self._lock:
+                self._done = target
+                self._lock.notify_all()
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         try:

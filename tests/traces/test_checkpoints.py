@@ -90,6 +90,29 @@ def test_checkpointer_folds_requests_and_ends_when_idle(tmp_path):
     assert _rows_in_database_file(path) == 11
 
 
+def test_checkpointer_settle_waits_only_after_a_long_wal(tmp_path):
+    """Past the limit the next bulk write waits for the pending checkpoint, then the WAL
+    starts over; under it nobody waits."""
+    path = tmp_path / "db.sqlite3"
+    _wal_database(path, 3_000)
+    writer = _keep_open[0]
+    checkpointer = Checkpointer(str(path))
+    checkpointer.request()
+    assert checkpointer.wait(timeout=30)
+    long_wal = checkpointer._wal_pages
+    assert long_wal > 10
+    writer.execute("INSERT INTO t VALUES ('one more')")
+    checkpointer.request()
+    checkpointer.settle(10)
+    assert checkpointer._done == checkpointer._requested
+    # Fully copied back and nobody reading: this write starts the WAL over.
+    writer.execute("INSERT INTO t VALUES ('first of a new WAL')")
+    checkpointer.request()
+    assert checkpointer.wait(timeout=30)
+    assert 0 < checkpointer._wal_pages < long_wal
+    assert _rows_in_database_file(path) == 3_002
+
+
 def test_checkpointer_in_a_forked_child_runs_its_own_thread(tmp_path):
     """A child forked while the parent's thread lives starts its own and is not stuck."""
     path = tmp_path / "db.sqlite3"
