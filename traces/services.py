@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -245,10 +246,8 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         return []
     db = _db(using)
     try:
-        if len(items) >= _BACKGROUND_CHECKPOINT_MIN_EVENTS:
-            with deferred_checkpoint(db):
-                _write(items, db)
-        else:
+        bulk = len(items) >= _BACKGROUND_CHECKPOINT_MIN_EVENTS
+        with deferred_checkpoint(db) if bulk else nullcontext():
             _write(items, db)
     except IntegrityError:
         # The transaction is rolled back; say which id was taken if that was it.
