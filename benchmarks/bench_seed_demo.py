@@ -49,7 +49,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from ecommerce.demo_store import DemoStore
+    from ecommerce.demo import DemoStore
     from ecommerce.services import demo_store_seed
 
     call_command("migrate", verbosity=0)
