@@ -165,7 +165,7 @@ def test_estimate_is_close_at_scale_one_per_day():
         ({"seed": 2**64}, "seed must be"),
         ({"seed": 4.2}, "seed must be"),
         ({"seed": None}, "seed must be"),
-        ({"now": datetime(2025, 3, 1)}, "now must be an aware datetime"),
+        ({"now": datetime(2025, 3, 1)}, "now must be an aware datetime"),  # noqa: DTZ001
         ({"now": "2025-03-01"}, "now must be an aware datetime"),
         ({"now": datetime.now(UTC) + timedelta(hours=1)}, "not in the future"),
         ({"days": 365, "scale": 10}, f"at most {MAX_EVENTS:,}"),

@@ -77,7 +77,8 @@ def test_trace_record_writes_every_part():
 
 def test_trace_record_backdated_naive_is_utc():
     """at() with a naive datetime stores that time as UTC."""
-    trace_record(event=_event(at=(datetime(2024, 1, 15, 10, 30),)))
+    naive = datetime(2024, 1, 15, 10, 30)  # noqa: DTZ001 - the naive case under test
+    trace_record(event=_event(at=(naive,)))
     row = EventRecord.objects.get()
     assert row.effective_at == datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
     assert row.recorded_at > row.effective_at
