@@ -26,7 +26,7 @@ One module per storyline (``catalog``, ``inventory``, ``pricing``,
 ``customers``, ``marketing``, ``orders``, ``fulfilment``, ``returns``,
 ``disputes``, ``support``, ``carts``, ``monitoring``), on one ``engine``
 (the clock, the random generator and the tape); ``store`` wires them together
-and plans the days, ``reviews`` decides what needs approval.
+and plans the days; ``reviews`` plans the admins' decisions on what needs approval.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The catalogue: the opening range, a product launch, a discontinued line and the weekly
-demand forecast."""
+demand forecast.
+"""
 
 from __future__ import annotations
 

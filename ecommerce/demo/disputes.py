@@ -1,5 +1,6 @@
 """Disputes: a cardholder's bank disputes a delivered order's payment; some end in a
-chargeback."""
+chargeback.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Fulfilment: shipments picked, packed, shipped and delivered (a failed attempt now and
-then), and what may follow a delivery: a return, a ticket or a dispute."""
+then), and what may follow a delivery: a return, a ticket or a dispute.
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ __all__ = ["Marketing"]
 
 
 class Marketing:
-    """The period\'s ``campaigns``, planned at the start and launched, paused and ended on time."""
+    """The period's ``campaigns``, planned at the start and launched, paused and ended on time."""
 
     def __init__(self, sim: Simulation, customers: Customers) -> None:
         self.sim = sim

@@ -1,5 +1,6 @@
 """Monitoring: the payment outage and the processor failover, and the daily order-volume
-check."""
+check.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 and its review, and cancellations.
 
 An order's events are one tree under its ``order.created``, with the order id as
-correlation id."""
+correlation id.
+"""
 
 from __future__ import annotations
 

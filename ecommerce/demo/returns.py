@@ -1,5 +1,6 @@
 """Returns and refunds: requested, approved by policy or by support (or rejected), received,
-inspected, restocked when resellable, and refunded."""
+inspected, restocked when resellable, and refunded.
+"""
 
 from __future__ import annotations
 

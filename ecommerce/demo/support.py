@@ -1,5 +1,6 @@
 """Support: tickets about orders and general questions, triaged by an AI, answered or
-escalated by the support team."""
+escalated by the support team.
+"""
 
 from __future__ import annotations
 
