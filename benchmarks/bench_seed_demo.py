@@ -13,14 +13,10 @@ the event count.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from django_start import ROOT, django_start
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -36,23 +32,12 @@ def _parse() -> argparse.Namespace:
 
 def main() -> None:
     args = _parse()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if not os.environ.get("DATABASE_URL"):
-        path = Path(args.sqlite_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["SQLITE_PATH"] = str(path)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_start(settings="config.settings", sqlite_path=args.sqlite_path, fresh=True, migrate=True)
     from django.db import connection
 
-    from ecommerce.demo_store import DemoStore
+    from ecommerce.demo import DemoStore
     from ecommerce.services import demo_store_seed
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     store = DemoStore(seed=args.seed, days=args.days, scale=args.scale, now=NOW)
     generated = sum(len(batch) for batch, _ in store.batches(5_000))

@@ -26,10 +26,8 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from django_start import ROOT, django_start
 
 BATCH = 5_000
 BUSY_ORDER = "ord-busy"
@@ -84,24 +82,6 @@ def _parse() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
-
-
-def _setup(args: argparse.Namespace) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-never-used-to-serve-anything")
-    if not os.environ.get("DATABASE_URL"):
-        path = Path(args.sqlite_path)
-        if args.fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["SQLITE_PATH"] = str(path)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _text(rng: random.Random, rare: bool) -> str:
@@ -217,7 +197,16 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 def main() -> None:
     args = _parse()
-    _setup(args)
+    django_start(
+        settings="config.settings",
+        sqlite_path=args.sqlite_path,
+        fresh=args.fresh,
+        environ={
+            "DEBUG": "0",
+            "SECRET_KEY": "benchmark-only-secret-key-never-used-to-serve-anything",
+        },
+        migrate=True,
+    )
     from django.db import connection
 
     from traces import DecisionTraceClient

@@ -22,22 +22,17 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-if not os.environ.get("DATABASE_URL"):
-    os.environ.setdefault("SQLITE_PATH", str(ROOT / "var" / "bench_ui.sqlite3"))
+from django_start import ROOT, django_start
 
-import django  # noqa: E402
-
-django.setup()
+django_start(
+    settings="tests.settings",
+    sqlite_path=os.environ.get("SQLITE_PATH") or ROOT / "var" / "bench_ui.sqlite3",
+    environ={"ALLOWED_HOSTS": "testserver"},
+)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402

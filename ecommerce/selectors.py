@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecommerce.demo_store import DEMO_SOURCE
+from ecommerce.demo import DEMO_SOURCE
 from traces.models import EventRecord
 
 __all__ = ["demo_event_count", "trace_events_exist"]

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from decisioning.models import Decision
 from decisioning.services import decision_transition, review_groups_ensure
-from ecommerce.demo_store import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
+from ecommerce.demo import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError
 from ecommerce.selectors import demo_event_count
 from traces.models import EventRecord

@@ -46,6 +46,7 @@ __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_CHAIN_DEPTH",
     "trace_delete",
+    "trace_index_stored",
     "trace_record",
     "trace_record_many",
     "trace_update_text",
@@ -370,10 +371,29 @@ def trace_update_text(
         row.save(update_fields=[*list(changes), "has_decision"])
         search_index_remove([row.pk], using=db)
         EventSearchDocument.objects.using(db).filter(event_id=row.pk).delete()
-        body = document_body(
-            row.description, row.reasoning, row.alternatives, row.rejection_reasons
+        search_index_add([_search_document(row)], using=db)
+
+
+def _search_document(row: EventRecord) -> dict[str, Any]:
+    """The search document of a stored event, from its row's searchable text."""
+    body = document_body(row.description, row.reasoning, row.alternatives, row.rejection_reasons)
+    return {"event_id": row.pk, "body": body}
+
+
+def trace_index_stored(*, events: Iterable[EventRecord], using: str | None = None) -> None:
+    """Write the search entries and hourly counts of events stored some other way.
+
+    ``trace_record`` writes both with the event; rows made by ``bulk_create``
+    (test factories, imports) get them here, built the same way. Each event
+    is indexed and counted once: call it only for rows that have neither.
+    """
+    rows = list(events)
+    db = _db(using)
+    with transaction.atomic(using=db):
+        search_index_add([_search_document(row) for row in rows], using=db)
+        event_counts_add(
+            [(row.effective_at, row.actor_type, row.outcome) for row in rows], using=db
         )
-        search_index_add([{"event_id": row.pk, "body": body}], using=db)
 
 
 def _counted(events: QuerySet[EventRecord]) -> dict[uuid.UUID, EventKey]:

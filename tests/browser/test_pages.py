@@ -1,7 +1,7 @@
 """The reviewer's journeys in real headless Chromium; each main page is photographed.
 
 With ``SCREENSHOTS_DIR`` set (``SCREENSHOTS_DIR=docs/screenshots``) the pictures
-are written there, which is how the README's screenshots are refreshed;
+are written there, which is how the screenshots in docs/ui.md are refreshed;
 otherwise they are only checked to be real PNG images.
 """
 

@@ -518,7 +518,7 @@ REPLAYABLE = [
     pytest.param(datetime(2030, 5, 1, 12, 30, 15, 123456, tzinfo=UTC), id="datetime-utc"),
     pytest.param(datetime(2030, 5, 1, 12, 30, tzinfo=ZONE), id="datetime-zone"),
     pytest.param(date(2030, 5, 1), id="date"),
-    pytest.param(datetime(2030, 5, 1, 12).time(), id="time"),
+    pytest.param(datetime(2030, 5, 1, 12, tzinfo=UTC).time(), id="time"),
     pytest.param(timedelta(days=-1, seconds=5, microseconds=7), id="timedelta"),
     pytest.param(uuid.UUID("12345678-1234-5678-1234-567812345678"), id="uuid"),
     pytest.param(float("inf"), id="inf"),

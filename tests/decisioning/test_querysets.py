@@ -190,7 +190,7 @@ class TestEffectiveDatedQuerySet:
 
 
 BAD_TIMES = [
-    pytest.param(datetime(2030, 1, 1), id="naive"),
+    pytest.param(datetime(2030, 1, 1), id="naive"),  # noqa: DTZ001 - refused
     pytest.param(date(2030, 1, 1), id="date"),
     pytest.param("2030-01-01T00:00:00Z", id="string"),
     pytest.param(1_900_000_000, id="epoch-int"),
@@ -226,7 +226,7 @@ def test_now_verbs_reject_bad_now(verb, bad):
 def test_naive_datetime_message_names_the_fix():
     """The naive-datetime error says which argument and what to use."""
     with pytest.raises(InvalidTimeError, match="timezone-aware") as info:
-        PriceOverride.objects.as_of(datetime(2030, 1, 1))
+        PriceOverride.objects.as_of(datetime(2030, 1, 1))  # noqa: DTZ001 - refused
     assert str(info.value) == NAIVE_DATETIME.format(name="timestamp")
 
 

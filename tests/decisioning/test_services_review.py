@@ -467,7 +467,7 @@ def test_transition_default_now_is_the_current_time(admin):
 @pytest.mark.parametrize(
     ("now", "message"),
     [
-        (datetime(2026, 1, 1), NAIVE_DATETIME.format(name="now")),
+        (datetime(2026, 1, 1), NAIVE_DATETIME.format(name="now")),  # noqa: DTZ001 - refused
         ("2026-01-01", NOT_A_DATETIME.format(name="now", type_name="str")),
     ],
 )

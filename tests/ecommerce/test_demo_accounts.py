@@ -76,8 +76,8 @@ def test_demo_accounts_keep_existing_password():
 
 
 def test_seed_demo_prints_logins(capsys):
-    """seed_demo --if-empty prints every login with its password."""
-    call_command("seed_demo", "--if-empty")
+    """seed_demo --if-empty prints every login with its password (a one-day store is enough)."""
+    call_command("seed_demo", "--if-empty", "--days", "1", "--scale", "0.05")
     out = capsys.readouterr().out
     for account in DEMO_ACCOUNTS:
         assert account.username in out

@@ -20,8 +20,8 @@ from django.db import connection
 from django.utils import timezone
 
 from decisioning.models import Decision
+from ecommerce.demo import DEMO_SOURCE
 from ecommerce.demo_accounts import DEMO_ACCOUNTS
-from ecommerce.demo_store import DEMO_SOURCE
 from ecommerce.exceptions import DemoStoreExistsError
 from ecommerce.management.commands.seed_demo import _Progress
 from ecommerce.services import DemoSummary, demo_store_seed

@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from ecommerce.demo_store import DEMO_SOURCE, DEMO_STAFF
+from ecommerce.demo import DEMO_SOURCE, DEMO_STAFF
 from ecommerce.exceptions import DemoStoreExistsError
 from ecommerce.selectors import demo_event_count
 from ecommerce.services import DemoSummary, demo_staff_ensure, demo_store_reset, demo_store_seed

@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from decisioning.models import Decision
 from traces.client import DecisionTraceClient
-from traces.counts import event_counts_add
 from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
-from traces.search import document_body, search_index_add
+from traces.services import trace_index_stored
 
 
 class ActorRecordFactory(factory.django.DjangoModelFactory):
@@ -45,19 +44,10 @@ class EventRecordFactory(factory.django.DjangoModelFactory):
     depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent else 0)
 
     @factory.post_generation
-    def search_document(obj, create, extracted, **kwargs):
-        """Index a created event for full-text search, as the recording service does."""
+    def indexed(obj, create, extracted, **kwargs):
+        """Index a created event for search and count it hourly, as the recording service does."""
         if create:
-            body = document_body(
-                obj.description, obj.reasoning, obj.alternatives, obj.rejection_reasons
-            )
-            search_index_add([{"event_id": obj.pk, "body": body}], using=obj._state.db)
-
-    @factory.post_generation
-    def hourly_count(obj, create, extracted, **kwargs):
-        """Count a created event in the dashboard's hourly counts, as the recording service does."""
-        if create:
-            event_counts_add([(obj.effective_at, obj.actor_type, obj.outcome)], using=obj._state.db)
+            trace_index_stored(events=[obj], using=obj._state.db)
 
 
 class TrackedObjectRecordFactory(factory.django.DjangoModelFactory):

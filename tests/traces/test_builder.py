@@ -27,7 +27,7 @@ def test_builder_methods_chain_and_build():
     """Each method returns the builder; build() carries every value."""
     parent = str(uuid.uuid4())
     trigger = str(uuid.uuid4())
-    when = datetime(2024, 3, 1, 9, 0)
+    when = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
     builder = _builder()
     result = (
         builder.by_user("u-1", "Jane", email="j@example.com", role="support")
@@ -108,7 +108,7 @@ def test_builder_methods_chain_and_build():
     assert (event.source_system, event.source_ip) == ("shop", "203.0.113.9")
     assert event.correlation_id == "req-9"
     assert event.parent_event_id == parent
-    assert event.timestamp == when.replace(tzinfo=UTC)
+    assert event.timestamp == when
 
 
 @pytest.mark.parametrize(

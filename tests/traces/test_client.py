@@ -199,7 +199,13 @@ def test_span_rejects_bad_event_type(client):
         ({}, ["system", "compute", "ai", "user"]),
         ({"start": T0 + timedelta(hours=1)}, ["system", "compute", "ai"]),
         ({"end": T0 + timedelta(hours=1)}, ["user"]),
-        ({"start": datetime(2024, 6, 1, 1), "end": datetime(2024, 6, 1, 3)}, ["compute", "ai"]),
+        (
+            {
+                "start": datetime(2024, 6, 1, 1, tzinfo=UTC),
+                "end": datetime(2024, 6, 1, 3, tzinfo=UTC),
+            },
+            ["compute", "ai"],
+        ),
         ({"event_types": ["order.*"]}, ["system", "user"]),
         ({"event_types": ["order.created", "price.updated"]}, ["ai", "user"]),
         ({"event_types": "price.updated"}, ["ai"]),

@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
 from decisioning.services import decision_transition
 from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
+from traces.counts import event_counts_differences
 from traces.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from traces.models import (
     ActorRecord,
@@ -25,6 +26,7 @@ from traces.search import search_ranked_ids
 from traces.services import (
     MAX_BATCH_SIZE,
     trace_delete,
+    trace_index_stored,
     trace_record,
     trace_record_many,
     trace_update_text,
@@ -77,7 +79,8 @@ def test_trace_record_writes_every_part():
 
 def test_trace_record_backdated_naive_is_utc():
     """at() with a naive datetime stores that time as UTC."""
-    trace_record(event=_event(at=(datetime(2024, 1, 15, 10, 30),)))
+    naive = datetime(2024, 1, 15, 10, 30)  # noqa: DTZ001 - the naive case under test
+    trace_record(event=_event(at=(naive,)))
     row = EventRecord.objects.get()
     assert row.effective_at == datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
     assert row.recorded_at > row.effective_at
@@ -300,3 +303,36 @@ def test_trace_delete_takes_reviewed_decisions_with_their_history(admin):
 def test_actor_record_str():
     trace_record(event=TraceBuilder("a").by(Actor.user("u", "Jane")).build())
     assert str(ActorRecord.objects.get()) == "Jane (User)"
+
+
+def test_trace_index_stored_makes_bulk_rows_searchable_and_counted():
+    """Rows stored by bulk_create get the search entries and hourly counts trace_record writes."""
+    actor = ActorRecord.objects.create(actor_type="compute", actor_id="import-job", name="Import")
+    at = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+    rows = []
+    for word, outcome in (("alpha", "success"), ("beta", "failure")):
+        pk = uuid.uuid4()
+        rows.append(
+            EventRecord(
+                id=pk,
+                root_id=pk,
+                event_type="import.row",
+                description=f"Imported {word}",
+                reasoning="",
+                alternatives=[{"action": "skip", "why": "gamma"}],
+                actor=actor,
+                actor_type="compute",
+                effective_at=at,
+                outcome=outcome,
+            )
+        )
+    EventRecord.objects.bulk_create(rows)
+    assert search_ranked_ids("alpha") == []
+    assert event_counts_differences()
+
+    trace_index_stored(events=rows)
+
+    assert search_ranked_ids("alpha") == [rows[0].pk]
+    assert set(search_ranked_ids("gamma")) == {row.pk for row in rows}
+    assert event_counts_differences() == []
+    assert HourlyEventCount.objects.filter(actor_type="compute").count() == 2

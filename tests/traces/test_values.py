@@ -57,7 +57,7 @@ def _full_event() -> TraceEvent:
         outcome="partial",
         outcome_details={"note": "half"},
         error=None,
-        data={"when": datetime(2024, 1, 1), "id": uuid.UUID(int=1)},
+        data={"when": datetime(2024, 1, 1, tzinfo=UTC), "id": uuid.UUID(int=1)},
         tags=("refund", "refund", "vip"),
         parent_event_id=str(uuid.uuid4()),
         correlation_id="req-1",
@@ -107,7 +107,8 @@ def test_trace_event_normalises_inputs():
 
 def test_trace_event_naive_timestamp_is_utc():
     """A naive timestamp is taken as UTC."""
-    event = TraceEvent(event_type="x", timestamp=datetime(2024, 1, 1, 8))
+    naive = datetime(2024, 1, 1, 8)  # noqa: DTZ001 - the naive case under test
+    event = TraceEvent(event_type="x", timestamp=naive)
     assert event.timestamp == datetime(2024, 1, 1, 8, tzinfo=UTC)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils import timezone
 
+from ecommerce.demo import MAX_DAYS, MAX_SCALE, MAX_SEED, MIN_SCALE, demo_options_check
 from ecommerce.demo_accounts import DEMO_ACCOUNTS, demo_accounts_ensure
-from ecommerce.demo_store import MAX_DAYS, MAX_SCALE, MAX_SEED, MIN_SCALE, demo_options_check
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError, DemoStoreOptionError
 from ecommerce.selectors import demo_event_count, trace_events_exist
 from ecommerce.services import demo_store_seed

@@ -1,0 +1,56 @@
+"""The benchmarks' one way to start Django: the project on ``sys.path``, the settings, the database.
+
+Each script runs as ``python benchmarks/bench_x.py``, so this module is imported
+as a sibling (``from django_start import ROOT, django_start``) before anything
+from Django or the project.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["ROOT", "django_start"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_start(
+    *,
+    settings: str,
+    sqlite_path: str | Path,
+    fresh: bool = False,
+    environ: Mapping[str, str] | None = None,
+    migrate: bool = False,
+) -> None:
+    """Set Django up for a benchmark.
+
+    Args:
+        settings: the settings module, unless ``DJANGO_SETTINGS_MODULE`` names one.
+        sqlite_path: the SQLite file to use when ``DATABASE_URL`` is not set.
+        fresh: delete that file (and its WAL files) first.
+        environ: more environment defaults (a variable already set wins).
+        migrate: apply the migrations once Django is set up.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    for name, value in (environ or {}).items():
+        os.environ.setdefault(name, value)
+    if not os.environ.get("DATABASE_URL"):
+        path = Path(sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["SQLITE_PATH"] = str(path)
+
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
