@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "decisioning",
     "traces",
     "ecommerce",
@@ -195,6 +197,17 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Work after commit (sealing the evidence log) runs in `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
+# (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
+TRACES_EVIDENCE_SIGNING_KEY = os.environ.get("TRACES_EVIDENCE_SIGNING_KEY", "")
+TRACES_EVIDENCE_SIGNING_KEY_FILE = Path(
+    os.environ.get(
+        "TRACES_EVIDENCE_SIGNING_KEY_FILE", BASE_DIR / "var" / "evidence-signing-key.pem"
+    )
+)
 
 LOGGING = {
     "version": 1,

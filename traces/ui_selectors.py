@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, RiskLevel, choices
+from traces.evidence.corrections import EventVersion, event_versions_apply
 from traces.models import ActorRecord, EventRecord, HourlyEventCount, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
 
@@ -424,6 +425,7 @@ class EventDetail:
     correlated: list[EventRecord]
     decisions: list[Decision]
     span_seconds: float
+    versions: list[EventVersion]
 
 
 def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative]:
@@ -483,12 +485,15 @@ def _chain_nodes(rows: list[EventRecord], current: EventRecord) -> tuple[list[Ch
     return nodes, span
 
 
-def event_detail(event: EventRecord) -> EventDetail:
-    """Everything the event page shows, in five queries whatever the chain's size.
+def event_detail(event: EventRecord, *, known_at: datetime | None = None) -> EventDetail:
+    """Everything the event page shows, in six queries whatever the chain's size.
 
-    The chain is capped at ``CHAIN_LIMIT`` events (oldest first) and the
-    correlated events outside the chain at ``CORRELATED_LIMIT``.
+    The event shows as its current version (the last correction recorded by
+    ``known_at``), with its versions. The chain is capped at ``CHAIN_LIMIT``
+    events (oldest first) and the correlated events outside the chain at
+    ``CORRELATED_LIMIT``.
     """
+    versions = event_versions_apply(event, known_at=known_at)
     objects = [
         ObjectState(obj, state_changes(obj.state_before, obj.state_after))
         for obj in event.tracked_objects.order_by("position")
@@ -546,6 +551,7 @@ def event_detail(event: EventRecord) -> EventDetail:
         correlated=correlated,
         decisions=decisions,
         span_seconds=span,
+        versions=versions,
     )
 
 
