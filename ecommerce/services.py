@@ -49,7 +49,7 @@ def demo_staff_ensure() -> dict[str, AbstractUser]:
     """
     groups = review_groups_ensure()
     user_model = get_user_model()
-    users = {}
+    users: dict[str, AbstractUser] = {}
     for staff in DEMO_STAFF:
         user, created = user_model.objects.get_or_create(
             username=staff.username,

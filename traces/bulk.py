@@ -88,7 +88,7 @@ def _sqlite_datetime(zone: tzinfo) -> _Adapter:
     return adapt
 
 
-def _adapter(field: models.Field, connection: Any) -> _Adapter:
+def _adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
     if isinstance(field, models.ForeignKey):
         return _adapter(field.target_field, connection)
     ops = connection.ops
@@ -106,9 +106,11 @@ def _adapter(field: models.Field, connection: Any) -> _Adapter:
             return _sqlite_datetime(connection.timezone)
         if connection.vendor == "postgresql":
             return _identity  # psycopg adapts aware datetimes itself
-        return ops.adapt_datetimefield_value
+        adapt_datetime: _Adapter = ops.adapt_datetimefield_value
+        return adapt_datetime
     if isinstance(field, models.GenericIPAddressField):
-        return ops.adapt_ipaddressfield_value
+        adapt_ip: _Adapter = ops.adapt_ipaddressfield_value
+        return adapt_ip
     if isinstance(
         field,
         models.CharField
@@ -163,6 +165,12 @@ def _plan(model: type[models.Model], with_pk: bool, connection: Any) -> _Plan:
         )
         plans[key] = plan
     return plan
+
+
+def _column(field: object) -> str:
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{field} is not a column of this table.")
+    return field.column
 
 
 class RowBatch:
@@ -226,7 +234,7 @@ class RowBatch:
             return []
         quote = self.connection.ops.quote_name
         meta = self.model._meta
-        returned = ", ".join(quote(meta.get_field(name).column) for name in returning)
+        returned = ", ".join(quote(_column(meta.get_field(name))) for name in returning)
         plan = self._plan
         per_statement = max(max_query_params(self.using) // plan.width, 1)
         results: list[tuple[Any, ...]] = []
@@ -251,7 +259,8 @@ def max_query_params(using: str) -> int:
     connection = connections[using]
     if connection.vendor == "sqlite":
         connection.ensure_connection()
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        limit: int = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return limit
     if connection.vendor == "postgresql":
         return _POSTGRES_MAX_PARAMS
     return connection.features.max_query_params or 999

@@ -19,7 +19,7 @@ from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from traces.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import EventRecord, TrackedObjectRecord
-from traces.pagination import MAX_PAGE_SIZE, Cursor, Page, keyset_page
+from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
 from traces.validation import (
     ID_LENGTH,
@@ -133,13 +133,13 @@ def event_filter(
 
 
 def event_page(
-    queryset: QuerySet,
+    queryset: QuerySet[EventRecord, Any],
     *,
     limit: int = 100,
     cursor: str | None = None,
     offset: int | None = None,
     newest_first: bool = True,
-) -> Page[EventRecord]:
+) -> Page[Any]:
     """One page of ``queryset`` by keyset cursor (or a bounded offset).
 
     Pass ``queryset.for_display()`` for model rows, or ``display_values(queryset)``
@@ -149,27 +149,22 @@ def event_page(
     """
     if offset is None or offset == 0:
         return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, int)
-        or not 0 <= offset <= MAX_OFFSET
-        or cursor is not None
-    ):
+    if not is_count(offset) or not 0 <= offset <= MAX_OFFSET or cursor is not None:
         raise TraceValidationError(BAD_OFFSET.format(max_offset=MAX_OFFSET))
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    check_page_limit(limit)
     order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
     rows = list(queryset.order_by(*order)[offset : offset + limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def display_values(queryset: EventRecordQuerySet) -> QuerySet:
+def display_values(queryset: EventRecordQuerySet) -> QuerySet[EventRecord, dict[str, Any]]:
     """``queryset`` as ``values()`` rows with the actor's columns (``mapping.EVENT_VALUES``)."""
-    return queryset.values(*EVENT_VALUES)
+    rows: QuerySet[EventRecord, dict[str, Any]] = queryset.values(*EVENT_VALUES)
+    return rows
 
 
-def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet:
+def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet[EventRecord, Any]:
     return display_values(queryset) if values else queryset.for_display()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
@@ -57,7 +57,8 @@ MAX_BATCH_SIZE = 50_000
 # (``traces.checkpoints``); smaller writes, one record() among them, keep theirs.
 _BACKGROUND_CHECKPOINT_MIN_EVENTS = 1_000
 MAX_CHAIN_DEPTH = 1_000
-_DECISION_TYPE_LENGTH = Decision._meta.get_field("decision_type").max_length
+# A CharField always has a max_length (Django's own check fields.E120 says so).
+_DECISION_TYPE_LENGTH = cast(int, Decision._meta.get_field("decision_type").max_length)
 _ACTOR_UPDATE_FIELDS = [
     "name",
     "email",
