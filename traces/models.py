@@ -22,6 +22,7 @@ outcome, kept exactly in step with the events by the write services (see
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -29,7 +30,7 @@ from django.db.models import Q
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.models import DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
-from traces.querysets import EventRecordQuerySet
+from traces.querysets import EventRecordManager
 
 __all__ = [
     "ActorRecord",
@@ -163,7 +164,7 @@ class EventRecord(TimeSemanticsMixin):
     )
     source_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Reporting IP.")
 
-    objects = EventRecordQuerySet.as_manager()
+    objects: ClassVar[EventRecordManager[EventRecord]] = EventRecordManager()
 
     class Meta:
         verbose_name = "trace event"
