@@ -14,7 +14,12 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets Django's generic classes be subscripted at run time (``admin.ModelAdmin[Decision]``),
+# as django-stubs types them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -132,13 +137,13 @@ _SQLITE_OPTIONS = {
 }
 
 
-def _database_from_env() -> dict:
+def _database_from_env() -> dj_database_url.DBConfig:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
         SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": dict(_SQLITE_OPTIONS),
         }
     try:

@@ -11,7 +11,7 @@ reported as messages and do not stop the others.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -19,7 +19,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -64,7 +64,10 @@ def pretty_json(value: Any) -> SafeString:
     return format_html('<pre class="decisioning-json">{}</pre>', text)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+_M = TypeVar("_M", bound=Model)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """View permission only: no add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -84,7 +87,7 @@ class ExpiryListFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("live", "Not expired"), ("expired", "Expired"), ("never", "Never expires")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         now = timezone.now()
         if self.value() == "live":
             return queryset.filter(expires_at__gt=now)
@@ -96,13 +99,13 @@ class ExpiryListFilter(admin.SimpleListFilter):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ReadOnlyAdmin):
+class IdempotencyKeyAdmin(ReadOnlyAdmin[IdempotencyKey]):
     list_display = ["key", "status", "attempts", "started_at", "completed_at", "expires_at"]
     list_filter = ["status", ExpiryListFilter, "started_at"]
     search_fields = ["key"]
     ordering = ["-started_at"]
     date_hierarchy = "started_at"
-    fields = [
+    fields = (
         "key",
         "status",
         "attempts",
@@ -113,7 +116,7 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
         "result_id",
         "result_pretty",
         "error_message",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="result data")
@@ -143,7 +146,7 @@ class DeletedListFilter(admin.SimpleListFilter):
                 "display": title,
             }
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "deleted":
             return queryset.filter(deleted_at__isnull=False)
         if self.value() == "all":
@@ -151,11 +154,11 @@ class DeletedListFilter(admin.SimpleListFilter):
         return queryset.filter(deleted_at__isnull=True)
 
 
-class DecisionTransitionInline(admin.TabularInline):
+class DecisionTransitionInline(admin.TabularInline[DecisionTransition, Decision]):
     """The decision's review history, oldest first, read-only."""
 
     model = DecisionTransition
-    fields = ["at", "action", "from_outcome", "to_outcome", "by_username", "reason"]
+    fields = ("at", "action", "from_outcome", "to_outcome", "by_username", "reason")
     readonly_fields = fields
     ordering = ["at", "id"]
     extra = 0
@@ -178,7 +181,7 @@ class DecisionTransitionInline(admin.TabularInline):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
+class DecisionAdmin(ReadOnlyAdmin[Decision]):
     list_display = [
         "decision_type",
         "outcome",
@@ -194,7 +197,7 @@ class DecisionAdmin(ReadOnlyAdmin):
     search_fields = ["decision_type", "reason", "target_id"]
     date_hierarchy = "effective_at"
     ordering = ["-effective_at", "-id"]
-    fields = [
+    fields = (
         "decision_type",
         "outcome",
         "reason",
@@ -211,7 +214,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
         "deleted_at",
-    ]
+    )
     readonly_fields = fields
     inlines = [DecisionTransitionInline]
     actions = [
@@ -238,33 +241,37 @@ class DecisionAdmin(ReadOnlyAdmin):
     @admin.action(
         description="Approve selected decisions", permissions=["approve", "decide_escalated"]
     )
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Decision]) -> None:
         self._review(request, queryset, DecisionAction.APPROVE)
 
     @admin.action(
         description="Reject selected decisions (asks for a reason)",
         permissions=["approve", "decide_escalated"],
     )
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+    def reject_selected(
+        self, request: HttpRequest, queryset: QuerySet[Decision]
+    ) -> TemplateResponse | None:
         return self._review_with_reason(request, queryset, DecisionAction.REJECT)
 
     @admin.action(description="Defer selected decisions", permissions=["approve"])
-    def defer_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def defer_selected(self, request: HttpRequest, queryset: QuerySet[Decision]) -> None:
         self._review(request, queryset, DecisionAction.DEFER)
 
     @admin.action(description="Reopen selected deferred decisions", permissions=["approve"])
-    def reopen_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def reopen_selected(self, request: HttpRequest, queryset: QuerySet[Decision]) -> None:
         self._review(request, queryset, DecisionAction.REOPEN)
 
     @admin.action(
         description="Escalate selected decisions (asks for a reason)", permissions=["escalate"]
     )
     def escalate_selected(
-        self, request: HttpRequest, queryset: QuerySet
+        self, request: HttpRequest, queryset: QuerySet[Decision]
     ) -> TemplateResponse | None:
         return self._review_with_reason(request, queryset, DecisionAction.ESCALATE)
 
-    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase | None:
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Decision]
+    ) -> HttpResponse | None:
         # A forged selection with ids that are not UUIDs would make Django's
         # pk__in filter raise (a 500); refuse it as a message instead.
         try:
@@ -276,7 +283,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         return super().response_action(request, queryset)
 
     def _review_with_reason(
-        self, request: HttpRequest, queryset: QuerySet, action: DecisionAction
+        self, request: HttpRequest, queryset: QuerySet[Decision], action: DecisionAction
     ) -> TemplateResponse | None:
         # First POST (from the changelist): show the reason page. Second POST
         # (the page's "apply"): act, or show the page again with its errors.
@@ -309,7 +316,7 @@ class DecisionAdmin(ReadOnlyAdmin):
     def _review(
         self,
         request: HttpRequest,
-        queryset: QuerySet,
+        queryset: QuerySet[Decision],
         action: DecisionAction,
         *,
         reason: str = "",
@@ -349,7 +356,7 @@ class DecisionAdmin(ReadOnlyAdmin):
                 messages.INFO,
             )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Decision]:
         # Superusers see every row, narrowed by DeletedListFilter (live by
         # default); everyone else sees live rows only.
         if request.user.is_superuser:

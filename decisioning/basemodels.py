@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Self, TypeVar, cast
 
 from django.db import models
 from django.utils import timezone
@@ -60,17 +60,20 @@ class UUIDModel(models.Model):
         abstract = True
 
 
-class SoftDeleteQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model, covariant=True)
+
+
+class SoftDeleteQuerySet(models.QuerySet[_M]):
     """QuerySet with set-based soft delete and restore.
 
     ``delete()`` is Django's hard delete (see the module docstring);
     ``soft_delete()`` is the one-statement soft delete.
     """
 
-    def alive(self) -> SoftDeleteQuerySet:
+    def alive(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
-    def dead(self) -> SoftDeleteQuerySet:
+    def dead(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
     def soft_delete(self, *, now: datetime | None = None) -> int:
@@ -89,20 +92,25 @@ class SoftDeleteQuerySet(models.QuerySet):
         return self.dead().update(**changes)
 
 
-class SoftDeleteManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+_SoftDeleteManagerBase = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class SoftDeleteManager(_SoftDeleteManagerBase[_M]):
     """Default manager: rows that are not soft-deleted."""
 
-    def get_queryset(self) -> SoftDeleteQuerySet:
-        return super().get_queryset().filter(deleted_at__isnull=True)
+    def get_queryset(self) -> SoftDeleteQuerySet[_M]:
+        return self.with_deleted().alive()
 
-    def with_deleted(self) -> SoftDeleteQuerySet:
-        return super().get_queryset()
+    def with_deleted(self) -> SoftDeleteQuerySet[_M]:
+        # The stubs type the inherited get_queryset() as a plain QuerySet; it is
+        # the SoftDeleteQuerySet (or subclass) this manager was built from.
+        return cast("SoftDeleteQuerySet[_M]", super().get_queryset())
 
-    def deleted_only(self) -> SoftDeleteQuerySet:
-        return super().get_queryset().filter(deleted_at__isnull=False)
+    def deleted_only(self) -> SoftDeleteQuerySet[_M]:
+        return self.with_deleted().dead()
 
 
-class AllObjectsManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+class AllObjectsManager(_SoftDeleteManagerBase[_M]):
     """Every row, deleted or not."""
 
 

@@ -92,7 +92,8 @@ class DecisionReviewForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         action = data.get("action")
         if action and not data.get("reason") and reason_required(DecisionAction(action)):
             self.add_error("reason", REASON_REQUIRED.format(action=action))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -65,10 +66,12 @@ class EffectiveDatedMixin(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        # valid_from may still be None here: clean() runs even when clean_fields() failed.
+        valid_from: object = self.valid_from
         if (
             self.valid_to is not None
-            and self.valid_from is not None
-            and self.valid_to <= self.valid_from
+            and isinstance(valid_from, datetime)
+            and self.valid_to <= valid_from
         ):
             raise ValidationError({"valid_to": VALID_TO_NOT_AFTER_VALID_FROM})
 

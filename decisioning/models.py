@@ -180,8 +180,11 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         help_text="The idempotent operation that made this decision, if any.",
     )
 
-    objects = SoftDeleteManager.from_queryset(DecisionQuerySet)()
-    all_objects = models.Manager.from_queryset(DecisionQuerySet)()
+    # django-stubs types each base's manager as a class variable of its own
+    # generated type (typeddjango/django-stubs#1713): overriding it here, with a
+    # manager that has both bases' verbs, is what Django means and mypy refuses.
+    objects = SoftDeleteManager.from_queryset(DecisionQuerySet)()  # type: ignore[misc, assignment]
+    all_objects = models.Manager.from_queryset(DecisionQuerySet)()  # type: ignore[misc, assignment]
 
     class Meta:
         verbose_name = "decision"

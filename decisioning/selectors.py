@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -39,6 +39,8 @@ def decision_allowed_actions(
     permission cache. ``decision_transition`` checks again under its lock.
     """
     if user is None or not user.is_active or decision.is_deleted:
+        return ()
+    if not isinstance(user, PermissionsMixin):  # a user model without permissions
         return ()
     return tuple(
         action
@@ -74,6 +76,8 @@ def decision_targets(*, decisions: Iterable[Decision]) -> dict[object, models.Mo
     rows: dict[tuple[int, object], models.Model] = {}
     for content_type_id, pks in wanted.items():
         model = ContentType.objects.get_for_id(content_type_id).model_class()
+        if model is None:  # the content type's model was removed from the code
+            continue
         for row in model._base_manager.filter(pk__in=pks):
             rows[(content_type_id, row.pk)] = row
     return {pk: rows.get(key) if key else None for pk, key in keys.items()}

@@ -102,7 +102,9 @@ def parse_action(action: object) -> DecisionAction:
 
 def allowed_actions(outcome: str) -> tuple[DecisionAction, ...]:
     """The actions the state machine allows from ``outcome`` (none for final ones)."""
-    return ALLOWED_ACTIONS.get(outcome, ())
+    if outcome not in DecisionOutcome.values:
+        return ()
+    return ALLOWED_ACTIONS.get(DecisionOutcome(outcome), ())
 
 
 def transition_target(*, from_outcome: str, action: DecisionAction) -> DecisionOutcome | None:

@@ -81,7 +81,7 @@ def parse_pk(model: type[models.Model], value: object) -> Any:
     return parsed
 
 
-def _positive_int(value: Any) -> int:
+def _positive_int(value: object) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -8,15 +8,13 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
-from decisioning.models import Decision
 from decisioning.services import decision_transition, review_groups_ensure
 from ecommerce.demo import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError
 from ecommerce.selectors import demo_event_count
-from traces.models import EventRecord
+from traces.selectors import event_decisions, root_event_ids
 from traces.services import trace_delete, trace_record_many
 
 __all__ = ["DemoSummary", "demo_staff_ensure", "demo_store_reset", "demo_store_seed"]
@@ -49,7 +47,7 @@ def demo_staff_ensure() -> dict[str, AbstractUser]:
     """
     groups = review_groups_ensure()
     user_model = get_user_model()
-    users = {}
+    users: dict[str, AbstractUser] = {}
     for staff in DEMO_STAFF:
         user, created = user_model.objects.get_or_create(
             username=staff.username,
@@ -138,14 +136,7 @@ def _demo_lock() -> None:
 
 def _reviews_apply(reviews: Iterable[DemoReview], users: dict[str, AbstractUser]) -> None:
     reviews = list(reviews)
-    content_type = ContentType.objects.get_for_model(EventRecord)
-    decisions = {
-        decision.target_id: decision
-        for decision in Decision.objects.filter(
-            target_content_type=content_type,
-            target_id__in=sorted({review.event_id for review in reviews}),
-        )
-    }
+    decisions = event_decisions(event_ids=[review.event_id for review in reviews])
     for review in reviews:
         result = decision_transition(
             decision=decisions[review.event_id],
@@ -176,8 +167,7 @@ def demo_store_reset() -> int:
     stay. Returns the number of events removed (0 when none was loaded).
     """
     _demo_lock()
-    demo = EventRecord.objects.filter(source_system=DEMO_SOURCE, depth=0)
-    roots = list(demo.values_list("pk", flat=True))
+    roots = root_event_ids(source_system=DEMO_SOURCE)
     removed = 0
     for start in range(0, len(roots), _DELETE_ROOTS):
         removed += trace_delete(event_ids=roots[start : start + _DELETE_ROOTS])

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from traces.enums import ActorType, EventOutcome, RiskLevel
 from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
+from traces.querysets import EventRecordQuerySet
 from traces.search import search_events
 
 __all__ = ["ActorRecordAdmin", "EventRecordAdmin"]
@@ -34,14 +35,23 @@ class _ChoiceFilter(admin.SimpleListFilter):
     field = ""
     options: list[tuple[str, str]] = []
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return self.options
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
         value = self.value()
         if value in dict(self.options):
             return queryset.filter(**{self.field: value})
         return queryset
+
+
+def _events(queryset: QuerySet[Any]) -> EventRecordQuerySet:
+    """The admin's rows as the verbs' QuerySet (the model's manager makes nothing else)."""
+    if not isinstance(queryset, EventRecordQuerySet):
+        raise TypeError(f"Expected an EventRecordQuerySet, got {type(queryset).__name__}.")
+    return queryset
 
 
 def _options(enum: type) -> list[tuple[str, str]]:
@@ -75,21 +85,24 @@ class ApprovalFilter(admin.SimpleListFilter):
     title = "approval"
     parameter_name = "approval"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return [
             ("required", "Requires approval"),
             ("pending", "Pending approval"),
             ("none", "No approval needed"),
         ]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        events = _events(queryset)
         value = self.value()
         if value == "required":
-            return queryset.needing_approval()
+            return events.needing_approval()
         if value == "pending":
-            return queryset.with_approval_status(["pending"])
+            return events.with_approval_status(["pending"])
         if value == "none":
-            return queryset.needing_approval(False)
+            return events.needing_approval(False)
         return queryset
 
 
@@ -99,7 +112,9 @@ class EventFamilyFilter(admin.SimpleListFilter):
     title = "event type"
     parameter_name = "family"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         # Distinct types come from the type index; bounded so a huge variety stays cheap.
         types = (
             EventRecord.objects.order_by("event_type")
@@ -109,14 +124,14 @@ class EventFamilyFilter(admin.SimpleListFilter):
         families = sorted({event_type.split(".", 1)[0] for event_type in types})
         return [(family, family) for family in families]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
         value = self.value()
         if value and "*" not in value and len(value) <= 100:
-            return queryset.of_event_types([value, f"{value}.*"])
+            return _events(queryset).of_event_types([value, f"{value}.*"])
         return queryset
 
 
-class TrackedObjectInline(admin.TabularInline):
+class TrackedObjectInline(admin.TabularInline[TrackedObjectRecord, EventRecord]):
     model = TrackedObjectRecord
     fields = (
         "position",
@@ -140,7 +155,7 @@ class TrackedObjectInline(admin.TabularInline):
 
 
 @admin.register(EventRecord)
-class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
     """Browse trace events: who did what, why, to which objects. Read-only."""
 
     list_display = (
@@ -208,16 +223,16 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
         return [field.name for field in EventRecord._meta.concrete_fields]
 
     def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
+        self, request: HttpRequest, queryset: QuerySet[EventRecord], search_term: str
+    ) -> tuple[QuerySet[EventRecord], bool]:
         # The database's full-text engine, not LIKE scans; any text is safe.
         if not search_term.strip():
             return queryset, False
-        return search_events(search_term, queryset), False
+        return search_events(search_term, _events(queryset)), False
 
 
 @admin.register(ActorRecord)
-class ActorRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class ActorRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[ActorRecord]):
     """Who has acted: people, AI agents, jobs, systems, services. Read-only."""
 
     list_display = (

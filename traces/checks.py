@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,7 @@ def check_database_engines(app_configs: Any = None, **kwargs: Any) -> list[Error
     return engine_errors(settings.DATABASES)
 
 
-def engine_errors(databases: dict[str, dict[str, Any]]) -> list[Error]:
+def engine_errors(databases: Mapping[str, Mapping[str, Any]]) -> list[Error]:
     return [
         Error(
             f"Database {alias!r} uses {config.get('ENGINE')!r}; traces needs SQLite or "

@@ -182,10 +182,10 @@ class CountDifference:
 def event_counts_differences(*, using: str | None = None) -> list[CountDifference]:
     """Every count that does not match the events (none: the counts are exact), oldest first."""
     db = using or router.db_for_read(HourlyEventCount)
-    actual = {
+    actual: dict[EventKey, int] = {
         (row["hour"], row["actor_type"], row["outcome"]): row["n"] for row in _counted_events(db)
     }
-    stored = {
+    stored: dict[EventKey, int] = {
         (hour, actor_type, outcome): n
         for hour, actor_type, outcome, n in HourlyEventCount.objects.using(db).values_list(
             "hour", "actor_type", "outcome", "event_count"

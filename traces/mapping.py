@@ -221,7 +221,7 @@ def event_from_record(row: EventRecord) -> TraceEvent:
         duration=row.duration,
         event_type=row.event_type,
         description=row.description,
-        actor=actor_from_record(row.actor) if row.actor_id is not None else None,
+        actor=actor_from_record(row.actor) if row.actor is not None else None,
         decision=_decision_from_record(row),
         objects=tuple(object_from_record(obj) for obj in row.tracked_objects.all()),
         outcome=EventOutcome(row.outcome),

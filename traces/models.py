@@ -23,6 +23,7 @@ outcome, kept exactly in step with the events by the write services (see
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -39,7 +40,7 @@ from traces.evidence.models import (  # registered with the traces app from here
     SealRequest,
     SignedCheckpoint,
 )
-from traces.querysets import EventRecordQuerySet
+from traces.querysets import EventRecordManager
 
 __all__ = [
     "ActorRecord",
@@ -180,7 +181,7 @@ class EventRecord(TimeSemanticsMixin):
     )
     source_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Reporting IP.")
 
-    objects = EventRecordQuerySet.as_manager()
+    objects: ClassVar[EventRecordManager[EventRecord]] = EventRecordManager()
 
     class Meta:
         verbose_name = "trace event"

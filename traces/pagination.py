@@ -13,18 +13,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, TypeGuard, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from traces.exceptions import InvalidCursorError, TraceValidationError
 
-__all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "keyset_page"]
+__all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "check_page_limit", "is_count", "keyset_page"]
 
 MAX_PAGE_SIZE = 500
 _MAX_TOKEN_LENGTH = 200
 
 T = TypeVar("T")
+_POSITION = attrgetter("effective_at", "pk")
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> Cursor:
+    def decode(cls, token: object) -> Cursor:
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
             raise InvalidCursorError()
         try:
@@ -54,11 +56,12 @@ class Cursor:
         return cls(effective_at=effective_at, id=row_id)
 
     @classmethod
-    def of(cls, row: Model | Mapping[str, Any]) -> Cursor:
+    def of(cls, row: object) -> Cursor:
         """The position of a model row, or of a ``values()`` row with effective_at and id."""
         if isinstance(row, Mapping):
             return cls(effective_at=row["effective_at"], id=row["id"])
-        return cls(effective_at=row.effective_at, id=row.pk)
+        effective_at, pk = _POSITION(row)
+        return cls(effective_at=effective_at, id=pk)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,24 @@ class Page(Generic[T]):
         return self.next_cursor is not None
 
 
+def is_count(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a whole number (``bool`` is an ``int`` to Python, not to callers)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_page_limit(limit: object) -> int:
+    """``limit`` when it is a whole number from 1 to ``MAX_PAGE_SIZE``.
+
+    Raises:
+        TraceValidationError: anything else.
+    """
+    if not is_count(limit) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    return limit
+
+
 def keyset_page(
-    queryset: QuerySet[T],
+    queryset: QuerySet[Any, T],
     *,
     cursor: str | Cursor | None = None,
     limit: int = 50,
@@ -95,8 +114,7 @@ def keyset_page(
         InvalidCursorError: the cursor cannot be decoded.
         TraceValidationError: ``limit`` is out of range.
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    check_page_limit(limit)
     position = Cursor.decode(cursor) if isinstance(cursor, str) else cursor
     if newest_first:
         queryset = queryset.order_by("-effective_at", "-id")

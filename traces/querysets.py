@@ -7,12 +7,18 @@ and each is backed by an index on ``EventRecord`` or its related tables.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Self
 
+from django.db import models
 from django.db.models import Prefetch, Q
 
 from decisioning.querysets import EventAsOfQuerySet
 
-__all__ = ["EventRecordQuerySet", "event_type_q"]
+if TYPE_CHECKING:
+    # Names the base's type argument (a string at run time: models imports this module).
+    from traces.models import EventRecord  # noqa: F401
+
+__all__ = ["EventRecordManager", "EventRecordQuerySet", "event_type_q"]
 
 
 def event_type_q(patterns: Iterable[str]) -> Q:
@@ -31,33 +37,33 @@ def event_type_q(patterns: Iterable[str]) -> Q:
     return condition
 
 
-class EventRecordQuerySet(EventAsOfQuerySet):
+class EventRecordQuerySet(EventAsOfQuerySet["EventRecord"]):
     """QuerySet of ``EventRecord`` rows."""
 
-    def newest_first(self) -> EventRecordQuerySet:
+    def newest_first(self) -> Self:
         return self.order_by("-effective_at", "-id")
 
-    def oldest_first(self) -> EventRecordQuerySet:
+    def oldest_first(self) -> Self:
         return self.order_by("effective_at", "id")
 
-    def of_actor_types(self, actor_types: Iterable[str]) -> EventRecordQuerySet:
+    def of_actor_types(self, actor_types: Iterable[str]) -> Self:
         return self.filter(actor_type__in=[str(t) for t in actor_types])
 
-    def by_actors(self, actor_ids: Iterable[str]) -> EventRecordQuerySet:
+    def by_actors(self, actor_ids: Iterable[str]) -> Self:
         """Events by actors with these ids (of any actor type)."""
         from traces.models import ActorRecord
 
         actors = ActorRecord.objects.filter(actor_id__in=list(actor_ids)).values("pk")
         return self.filter(actor__in=actors)
 
-    def of_event_types(self, patterns: Iterable[str]) -> EventRecordQuerySet:
+    def of_event_types(self, patterns: Iterable[str]) -> Self:
         return self.filter(event_type_q(patterns))
 
     def touching(
         self,
         object_ids: Iterable[str] | None = None,
         object_types: Iterable[str] | None = None,
-    ) -> EventRecordQuerySet:
+    ) -> Self:
         """Events that touched an object with one of these ids (id or external id) and types."""
         from traces.models import TrackedObjectRecord
 
@@ -72,39 +78,42 @@ class EventRecordQuerySet(EventAsOfQuerySet):
             objects = objects.filter(object_type__in=[str(t) for t in object_types])
         return self.filter(pk__in=objects.values("event_id"))
 
-    def with_outcomes(self, outcomes: Iterable[str]) -> EventRecordQuerySet:
+    def with_outcomes(self, outcomes: Iterable[str]) -> Self:
         return self.filter(outcome__in=[str(o) for o in outcomes])
 
-    def with_risk_levels(self, risk_levels: Iterable[str]) -> EventRecordQuerySet:
+    def with_risk_levels(self, risk_levels: Iterable[str]) -> Self:
         return self.filter(risk_level__in=[str(r) for r in risk_levels])
 
-    def tagged(self, tags: Iterable[str]) -> EventRecordQuerySet:
+    def tagged(self, tags: Iterable[str]) -> Self:
         """Events carrying any of these tags."""
         from traces.models import EventTag
 
         return self.filter(pk__in=EventTag.objects.filter(tag__in=list(tags)).values("event_id"))
 
-    def needing_approval(self, required: bool = True) -> EventRecordQuerySet:
+    def needing_approval(self, required: bool = True) -> Self:
         return self.filter(requires_approval=required)
 
-    def with_approval_status(self, statuses: Iterable[str]) -> EventRecordQuerySet:
+    def with_approval_status(self, statuses: Iterable[str]) -> Self:
         """Events that need approval and whose Decision stands at one of these outcomes."""
         return self.filter(requires_approval=True, approval_status__in=[str(s) for s in statuses])
 
-    def in_correlation(self, correlation_id: str) -> EventRecordQuerySet:
+    def in_correlation(self, correlation_id: str) -> Self:
         """Events of one flow; an empty id (no flow) matches nothing.
 
         ``correlation_id > ''`` lets the database use the partial correlation index.
         """
         return self.filter(correlation_id=correlation_id, correlation_id__gt="")
 
-    def in_chain(self, root_id: object) -> EventRecordQuerySet:
+    def in_chain(self, root_id: object) -> Self:
         return self.filter(root_id=root_id)
 
-    def for_display(self) -> EventRecordQuerySet:
+    def for_display(self) -> Self:
         """Actor joined and tracked objects prefetched: a fixed number of queries per page."""
         from traces.models import TrackedObjectRecord
 
         return self.select_related("actor").prefetch_related(
             Prefetch("tracked_objects", queryset=TrackedObjectRecord.objects.order_by("position"))
         )
+
+
+EventRecordManager = models.Manager.from_queryset(EventRecordQuerySet)

@@ -12,14 +12,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
 
+from decisioning.models import Decision
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from traces.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import EventRecord, TrackedObjectRecord
-from traces.pagination import MAX_PAGE_SIZE, Cursor, Page, keyset_page
+from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
 from traces.validation import (
     ID_LENGTH,
@@ -37,11 +39,15 @@ __all__ = [
     "MAX_OFFSET",
     "display_values",
     "event_chain",
+    "event_count",
+    "event_decisions",
     "event_filter",
     "event_get",
     "event_page",
     "event_stats",
+    "events_exist",
     "object_history",
+    "root_event_ids",
     "tracked_object_values",
 ]
 
@@ -133,13 +139,13 @@ def event_filter(
 
 
 def event_page(
-    queryset: QuerySet,
+    queryset: QuerySet[EventRecord, Any],
     *,
     limit: int = 100,
     cursor: str | None = None,
     offset: int | None = None,
     newest_first: bool = True,
-) -> Page[EventRecord]:
+) -> Page[Any]:
     """One page of ``queryset`` by keyset cursor (or a bounded offset).
 
     Pass ``queryset.for_display()`` for model rows, or ``display_values(queryset)``
@@ -149,27 +155,22 @@ def event_page(
     """
     if offset is None or offset == 0:
         return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, int)
-        or not 0 <= offset <= MAX_OFFSET
-        or cursor is not None
-    ):
+    if not is_count(offset) or not 0 <= offset <= MAX_OFFSET or cursor is not None:
         raise TraceValidationError(BAD_OFFSET.format(max_offset=MAX_OFFSET))
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    check_page_limit(limit)
     order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
     rows = list(queryset.order_by(*order)[offset : offset + limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def display_values(queryset: EventRecordQuerySet) -> QuerySet:
+def display_values(queryset: EventRecordQuerySet) -> QuerySet[EventRecord, dict[str, Any]]:
     """``queryset`` as ``values()`` rows with the actor's columns (``mapping.EVENT_VALUES``)."""
-    return queryset.values(*EVENT_VALUES)
+    rows: QuerySet[EventRecord, dict[str, Any]] = queryset.values(*EVENT_VALUES)
+    return rows
 
 
-def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet:
+def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet[EventRecord, Any]:
     return display_values(queryset) if values else queryset.for_display()
 
 
@@ -289,4 +290,45 @@ def event_stats(
         "by_risk_level": counts("risk_level"),
         "by_event_type": dict(top_types),
         "pending_approvals": base.with_approval_status(["pending"]).count(),
+    }
+
+
+def event_count(*, source_system: str | None = None, using: str | None = None) -> int:
+    """How many events are stored (only those reported by ``source_system`` when given)."""
+    events = EventRecord.objects.using(_db(using))
+    if source_system is not None:
+        events = events.filter(source_system=source_system)
+    return events.count()
+
+
+def events_exist(*, using: str | None = None) -> bool:
+    """Whether the database holds any trace event at all."""
+    return EventRecord.objects.using(_db(using)).exists()
+
+
+def root_event_ids(*, source_system: str, using: str | None = None) -> list[uuid.UUID]:
+    """The ids of the chains' root events that ``source_system`` reported, oldest first."""
+    return list(
+        EventRecord.objects.using(_db(using))
+        .filter(source_system=source_system, depth=0)
+        .order_by("effective_at", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def event_decisions(
+    *, event_ids: Iterable[str | uuid.UUID], using: str | None = None
+) -> dict[str, Decision]:
+    """The Decision about each of these events that has one, by event id (as text).
+
+    One query for the content type (cached after the first) and one for the decisions.
+    """
+    db = _db(using)
+    content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
+    ids = sorted({check_event_id("event id", event_id) for event_id in event_ids})
+    return {
+        decision.target_id: decision
+        for decision in Decision.objects.using(db).filter(
+            target_content_type=content_type, target_id__in=ids
+        )
     }

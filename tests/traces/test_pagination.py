@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests.traces.factories import EventRecordFactory
 from traces.exceptions import InvalidCursorError, TraceValidationError
 from traces.models import EventRecord
-from traces.pagination import MAX_PAGE_SIZE, Cursor, keyset_page
+from traces.pagination import MAX_PAGE_SIZE, Cursor, check_page_limit, is_count, keyset_page
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,32 @@ def test_cursor_roundtrip():
     """encode/decode gives back the same position."""
     row = EventRecordFactory()
     assert Cursor.decode(Cursor.of(row).encode()) == Cursor.of(row)
+
+
+@pytest.mark.parametrize("limit", [1, 50, MAX_PAGE_SIZE])
+def test_check_page_limit_returns_whole_numbers_in_range(limit):
+    """A limit from 1 to MAX_PAGE_SIZE comes back unchanged."""
+    assert check_page_limit(limit) == limit
+
+
+@pytest.mark.parametrize("limit", [0, MAX_PAGE_SIZE + 1, "10", None, True, False, 2.0, [], b"1"])
+def test_check_page_limit_refuses_anything_else(limit):
+    """Out of range, text, bools, floats and other types raise TraceValidationError."""
+    with pytest.raises(TraceValidationError, match="limit must be a whole number"):
+        check_page_limit(limit)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, True), (-3, True), (10**30, True), (True, False), (1.0, False), ("1", False)],
+)
+def test_is_count_accepts_ints_but_not_bools(value, expected):
+    """bool is an int to Python but never a count."""
+    assert is_count(value) is expected
+
+
+def test_cursor_of_values_row_matches_model_row():
+    """A values() row and the model row give the same position."""
+    row = EventRecordFactory()
+    values_row = EventRecord.objects.values("effective_at", "id").get(pk=row.pk)
+    assert Cursor.of(values_row) == Cursor.of(row)

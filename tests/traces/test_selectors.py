@@ -12,11 +12,15 @@ from traces.models import EventRecord
 from traces.selectors import (
     MAX_OFFSET,
     event_chain,
+    event_count,
+    event_decisions,
     event_filter,
     event_get,
     event_page,
     event_stats,
+    events_exist,
     object_history,
+    root_event_ids,
 )
 from traces.services import trace_delete
 
@@ -103,3 +107,43 @@ def test_event_stats_empty():
     stats = event_stats()
     assert stats["total_events"] == 0
     assert stats["first_event_at"] is None
+
+
+def test_event_count_and_events_exist_by_source(client):
+    """Counts all events, or those of one source system; exists() sees any event."""
+    assert events_exist() is False
+    assert event_count() == 0
+    root = client.trace("w").with_source("shop").record()
+    client.trace("w").with_source("shop").child_of(root).record()
+    client.trace("w").with_source("elsewhere").record()
+    assert events_exist() is True
+    assert event_count() == 3
+    assert event_count(source_system="shop") == 2
+    assert event_count(source_system="nowhere") == 0
+
+
+def test_root_event_ids_only_roots_of_the_source_oldest_first(client):
+    """Children and other sources' roots are left out; roots come oldest first."""
+    late = client.trace("w").with_source("shop").at(T0 + timedelta(hours=1)).record()
+    early = client.trace("w").with_source("shop").at(T0).record()
+    client.trace("w").with_source("shop").child_of(early).record()
+    client.trace("w").with_source("elsewhere").at(T0).record()
+    assert [str(pk) for pk in root_event_ids(source_system="shop")] == [early, late]
+
+
+def test_event_decisions_by_event_id(client, django_assert_max_num_queries):
+    """Each event that asked for approval maps to its Decision; others are absent."""
+    asks = [client.trace("refund").requires_approval().record() for _ in range(3)]
+    plain = client.trace("w").record()
+    with django_assert_max_num_queries(2):
+        decisions = event_decisions(event_ids=[*asks, uuid.UUID(plain)])
+    assert sorted(decisions) == sorted(asks)
+    assert {decision.target_id for decision in decisions.values()} == set(asks)
+    assert event_decisions(event_ids=[]) == {}
+
+
+@pytest.mark.parametrize("bad", ["", "not-a-uuid", "x" * 100, None, 12, "\x00"])
+def test_event_decisions_refuses_malformed_ids(bad):
+    """A malformed id raises TraceValidationError before any query."""
+    with pytest.raises(TraceValidationError):
+        event_decisions(event_ids=[bad])

@@ -240,6 +240,54 @@ def test_trace_record_many_cycle_is_refused():
         trace_record_many(events=events)
 
 
+@pytest.mark.parametrize("length", [1, 2, 3, 7])
+def test_trace_record_many_cycle_of_any_length_is_refused_and_writes_nothing(length):
+    """A self-parent or a longer loop, with a tail off it, is refused; nothing is written."""
+    before = _counts()
+    ids = [str(uuid.uuid4()) for _ in range(length)]
+    loop = [
+        TraceEvent(id=event_id, event_type="x", parent_event_id=ids[(i + 1) % length])
+        for i, event_id in enumerate(ids)
+    ]
+    tail = TraceEvent(event_type="x", parent_event_id=ids[0])
+    with pytest.raises(TraceValidationError, match="each other's parents") as info:
+        trace_record_many(events=[_event(), tail, *loop])
+    assert any(event_id in str(info.value) for event_id in ids)
+    assert tail.id not in str(info.value)
+    assert _counts() == before
+
+
+def test_trace_record_many_deep_chain_in_reverse_order():
+    """A 200-event chain given leaves first is stored with each depth one below its parent."""
+    chain = [TraceBuilder("w.0")]
+    for n in range(1, 200):
+        chain.append(TraceBuilder(f"w.{n}").child_of(chain[-1].event_id))
+    events = [builder.build() for builder in reversed(chain)]
+    assert trace_record_many(events=events) == [e.id for e in events]
+    depths = dict(EventRecord.objects.values_list("event_type", "depth"))
+    assert depths == {f"w.{n}": n for n in range(200)}
+
+
+def test_trace_record_many_actor_keeps_the_details_of_its_last_event_in_input_order():
+    """A child listed before its parent does not make the parent's actor details win."""
+    root = TraceBuilder("w.root").by(Actor(id="a-1", type="user", name="First"))
+    child = (
+        TraceBuilder("w.child")
+        .by(Actor(id="a-1", type="user", name="Second"))
+        .child_of(root.event_id)
+    )
+    trace_record_many(events=[root.build(), child.build()])
+    assert ActorRecord.objects.get(actor_id="a-1").name == "Second"
+    late_root = TraceBuilder("w.root").by(Actor(id="a-2", type="user", name="Parent"))
+    early_child = (
+        TraceBuilder("w.child")
+        .by(Actor(id="a-2", type="user", name="Listed first"))
+        .child_of(late_root.event_id)
+    )
+    trace_record_many(events=[early_child.build(), late_root.build()])
+    assert ActorRecord.objects.get(actor_id="a-2").name == "Parent"
+
+
 def test_trace_record_many_empty_and_limit():
     assert trace_record_many(events=[]) == []
     assert MAX_BATCH_SIZE >= 10_000

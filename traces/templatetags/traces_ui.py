@@ -55,5 +55,6 @@ def seconds(value: float | None) -> str:
 def pending_count(context: template.Context) -> int:
     """The pending-decisions count for the navigation; reuses one the view already computed."""
     if "pending_count" in context:
-        return context["pending_count"]
+        count: int = context["pending_count"]
+        return count
     return pending_decisions_count()
