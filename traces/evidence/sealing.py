@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import router, transaction
@@ -126,7 +127,7 @@ def seal_pending(
         wanted: dict[str, list[str]] = {}
         for request in requests:
             wanted.setdefault(request.kind, []).extend(request.keys)
-        leaves = []
+        leaves: list[tuple[datetime, str, str, str]] = []
         for kind, keys in wanted.items():
             logged = set(
                 LogEntry.objects.using(db)

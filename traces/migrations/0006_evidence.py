@@ -13,7 +13,6 @@ from decisioning.appendonly import AppendOnly
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('decisioning', '0006_append_only'),
         ('traces', '0005_event_counts_and_indexes'),
     ]
 
