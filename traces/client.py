@@ -15,6 +15,7 @@ from django.db import router
 
 from traces.builder import TraceBuilder
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from traces.evidence.corrections import corrections_apply_values
 from traces.exceptions import WRONG_ITEM, TraceValidationError
 from traces.mapping import event_from_values
 from traces.models import EventRecord
@@ -30,7 +31,7 @@ from traces.selectors import (
     tracked_object_values,
 )
 from traces.services import trace_record_many
-from traces.validation import MAX_TEXT_LENGTH
+from traces.validation import MAX_TEXT_LENGTH, aware
 from traces.values import Actor, TraceEvent
 
 __all__ = ["DecisionTraceClient", "EventChain", "EventList", "TraceSpan"]
@@ -223,10 +224,14 @@ class DecisionTraceClient:
         limit: int = 100,
         cursor: str | None = None,
         offset: int | None = None,
+        known_at: datetime | None = None,
     ) -> EventList:
         """Events matching every filter given, newest first, one page at a time.
 
         ``start``/``end``: business time, half-open ``[start, end)``, naive = UTC.
+        ``known_at``: what had been recorded by then (system time): later
+        events absent, later corrections not applied; with ``start``/``end``
+        that is "valid in [start, end) as known at T".
         ``event_types``: exact types or prefixes like ``"order.*"``.
         ``object_ids``: an object's id or its external id (a SKU).
         ``tags``: events with any of these tags. ``limit``: 1 to 500.
@@ -249,10 +254,11 @@ class DecisionTraceClient:
             risk_levels=risk_levels,
             requires_approval=requires_approval,
             correlation_id=correlation_id,
+            known_at=known_at,
             using=self.using,
         )
         page = event_page(display_values(queryset), limit=limit, cursor=cursor, offset=offset)
-        return EventList(self._events(page.items), page.next_cursor)
+        return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
     def search(self, text: str, limit: int = 50, **filters: Any) -> list[TraceEvent]:
         """Full-text search over description, reasoning, alternatives and rejection reasons.
@@ -267,12 +273,18 @@ class DecisionTraceClient:
             return []
         matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
         rows = {row["id"]: row for row in display_values(matches)}
-        return self._events([rows[pk] for pk in ids if pk in rows])
+        return self._events(
+            [rows[pk] for pk in ids if pk in rows], known_at=filters.get("known_at")
+        )
 
-    def get_event(self, event_id: str) -> TraceEvent | None:
-        """The event with this id, or ``None``."""
-        row = event_get(event_id, using=self.using, values=True)
-        return self._events([row])[0] if row is not None else None
+    def get_event(self, event_id: str, known_at: datetime | None = None) -> TraceEvent | None:
+        """The event with this id (its current version), or ``None``.
+
+        ``known_at``: as known then: ``None`` if it was recorded later, and only
+        the corrections recorded by then applied.
+        """
+        row = event_get(event_id, using=self.using, values=True, known_at=known_at)
+        return self._events([row], known_at=known_at)[0] if row is not None else None
 
     def get_chain(self, event_id: str) -> EventChain:
         """The whole tree the event belongs to: root first, each event before its children."""
@@ -287,9 +299,10 @@ class DecisionTraceClient:
         object_id: str | None = None,
         limit: int = 500,
         cursor: str | None = None,
+        known_at: datetime | None = None,
     ) -> EventList:
         """Every event that touched the object, oldest first; each event's ``objects``
-        carry the state before and after."""
+        carry the state before and after. ``known_at``: as known then."""
         page = object_history(
             external_id=external_id,
             object_type=object_type,
@@ -298,8 +311,9 @@ class DecisionTraceClient:
             cursor=cursor,
             using=self.using,
             values=True,
+            known_at=known_at,
         )
-        return EventList(self._events(page.items), page.next_cursor)
+        return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
     def get_actor_activity(self, actor_id: str, **filters: Any) -> EventList:
         """The events of one actor (any actor type), newest first; filters as in ``query()``."""
@@ -312,7 +326,10 @@ class DecisionTraceClient:
     def _db(self) -> str:
         return self.using or router.db_for_read(EventRecord)
 
-    def _events(self, rows: list[dict[str, Any]]) -> list[TraceEvent]:
-        """Value objects for ``values()`` rows: one more query, for all their objects."""
+    def _events(self, rows: list[dict[str, Any]], *, known_at: object = None) -> list[TraceEvent]:
+        """Value objects for ``values()`` rows, each as its current version (as known at
+        ``known_at``): two more queries, for all their objects and corrections."""
+        known = None if known_at is None else aware("known_at", known_at)
+        corrections_apply_values(rows, known_at=known, using=self._db())
         objects = tracked_object_values([row["id"] for row in rows], using=self.using)
         return [event_from_values(row, objects[row["id"]]) for row in rows]

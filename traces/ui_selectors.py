@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, RiskLevel, choices
-from traces.evidence.corrections import EventVersion, event_versions_apply
+from traces.evidence.corrections import EventVersion, corrections_apply, event_versions_apply
 from traces.models import ActorRecord, EventRecord, HourlyEventCount, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
 
@@ -575,15 +575,26 @@ class ObjectHistory:
 
 
 def object_history(
-    *, object_type: str, object_id: str, cursor: str | None = None, limit: int = PAGE_SIZE
+    *,
+    object_type: str,
+    object_id: str,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+    known_at: datetime | None = None,
 ) -> ObjectHistory:
     """Every event that touched one object (by id or external id), oldest first, one page.
+
+    Each event as its current version; with ``known_at``, only the events and
+    corrections recorded by then.
 
     Raises:
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
-    queryset = EventRecord.objects.touching([object_id], [object_type]).for_display()
-    page = keyset_page(queryset, cursor=cursor, limit=limit, newest_first=False)
+    queryset = EventRecord.objects.touching([object_id], [object_type])
+    if known_at is not None:
+        queryset = queryset.recorded_before(known_at)
+    page = keyset_page(queryset.for_display(), cursor=cursor, limit=limit, newest_first=False)
+    corrections_apply(page.items, known_at=known_at)
     entries, name = [], ""
     for event in page.items:
         mine = None

@@ -35,6 +35,7 @@ __all__ = [
     "NOTHING_TO_CORRECT",
     "EventVersion",
     "corrections_apply",
+    "corrections_apply_values",
     "event_correct",
     "event_versions",
     "event_versions_apply",
@@ -131,6 +132,22 @@ def _apply(row: EventRecord, changes: dict[str, Any]) -> None:
         row.has_decision = True
 
 
+def _merged(
+    ids: list[uuid.UUID], known_at: datetime | None, db: str
+) -> dict[uuid.UUID, tuple[int, datetime, dict[str, Any]]]:
+    """Per corrected event: (latest version, its time, every correction's changes merged)."""
+    corrections = EventCorrection.objects.using(db).filter(event_id__in=ids)
+    if known_at is not None:
+        corrections = corrections.filter(recorded_at__lte=known_at)
+    merged: dict[uuid.UUID, tuple[int, datetime, dict[str, Any]]] = {}
+    for event_id, version, recorded_at, changes in corrections.order_by(
+        "event_id", "version"
+    ).values_list("event_id", "version", "recorded_at", "changes"):
+        _, _, so_far = merged.get(event_id, (1, recorded_at, {}))
+        merged[event_id] = (version, recorded_at, {**so_far, **changes})
+    return merged
+
+
 def corrections_apply(
     rows: Sequence[EventRecord], *, known_at: datetime | None = None, using: str | None = None
 ) -> None:
@@ -144,18 +161,28 @@ def corrections_apply(
         row.corrected_at = None  # type: ignore[attr-defined]
     if not rows:
         return
-    by_pk = {row.pk: row for row in rows}
     db = using or rows[0]._state.db or router.db_for_read(EventRecord)
-    corrections = EventCorrection.objects.using(db).filter(event_id__in=list(by_pk))
-    if known_at is not None:
-        corrections = corrections.filter(recorded_at__lte=known_at)
-    for event_id, version, recorded_at, changes in corrections.order_by(
-        "event_id", "version"
-    ).values_list("event_id", "version", "recorded_at", "changes"):
-        row = by_pk[event_id]
+    by_pk = {row.pk: row for row in rows}
+    for pk, (version, recorded_at, changes) in _merged(list(by_pk), known_at, db).items():
+        row = by_pk[pk]
         _apply(row, changes)
         row.version = version  # type: ignore[attr-defined]
         row.corrected_at = recorded_at  # type: ignore[attr-defined]
+
+
+def corrections_apply_values(
+    rows: Sequence[dict[str, Any]], *, known_at: datetime | None = None, using: str | None = None
+) -> None:
+    """The same for ``values()`` rows (keyed by ``"id"``): corrected fields replaced; one query."""
+    if not rows:
+        return
+    db = using or router.db_for_read(EventRecord)
+    by_pk = {row["id"]: row for row in rows}
+    for pk, (_, _, changes) in _merged(list(by_pk), known_at, db).items():
+        row = by_pk[pk]
+        row.update({k: v for k, v in changes.items() if k in CORRECTABLE_FIELDS and k in row})
+        if _DECISION_FIELDS & set(changes) and "has_decision" in row:
+            row["has_decision"] = True
 
 
 @dataclass(frozen=True)
