@@ -16,6 +16,8 @@ from traces.evidence.corrections import (
     event_correct,
     event_versions,
 )
+from traces.evidence.models import EventCorrection
+from traces.evidence.sealing import seal_pending
 from traces.models import EventRecord
 from traces.search import search_ranked_ids
 from traces.services import trace_update_text
@@ -119,8 +121,6 @@ def test_trace_update_text_numbers_versions_and_search_follows(story):
     ],
 )
 def test_bad_correction_refused_and_nothing_written(story, arguments, message):
-    from traces.evidence.models import EventCorrection
-
     values = {
         "event_id": story["first"],
         "corrected_by": "ops",
@@ -235,3 +235,15 @@ def test_object_history_as_known_at(story, admin_client):
     assert "Refund of 99.00" in text
     assert "Shipped" not in text
     assert "As known at" in text
+
+
+def test_admin_shows_corrections_and_checkpoints_read_only(story, admin_client):
+    seal_pending()
+    change = reverse("admin:traces_eventrecord_change", args=[story["first"]])
+    html = admin_client.get(change).content.decode()
+    assert "Wrong amount" in html
+    checkpoints = admin_client.get(reverse("admin:traces_signedcheckpoint_changelist"))
+    assert checkpoints.status_code == 200
+    assert "checkpoint" in checkpoints.content.decode()
+    add = admin_client.get(reverse("admin:traces_signedcheckpoint_add"))
+    assert add.status_code == 403
