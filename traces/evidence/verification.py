@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import Q
 
+from decisioning.models import Decision, DecisionTransition
 from traces.evidence.keys import public_key_bytes
 from traces.evidence.merkle import (
     Checkpoint,
@@ -189,7 +191,54 @@ def evidence_verify(*, using: str | None = None, public_key: bytes | None = None
                 f"log holds ({frontier.size}): entries were deleted from the log."
             ),
         )
-    return VerifyReport(**report, problem=None)
+    return VerifyReport(**report, problem=_mirror_problem(db))
+
+
+def _mirror_problem(db: str) -> str | None:
+    """The first Decision whose outcome is not where its (sealed) transitions lead, or the
+    first event whose ``approval_status`` mirror is not its approval Decision's outcome."""
+    last_step: dict[uuid.UUID, str] = {}
+    transitions = (
+        DecisionTransition.objects.using(db)
+        .order_by("decision_id", "at", "id")
+        .values_list("decision_id", "to_outcome")
+    )
+    for decision_id, to_outcome in transitions.iterator(chunk_size=_CHUNK):
+        last_step[decision_id] = to_outcome
+    content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
+    decisions = (
+        Decision.all_objects.using(db)
+        .order_by("target_id", "effective_at", "id")
+        .values_list("pk", "target_content_type_id", "target_id", "outcome")
+    )
+    outcomes: dict[uuid.UUID, str] = {}
+    for pk, target_type, target_id, outcome in decisions.iterator(chunk_size=_CHUNK):
+        if pk in last_step and last_step[pk] != outcome:
+            return (
+                f"decision {pk} is {outcome!r} but its transitions end at {last_step[pk]!r}: "
+                "its outcome was changed."
+            )
+        if target_type != content_type.pk:
+            continue
+        try:
+            outcomes[uuid.UUID(target_id)] = outcome
+        except ValueError:
+            continue
+    ids = list(outcomes)
+    for start in range(0, len(ids), _CHUNK):
+        rows = (
+            EventRecord.objects.using(db)
+            .filter(pk__in=ids[start : start + _CHUNK], requires_approval=True)
+            .order_by("pk")
+            .values_list("pk", "approval_status")
+        )
+        for pk, status in rows:
+            if status != outcomes[pk]:
+                return (
+                    f"event {pk} shows approval {status!r} but its decision's outcome is "
+                    f"{outcomes[pk]!r}: the approval mirror was changed."
+                )
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from decisioning.appendonly import append_only_triggers_sql
+from decisioning.models import Decision
 from decisioning.services import decision_transition
 from tests.traces.factories import proposal_record
 from traces import DecisionTraceClient
@@ -123,6 +124,19 @@ def test_changed_row_is_named(sealed, table, sql, role, named):
     )
     _superuser(sql, [param], table)
     _verify_fails(rf"{re.escape(named.format(key=key))}.*was changed")
+
+
+def test_changed_approval_mirror_is_named(sealed):
+    """approval_status may be UPDATEd (it mirrors the Decision), but a lie is caught."""
+    EventRecord.objects.filter(pk=sealed["proposal"]).update(approval_status="approved")
+    _verify_fails(rf"event {sealed['proposal']} shows approval 'approved' .* mirror was changed")
+
+
+def test_changed_decision_outcome_is_named(sealed):
+    """A Decision's outcome must be where its sealed transitions lead."""
+    decision = Decision.objects.get(target_id=sealed["proposal"])
+    Decision.all_objects.filter(pk=decision.pk).update(outcome="approved")
+    _verify_fails(rf"decision {decision.pk} is 'approved' but its transitions end at 'rejected'")
 
 
 def test_deleted_row_is_named(sealed):
