@@ -24,7 +24,7 @@ from django.utils import timezone
 from decisioning.appendonly import retention_window
 from decisioning.models import Decision, DecisionTransition
 from traces.counts import EventKey, event_counts_remove
-from traces.evidence.models import EventCorrection, LogEntry, PrunedEntry, SealKind
+from traces.evidence.models import EventCorrection, LogEntry, LogHead, PrunedEntry, SealKind
 from traces.models import EventRecord
 from traces.search import search_index_remove
 from traces.validation import check_event_id, check_text
@@ -72,6 +72,9 @@ def retention_delete(
     why = check_text("reason", reason, required=True)
     db = using or router.db_for_write(EventRecord)
     with retention_window(db):
+        # Sealers hold this lock while they append: a row is either logged before
+        # it is deleted here (and marked pruned) or found gone by the sealer.
+        LogHead.objects.using(db).select_for_update().get_or_create(pk=1)
         frontier = _counted(EventRecord.objects.using(db).filter(pk__in=ids))
         counted: dict[uuid.UUID, EventKey] = {}
         while frontier:

@@ -20,7 +20,7 @@ from traces.evidence.merkle import content_hash
 from traces.evidence.models import EventCorrection, SealKind
 from traces.models import EventRecord, EventTag, TrackedObjectRecord
 
-__all__ = ["RowContent", "row_contents"]
+__all__ = ["RowContent", "row_contents", "row_keys_present"]
 
 # Columns that change after recording and are therefore not content.
 _EVENT_MUTABLE = {"approval_status"}
@@ -106,3 +106,21 @@ def row_contents(kind: str, keys: Iterable[str], *, using: str) -> dict[str, Row
     if not wanted:
         return {}
     return _LOADERS[SealKind(kind)](wanted, using)
+
+
+_MODELS: dict[SealKind, Any] = {
+    SealKind.EVENT: EventRecord,
+    SealKind.CORRECTION: EventCorrection,
+    SealKind.TRANSITION: DecisionTransition,
+}
+
+
+def row_keys_present(kind: str, keys: Iterable[str], *, using: str) -> set[str]:
+    """Which of these rows of ``kind`` still exist (one query)."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return set()
+    kind = SealKind(kind)
+    pks = [uuid.UUID(k) for k in wanted] if kind is SealKind.EVENT else [int(k) for k in wanted]
+    found = _MODELS[kind].objects.using(using).filter(pk__in=pks).values_list("pk", flat=True)
+    return {str(pk) for pk in found}

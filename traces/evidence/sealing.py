@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import router, transaction
 from django.utils import timezone
 
+from traces.bulk import RowBatch
 from traces.evidence.keys import public_key_bytes, signing_key
 from traces.evidence.merkle import (
     checkpoint_message,
@@ -44,14 +45,14 @@ from traces.evidence.models import (
     SealRequest,
     SignedCheckpoint,
 )
-from traces.evidence.rows import row_contents
+from traces.evidence.rows import row_contents, row_keys_present
 from traces.models import EventRecord
 
 __all__ = ["SealResult", "seal_pending", "seal_request"]
 
 _KIND_ORDER = {SealKind.EVENT.value: 0, SealKind.CORRECTION.value: 1, SealKind.TRANSITION.value: 2}
-# How many outbox rows one sealing transaction takes.
-_REQUESTS_PER_BATCH = 500
+# About how many rows one sealing transaction appends.
+_KEYS_PER_BATCH = 5_000
 # A process asks for the task at most this often and the task runs this long after
 # (``TRACES_EVIDENCE_SEAL_DELAY``, seconds; 0 asks after every commit, for tests).
 _DEBOUNCE_SECONDS = 1.0
@@ -87,7 +88,11 @@ def seal_request(*, kind: SealKind, keys: Iterable[object], using: str) -> None:
     wanted = [str(key) for key in keys]
     if not wanted:
         return
-    SealRequest.objects.using(using).create(kind=kind.value, keys=wanted)
+    # One plain INSERT (traces.bulk), not Model.objects.create(): this runs in every
+    # write transaction, and the ORM's per-instance overhead showed in record()'s speed.
+    batch = RowBatch(SealRequest, using=using, with_pk=False)
+    batch.add({"kind": kind.value, "keys": wanted})
+    batch.insert()
     transaction.on_commit(_enqueue, using=using)
 
 
@@ -104,14 +109,58 @@ def _frontier(size: int, using: str) -> dict[tuple[int, int], bytes]:
     }
 
 
-def seal_pending(
-    *, using: str | None = None, max_requests: int = _REQUESTS_PER_BATCH
-) -> SealResult:
-    """Append the rows the outbox names to the log and sign a checkpoint; one transaction.
+def _take(db: str, max_keys: int) -> list[SealRequest]:
+    """The oldest outbox rows, up to about ``max_keys`` row keys (at least one row)."""
+    taken: list[SealRequest] = []
+    count = 0
+    for request in SealRequest.objects.using(db).order_by("pk").iterator(chunk_size=100):
+        taken.append(request)
+        count += len(request.keys)
+        if count >= max_keys:
+            break
+    return taken
 
-    Rows already logged are skipped (a request seen twice appends nothing),
-    and so are rows retention deleted before they were sealed. Returns how
-    many leaves were appended and the log's size.
+
+def _hashed(requests: list[SealRequest], db: str) -> list[tuple[datetime, str, str, str]]:
+    """(recorded time, kind, key, content hash) of the rows the requests name, not yet logged."""
+    wanted: dict[str, list[str]] = {}
+    for request in requests:
+        wanted.setdefault(request.kind, []).extend(request.keys)
+    leaves: list[tuple[datetime, str, str, str]] = []
+    for kind, keys in wanted.items():
+        logged = set(
+            LogEntry.objects.using(db).filter(kind=kind, key__in=keys).values_list("key", flat=True)
+        )
+        contents = row_contents(kind, (k for k in keys if k not in logged), using=db)
+        leaves.extend(
+            (content.recorded_at, kind, k, content.content_hash) for k, content in contents.items()
+        )
+    leaves.sort(key=lambda leaf: (leaf[0], _KIND_ORDER[leaf[1]], leaf[2]))
+    return leaves
+
+
+def _still_there(leaves: list[tuple[datetime, str, str, str]], db: str) -> set[tuple[str, str]]:
+    """The (kind, key) of these leaves whose rows exist and are not logged yet (under the lock)."""
+    present: set[tuple[str, str]] = set()
+    for kind in {leaf[1] for leaf in leaves}:
+        keys = [leaf[2] for leaf in leaves if leaf[1] == kind]
+        logged = set(
+            LogEntry.objects.using(db).filter(kind=kind, key__in=keys).values_list("key", flat=True)
+        )
+        present |= {(kind, k) for k in row_keys_present(kind, keys, using=db) if k not in logged}
+    return present
+
+
+def seal_pending(*, using: str | None = None, max_keys: int = _KEYS_PER_BATCH) -> SealResult:
+    """Append the rows the outbox names to the log and sign a checkpoint.
+
+    The rows are read and hashed first, without a lock (recorded rows never
+    change); then one short transaction locks ``LogHead`` (sealers and
+    retention take it, writers never do), keeps the outbox rows no other
+    sealer took meanwhile and the rows retention did not delete, appends
+    them, deletes the outbox rows and signs. Rows already logged are skipped
+    (a request seen twice appends nothing). Returns how many leaves were
+    appended and the log's size.
 
     Raises:
         django.core.exceptions.ImproperlyConfigured: no signing key (nothing
@@ -119,28 +168,16 @@ def seal_pending(
     """
     db = using or router.db_for_write(EventRecord)
     key = signing_key()
+    requests = _take(db, max_keys)
+    hashed = _hashed(requests, db)
     with transaction.atomic(using=db):
         head, _ = LogHead.objects.using(db).select_for_update().get_or_create(pk=1)
-        requests = list(SealRequest.objects.using(db).order_by("pk")[:max_requests])
-        if not requests:
-            return SealResult(appended=0, size=head.size)
-        wanted: dict[str, list[str]] = {}
-        for request in requests:
-            wanted.setdefault(request.kind, []).extend(request.keys)
-        leaves: list[tuple[datetime, str, str, str]] = []
-        for kind, keys in wanted.items():
-            logged = set(
-                LogEntry.objects.using(db)
-                .filter(kind=kind, key__in=keys)
-                .values_list("key", flat=True)
-            )
-            contents = row_contents(kind, (k for k in keys if k not in logged), using=db)
-            leaves.extend(
-                (content.recorded_at, kind, k, content.content_hash)
-                for k, content in contents.items()
-            )
-        leaves.sort(key=lambda leaf: (leaf[0], _KIND_ORDER[leaf[1]], leaf[2]))
-        SealRequest.objects.using(db).filter(pk__in=[r.pk for r in requests]).delete()
+        mine = SealRequest.objects.using(db).filter(pk__in=[r.pk for r in requests])
+        still_queued = {r.pk for r in requests} & set(mine.values_list("pk", flat=True))
+        queued_keys = {(r.kind, k) for r in requests if r.pk in still_queued for k in r.keys}
+        present = _still_there(hashed, db)
+        leaves = [leaf for leaf in hashed if (leaf[1], leaf[2]) in queued_keys & present]
+        mine.delete()
         if not leaves:
             return SealResult(appended=0, size=head.size)
         now = timezone.now()
