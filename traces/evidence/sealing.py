@@ -85,6 +85,7 @@ def _enqueue() -> None:
 
 def seal_request(*, kind: SealKind, keys: Iterable[object], using: str) -> None:
     """In a write transaction: note rows to seal, and ask for the sealer after commit."""
+    # Keys as the primary keys print: TraceEvent ids are canonical already.
     wanted = [str(key) for key in keys]
     if not wanted:
         return
@@ -98,7 +99,7 @@ def seal_request(*, kind: SealKind, keys: Iterable[object], using: str) -> None:
 
 def _frontier(size: int, using: str) -> dict[tuple[int, int], bytes]:
     """The stored nodes a new leaf after ``size`` leaves may combine with."""
-    wanted = [(level, index) for level, index in subtrees(size)]
+    wanted = subtrees(size)
     if not wanted:
         return {}
     query = LogNode.objects.using(using).none()
@@ -175,8 +176,8 @@ def seal_pending(*, using: str | None = None, max_keys: int = _KEYS_PER_BATCH) -
         mine = SealRequest.objects.using(db).filter(pk__in=[r.pk for r in requests])
         still_queued = {r.pk for r in requests} & set(mine.values_list("pk", flat=True))
         queued_keys = {(r.kind, k) for r in requests if r.pk in still_queued for k in r.keys}
-        present = _still_there(hashed, db)
-        leaves = [leaf for leaf in hashed if (leaf[1], leaf[2]) in queued_keys & present]
+        keep = queued_keys & _still_there(hashed, db)
+        leaves = [leaf for leaf in hashed if (leaf[1], leaf[2]) in keep]
         mine.delete()
         if not leaves:
             return SealResult(appended=0, size=head.size)
