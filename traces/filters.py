@@ -23,7 +23,8 @@ from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.models import EventRecord
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import search_events
-from traces.ui_selectors import EVENT_TYPE_LIMIT, PERIODS, known_event_types
+from traces.ui.charts import PERIODS
+from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
 __all__ = [
     "DecisionFilterSet",
@@ -64,7 +65,6 @@ def _checkboxes(
     """A several-at-once filter shown as checkboxes, applied by the FilterSet's `method`."""
     return django_filters.MultipleChoiceFilter(
         method=method,
-        lookup_expr="in",
         label=label,
         choices=options,
         widget=forms.CheckboxSelectMultiple,
@@ -106,7 +106,6 @@ class EventFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(
         method="filter_q",
-        lookup_expr="search",
         label="Search",
         max_length=MAX_QUERY_LENGTH,
         help_text="Words in the description or reasoning.",
@@ -115,14 +114,12 @@ class EventFilterSet(django_filters.FilterSet):
     actor_type = _checkboxes("filter_actor_type", "Actor type", choices(ActorType))
     actor = django_filters.CharFilter(
         method="filter_actor",
-        lookup_expr="exact",
         label="Actor id",
         max_length=255,
         help_text="Exact id, e.g. pricing-ai.",
     )
     event_type = django_filters.CharFilter(
         method="filter_event_type",
-        lookup_expr="startswith",
         label="Event type",
         max_length=100,
         help_text="Exact, or a prefix ending in * (order.*).",
@@ -130,14 +127,12 @@ class EventFilterSet(django_filters.FilterSet):
     )
     object_type = django_filters.ChoiceFilter(
         method="filter_object_type",
-        lookup_expr="exact",
         label="Object type",
         choices=choices(ObjectType),
         empty_label="Any type",
     )
     object_id = django_filters.CharFilter(
         method="filter_object_id",
-        lookup_expr="exact",
         label="Object id",
         max_length=255,
         help_text="Id or external id, e.g. ord-123 or a SKU.",
@@ -146,21 +141,18 @@ class EventFilterSet(django_filters.FilterSet):
     risk = _checkboxes("filter_risk", "Risk", choices(RiskLevel))
     approval = django_filters.ChoiceFilter(
         method="filter_approval",
-        lookup_expr="exact",
         label="Approval",
         choices=APPROVAL_CHOICES,
         empty_label="Any",
     )
     tag = django_filters.CharFilter(
         method="filter_tag",
-        lookup_expr="in",
         label="Tags",
         max_length=MAX_QUERY_LENGTH,
         help_text="Comma-separated; any of them.",
     )
     period = django_filters.ChoiceFilter(
         method="filter_period",
-        lookup_expr="gte",
         label="Range",
         choices=PERIOD_CHOICES,
         empty_label="Any time",
@@ -299,9 +291,7 @@ class PeriodForm(_Form):
 class DecisionFilterSet(django_filters.FilterSet):
     """Filters of the decisions list: the target event, the outcome and the decision type."""
 
-    target = django_filters.UUIDFilter(
-        method="filter_target", lookup_expr="exact", label="Target event id"
-    )
+    target = django_filters.UUIDFilter(method="filter_target", label="Target event id")
     outcome = django_filters.MultipleChoiceFilter(
         field_name="outcome",
         lookup_expr="exact",
@@ -347,7 +337,6 @@ class ReviewFilterSet(django_filters.FilterSet):
 
     tab = django_filters.ChoiceFilter(
         method="filter_tab",
-        lookup_expr="exact",
         label="Tab",
         choices=REVIEW_TAB_CHOICES,
         widget=forms.HiddenInput,
@@ -364,7 +353,6 @@ class ReviewFilterSet(django_filters.FilterSet):
     actor_type = _checkboxes("filter_actor_type", "Proposed by", choices(ActorType))
     age = django_filters.ChoiceFilter(
         method="filter_age",
-        lookup_expr="lte",
         label="Waiting",
         choices=[(key, label) for key, (label, _) in REVIEW_AGES.items()],
         empty_label="Any time",

@@ -139,14 +139,18 @@ def search_index_rebuild(*, using: str | None = None) -> None:
             cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
 
 
+def _fts5_match(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression: each token quoted (a word, never syntax), all required."""
+    return " ".join(f'"{token}"' for token in tokens)
+
+
 def _matching_ids_sql(vendor: str, tokens: list[str]) -> tuple[str, list[Any]]:
     # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
     if vendor == "sqlite":
-        query = " ".join(f'"{token}"' for token in tokens)
         return (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
             f"WHERE {_FTS_TABLE} MATCH %s",
-            [query],
+            [_fts5_match(tokens)],
         )
     return (
         f"SELECT d.event_id FROM {_DOC_TABLE} d "
@@ -197,12 +201,11 @@ def search_ranked_ids(
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
     if connection.vendor == "sqlite":
-        match = " ".join(f'"{token}"' for token in tokens)
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
             f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
-        params = [match, *restrict_params, limit]
+        params = [_fts5_match(tokens), *restrict_params, limit]
     else:
         sql = (
             "SELECT d.event_id FROM "

@@ -16,7 +16,6 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib import messages
@@ -67,17 +66,13 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
-from traces.ui_selectors import (
-    PAGE_SIZE,
-    PERIODS,
-    actor_summary,
-    dashboard_summary,
-    decisions_page,
-    event_detail,
-    known_event_types,
-    object_history,
-    pending_decisions_count,
-)
+from traces.ui.actors import actor_summary
+from traces.ui.charts import PERIODS
+from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
+from traces.ui.dashboard import dashboard_summary
+from traces.ui.decisions import decisions_page
+from traces.ui.events import event_detail
+from traces.ui.history import object_history_page
 
 __all__ = [
     "actor_detail",
@@ -193,7 +188,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     context: dict[str, Any] = {"object_type_label": labels[object_type]}
     status = 200
     try:
-        context["history"] = object_history(
+        context["history"] = object_history_page(
             object_type=object_type,
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
@@ -363,24 +358,25 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         return _review_answer(request, decision, next_url=next_url, status=400, form=form)
 
     data = form.cleaned_data
-    seen = copy.copy(decision)
-    if data["seen_outcome"]:
-        # The state the reviewer saw: acting on anything else is a conflict.
-        seen.outcome, seen.decided_at = data["seen_outcome"], data["seen_decided_at"]
+    # The state the reviewer saw (the form carries it): acting on anything else is a conflict.
+    seen_outcome = data["seen_outcome"] or decision.outcome
+    seen_decided_at = data["seen_decided_at"] if data["seen_outcome"] else decision.decided_at
     action = DecisionAction(data["action"])
     try:
         result = decision_transition(
-            decision=seen,
+            decision=decision,
             action=action,
             user=request.user,
             reason=data["reason"],
             request_token=data["request_token"],
+            expected_outcome=seen_outcome,
+            expected_decided_at=seen_decided_at,
         )
     except DecisionPermissionError as exc:
         return _review_answer(request, decision, next_url=next_url, status=403, error=str(exc))
     except InvalidTransitionError as exc:
         return _review_answer(
-            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen.outcome
+            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen_outcome
         )
     except (InvalidReasonError, InvalidRequestTokenError) as exc:
         return _review_answer(request, decision, next_url=next_url, status=400, error=str(exc))
@@ -397,7 +393,7 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         (messages.info if result.replayed else messages.success)(request, notice)
         return redirect(next_url)
     return _review_answer(
-        request, decision, next_url=next_url, status=200, notice=notice, seen=seen.outcome
+        request, decision, next_url=next_url, status=200, notice=notice, seen=seen_outcome
     )
 
 

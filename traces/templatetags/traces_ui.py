@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from traces.ui_selectors import pending_decisions_count
+from traces.ui.common import pending_decisions_count
 
 register = template.Library()
 
