@@ -20,11 +20,13 @@ from django.utils.http import urlencode
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
+from traces.exceptions import TraceValidationError
 from traces.models import EventRecord
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import search_events
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
+from traces.validation import aware
 
 __all__ = [
     "DecisionFilterSet",
@@ -88,6 +90,12 @@ class EventFilterForm(_Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name in ("since", "until"):
+            if data.get(name):
+                try:
+                    aware(str(self.fields[name].label), data[name])
+                except TraceValidationError as exc:
+                    self.add_error(name, str(exc))
         since, until = data.get("since"), data.get("until")
         if since and until and until <= since:
             self.add_error("until", UNTIL_BEFORE_SINCE)

@@ -144,6 +144,11 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
+    if not user_can_view_decisions(request.user):
+        # Filtering by approval status would tell the outcome of decisions.
+        if request.GET.get("approval"):
+            raise PermissionDenied(NO_VIEW_PERMISSION)
+        del filterset.filters["approval"]
     scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
     context: dict[str, Any] = {
         "filterset": filterset,
@@ -176,7 +181,8 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
-    return TemplateResponse(request, "traces/event_detail.html", {"detail": event_detail(event)})
+    detail = event_detail(event, with_decisions=user_can_view_decisions(request.user))
+    return TemplateResponse(request, "traces/event_detail.html", {"detail": detail})
 
 
 @require_GET
@@ -230,6 +236,7 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
 @require_GET
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
+    _require_decision_viewer(request)
     filterset = DecisionFilterSet(request.GET or None, queryset=Decision.objects.all())
     context: dict[str, Any] = {"filterset": filterset, "target": None}
     status = 200

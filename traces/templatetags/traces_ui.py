@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django import template
+from django.urls import NoReverseMatch, reverse
 
 from traces.ui.common import pending_decisions_count
 
@@ -41,7 +43,7 @@ def percent(value: float | None) -> str:
 @register.filter
 def seconds(value: float | None) -> str:
     """A duration in seconds, in the unit that reads best: 350 ms, 4.2 s, 3 min 5 s."""
-    if value is None:
+    if value is None or not math.isfinite(value):
         return ""
     if value < 1:
         return f"{round(value * 1000)} ms"
@@ -49,6 +51,24 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s"
     minutes, rest = divmod(round(value), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def actor_url(actor: Any) -> str:
+    """The actor's page, or "" when a stored row's type or id cannot be a URL (no link then)."""
+    try:
+        return reverse("traces:actor_detail", args=[actor.actor_type, actor.actor_id])
+    except NoReverseMatch:
+        return ""
+
+
+@register.filter
+def object_url(obj: Any) -> str:
+    """The object's history page, or "" when a stored row's type or id cannot be a URL."""
+    try:
+        return reverse("traces:object_history", args=[obj.object_type, obj.object_id])
+    except NoReverseMatch:
+        return ""
 
 
 @register.simple_tag(takes_context=True)

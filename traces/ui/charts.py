@@ -229,10 +229,21 @@ class ChainNode:
     is_current: bool
 
 
+def _duration(row: EventRecord) -> float:
+    # Seconds as stored; a row written around the services may hold NaN or a negative value.
+    value = row.duration
+    return value if isinstance(value, float | int) and math.isfinite(value) and value > 0 else 0.0
+
+
 def chain_layout(rows: list[EventRecord], current: EventRecord) -> tuple[list[ChainNode], float]:
+    """Each event of a chain placed on the chain's time axis, depth first; and the span in seconds.
+
+    Arithmetic on seconds (floats), not datetimes: a stored row at the edge of
+    the datetime range or with an absurd duration cannot overflow the page.
+    """
     start = min(row.effective_at for row in rows)
-    end = max(row.effective_at + timedelta(seconds=row.duration) for row in rows)
-    span = max((end - start).total_seconds(), 0.001)
+    end = max((row.effective_at - start).total_seconds() + _duration(row) for row in rows)
+    span = max(end, 0.001)
     by_parent: dict[Any, list[EventRecord]] = {}
     ids = {row.pk for row in rows}
     for row in rows:
@@ -243,7 +254,7 @@ def chain_layout(rows: list[EventRecord], current: EventRecord) -> tuple[list[Ch
     while stack:
         row = stack.pop()
         offset = (row.effective_at - start).total_seconds() / span * 100
-        width = max(row.duration / span * 100, 0.8)
+        width = max(_duration(row) / span * 100, 0.8)
         nodes.append(
             ChainNode(
                 event=row,

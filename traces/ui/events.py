@@ -131,8 +131,11 @@ def _decisions_about(events: QuerySet) -> QuerySet:
     )
 
 
-def event_detail(event: EventRecord) -> EventDetail:
+def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDetail:
     """Everything the event page shows, in five queries whatever the chain's size.
+
+    ``with_decisions=False`` (a user who may not see decisions) leaves the
+    decisions about the event out, unread.
 
     The chain is capped at ``CHAIN_LIMIT`` events (oldest first) and the
     correlated events outside the chain at ``CORRELATED_LIMIT``.
@@ -178,8 +181,12 @@ def event_detail(event: EventRecord) -> EventDetail:
         if constraints
         else []
     )
-    decisions = list(
-        _decisions_about([str(event.pk)]).select_related("decided_by").order_by("effective_at")
+    decisions = (
+        list(
+            _decisions_about([str(event.pk)]).select_related("decided_by").order_by("effective_at")
+        )
+        if with_decisions
+        else []
     )
     return EventDetail(
         event=event,
