@@ -28,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -92,6 +93,10 @@ GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
 
 
+# Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
+_no_store = cache_control(private=True, no_store=True)
+
+
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
@@ -120,6 +125,7 @@ def _render(
     return response
 
 
+@_no_store
 @require_GET
 @login_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
@@ -140,6 +146,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
@@ -177,6 +184,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
@@ -185,6 +193,7 @@ def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     return TemplateResponse(request, "traces/event_detail.html", {"detail": detail})
 
 
+@_no_store
 @require_GET
 @login_required
 def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: str) -> HttpResponse:
@@ -213,6 +222,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> HttpResponse:
@@ -233,6 +243,7 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -276,6 +287,7 @@ def _require_decision_viewer(request: HtmxHttpRequest) -> None:
         raise PermissionDenied(NO_VIEW_PERMISSION)
 
 
+@_no_store
 @require_GET
 @login_required
 def review_queue(request: HtmxHttpRequest) -> HttpResponse:
@@ -321,6 +333,7 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_detail_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
@@ -342,6 +355,7 @@ def _safe_next(request: HtmxHttpRequest, default: str) -> str:
     return default
 
 
+@_no_store
 @require_POST
 def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     """Approve, reject, defer, escalate or reopen one decision (``DecisionReviewForm``)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 from typing import Any
 
 from django import template
@@ -51,6 +52,12 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s"
     minutes, rest = divmod(round(value), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def minutes(value: timedelta) -> int:
+    """A duration in whole minutes, rounded up (a lockout of 90 s reads "2 minutes")."""
+    return math.ceil(value.total_seconds() / 60)
 
 
 @register.filter

@@ -18,6 +18,7 @@ from traces.models import EventRecord
 
 __all__ = [
     "ACTOR_LABELS",
+    "CHAIN_INDENT_LIMIT",
     "NO_ACTOR",
     "OUTCOME_LABELS",
     "PERIODS",
@@ -33,6 +34,7 @@ __all__ = [
     "count_rows",
 ]
 
+CHAIN_INDENT_LIMIT = 12
 NO_ACTOR = ""
 ACTOR_LABELS = {**dict(choices(ActorType)), NO_ACTOR: "No actor"}
 OUTCOME_LABELS = dict(choices(EventOutcome))
@@ -227,6 +229,11 @@ class ChainNode:
     offset: float
     width: float
     is_current: bool
+
+    @property
+    def indent(self) -> int:
+        """The indentation step shown (deeper levels line up with the twelfth)."""
+        return min(self.level, CHAIN_INDENT_LIMIT)
 
 
 def _duration(row: EventRecord) -> float:
