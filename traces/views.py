@@ -67,6 +67,7 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
+from traces.search import SEARCH_MATCH_LIMIT, search_match_count
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
@@ -91,6 +92,10 @@ DONE = "{Action} “{decision_type}”."
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
+SEARCH_CAPPED = (
+    "These words are in more than {limit:,} events: the list covers the {limit:,} most "
+    "recently recorded of them. Add a word or a filter to narrow it."
+)
 
 
 # Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
@@ -171,6 +176,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             context["page"] = keyset_page(
                 filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
             )
+            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            if text and not scrolling:
+                context["search_capped"] = _search_capped(text)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400
@@ -182,6 +190,13 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         partials={"timeline": "traces/_timeline.html", "timeline-more": "traces/_more.html"},
         status=status,
     )
+
+
+def _search_capped(text: str) -> str:
+    """The notice for words in more events than a search reads ("" when all are read)."""
+    if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
+        return ""
+    return SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
 
 
 @_no_store
