@@ -49,8 +49,8 @@ __all__ = [
 
 MAX_QUERY_TOKENS = 32
 # A word in most of a million events would make a page read every match: the UI
-# looks at the most recently recorded ones only (about 50 ms at this size).
-SEARCH_MATCH_LIMIT = 20_000
+# looks at the most recently recorded ones only (a page then costs ~120 ms at that size).
+SEARCH_MATCH_LIMIT = 10_000
 _MAX_TOKEN_LENGTH = 64
 _WORD = re.compile(r"\w+")
 _FTS_TABLE = "traces_event_fts"

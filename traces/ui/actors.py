@@ -15,8 +15,8 @@ __all__ = ["ACTOR_COUNT_LIMIT", "ACTOR_RECENT_LIMIT", "ActorSummary", "actor_sum
 
 ACTOR_RECENT_LIMIT = 15
 # An actor with hundreds of thousands of events in the period: count its latest ones
-# only, so the page costs what 10,000 events cost (tens of ms), and say so.
-ACTOR_COUNT_LIMIT = 10_000
+# only, so the page costs what 5,000 events cost (tens of ms), and say so.
+ACTOR_COUNT_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
