@@ -35,13 +35,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from decision_trace.builder import TraceBuilder
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
+from decision_trace.enums import ObjectType, RiskLevel
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, assemble
 from ecommerce.client import EcommerceClient
-from ecommerce.event_types import EcommerceEventType as E
 from ecommerce.exceptions import DEMO_OPTION, DEMO_TOO_LARGE, DemoStoreOptionError
-from ecommerce.validation import money_text
-from traces.builder import TraceBuilder
-from traces.enums import ObjectType, RiskLevel
-from traces.values import Actor, DecisionTrace, TraceEvent, assemble
 
 __all__ = [
     "DEMO_SOURCE",

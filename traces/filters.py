@@ -18,8 +18,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from decisioning.models import Decision, DecisionOutcome
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.models import EventRecord
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import search_events

@@ -26,9 +26,9 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.models import DecisionOutcome
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.querysets import EventRecordQuerySet
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from traces.exceptions import InvalidCursorError, TraceValidationError
+from decision_trace.exceptions import InvalidCursorError, TraceValidationError
 
 __all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "keyset_page"]
 

@@ -20,8 +20,8 @@ from django.db import NotSupportedError, connection
 from django.db.models import CharField, Count, Func, Model, QuerySet, Sum
 from django.utils import timezone
 
+from decision_trace.enums import ActorType, EventOutcome, RiskLevel, choices
 from decisioning.models import Decision, DecisionOutcome
-from traces.enums import ActorType, EventOutcome, RiskLevel, choices
 from traces.models import ActorRecord, EventRecord, HourlyEventCount, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
 

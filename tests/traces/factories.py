@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import factory
 from django.utils import timezone
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType
 from decisioning.models import Decision
 from traces.client import DecisionTraceClient
 from traces.counts import event_counts_add
-from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
 from traces.search import document_body, search_index_add
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
-from traces.exceptions import (
+from decision_trace.exceptions import (
     BAD_CHOICE,
     BAD_CONFIDENCE,
     BAD_DATETIME,
@@ -40,6 +40,7 @@ __all__ = [
     "EMAIL_LENGTH",
     "ID_LENGTH",
     "MAX_JSON_CHARS",
+    "MAX_OFFSET",
     "MAX_TEXT_LENGTH",
     "NAME_LENGTH",
     "ROLE_LENGTH",
@@ -76,6 +77,8 @@ VERSION_LENGTH = 100
 MAX_TEXT_LENGTH = 100_000
 MAX_JSON_CHARS = 1_000_000
 _MAX_JSON_DEPTH = 64
+# query(offset=) exists for the seed's sake; deeper pages use the cursor.
+MAX_OFFSET = 10_000
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -187,11 +190,10 @@ def check_ip(value: object) -> str | None:
         address = ipaddress.ip_address(value.strip())
     except ValueError as exc:
         raise TraceValidationError(BAD_IP.format(got=value)) from exc
-    if address.version == 4:
-        return str(address)
-    from django.utils.ipv6 import clean_ipv6_address
-
-    return clean_ipv6_address(str(address))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # Stored as Django's GenericIPAddressField stores it: the IPv4 part dotted.
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def check_mapping(field: str, value: object) -> dict[str, Any]:

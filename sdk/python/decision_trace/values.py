@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
-from traces.exceptions import NOT_A_MAPPING, WRONG_ITEM, TraceValidationError
-from traces.validation import (
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.exceptions import NOT_A_MAPPING, WRONG_ITEM, TraceValidationError
+from decision_trace.validation import (
     DECISION_ID_LENGTH,
     EMAIL_LENGTH,
     ID_LENGTH,

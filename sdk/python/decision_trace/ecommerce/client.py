@@ -5,6 +5,10 @@ what to pass), then returns a builder with the event type, description, the
 affected objects (with their state before and after where the arguments give
 it), data, tags, risk and reasoning already set. The caller adds who acted and
 anything else, and calls ``.record()``; nothing is written before that.
+
+The client records wherever its ``DecisionTraceClient`` base does: over HTTP
+(``EcommerceClient(base_url=..., token=...)`` or the environment variables)
+or, inside the Django project, in-process (``ecommerce.EcommerceClient``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecommerce.conf import approval_risk_level
-from ecommerce.event_types import EcommerceEventType
-from ecommerce.exceptions import (
+from decision_trace.builder import TraceBuilder
+from decision_trace.client import DecisionTraceClient
+from decision_trace.ecommerce.event_types import EcommerceEventType
+from decision_trace.ecommerce.exceptions import (
     NOT_AN_ANOMALY,
     PRICE_BOUNDS,
     PRICE_UNCHANGED,
@@ -28,7 +33,7 @@ from ecommerce.exceptions import (
     TIER_UNCHANGED,
     WRONG_OBJECT,
 )
-from ecommerce.risk import (
+from decision_trace.ecommerce.risk import (
     anomaly_risk,
     confidence_risk,
     low_stock_risk,
@@ -37,7 +42,7 @@ from ecommerce.risk import (
     price_change_risk,
     stock_adjustment_risk,
 )
-from ecommerce.validation import (
+from decision_trace.ecommerce.validation import (
     check_currency,
     check_email,
     check_id,
@@ -49,20 +54,27 @@ from ecommerce.validation import (
     check_when,
     money_text,
 )
-from traces.builder import TraceBuilder
-from traces.client import DecisionTraceClient
-from traces.enums import ObjectType, RiskLevel
-from traces.exceptions import TraceValidationError
-from traces.validation import (
+from decision_trace.enums import ObjectType, RiskLevel
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import (
     TAG_LENGTH,
+    check_choice,
     check_confidence,
     check_event_id,
     check_mapping,
     check_text,
 )
-from traces.values import Actor, TraceEvent, TrackedObject
+from decision_trace.values import Actor, TraceEvent, TrackedObject
 
-__all__ = ["APPROVAL_EVENT_TYPES", "TIERS", "EcommerceClient", "EcommerceTraceBuilder"]
+__all__ = [
+    "APPROVAL_EVENT_TYPES",
+    "DEFAULT_APPROVAL_RISK_LEVEL",
+    "TIERS",
+    "EcommerceClient",
+    "EcommerceTraceBuilder",
+]
+
+DEFAULT_APPROVAL_RISK_LEVEL = RiskLevel.MEDIUM
 
 # The event types that go to a person when their risk reaches ECOMMERCE_APPROVAL_RISK_LEVEL.
 APPROVAL_EVENT_TYPES = frozenset(
@@ -81,7 +93,8 @@ class EcommerceTraceBuilder(TraceBuilder):
     """A ``TraceBuilder`` that applies the store's approval rule when the event is built.
 
     An AI recommendation or a dynamic price change whose risk is at or above
-    ``ECOMMERCE_APPROVAL_RISK_LEVEL`` is recorded with ``requires_approval``,
+    the client's ``approval_risk_level`` (in the Django project,
+    ``ECOMMERCE_APPROVAL_RISK_LEVEL``) is recorded with ``requires_approval``,
     whatever the caller set: the rule is checked in ``build()`` (and so in
     ``record()``), after every ``.with_risk(...)`` the caller added. Below
     that level the caller may still ask for approval with
@@ -97,7 +110,12 @@ class EcommerceTraceBuilder(TraceBuilder):
             and decision.risk_level is not None
             and not decision.requires_approval
         ):
-            level = approval_risk_level()
+            client = self._client
+            level = (
+                client.approval_risk_level
+                if isinstance(client, EcommerceClient)
+                else DEFAULT_APPROVAL_RISK_LEVEL
+            )
             if level is not None and decision.risk_level.rank >= level.rank:
                 event = replace(event, decision=replace(decision, requires_approval=True))
         return event
@@ -107,9 +125,14 @@ class EcommerceClient(DecisionTraceClient):
     """``DecisionTraceClient`` with one method per store event.
 
     Args:
-        using: a database alias; the default database when omitted.
-        default_actor: the actor of events that name none.
+        base_url, token: the server, as for ``DecisionTraceClient`` (default
+            the environment variables, or in-process inside the project).
         currency: the ISO 4217 code stored with every amount (default ``"USD"``).
+        approval_risk_level: from this risk on, AI recommendations and dynamic
+            price changes are recorded with ``requires_approval`` (``None``
+            switches the rule off). Default medium, the server's default.
+        **options: the other ``DecisionTraceClient`` options (``default_actor``,
+            ``batch``, ``timeout``, ...).
 
     Amounts (``total``, ``refund_amount``, prices, costs) take a ``Decimal``,
     an ``int``, text such as ``"149.99"``, or a float that is an exact amount
@@ -123,17 +146,30 @@ class EcommerceClient(DecisionTraceClient):
 
     def __init__(
         self,
-        using: str | None = None,
-        default_actor: Actor | None = None,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
         currency: str = "USD",
+        approval_risk_level: RiskLevel | str | None = DEFAULT_APPROVAL_RISK_LEVEL,
+        **options: Any,
     ) -> None:
-        super().__init__(using=using, default_actor=default_actor)
         self.currency = check_currency(currency)
+        self._approval_risk_level = (
+            None
+            if approval_risk_level is None
+            else check_choice("approval_risk_level", approval_risk_level, RiskLevel)
+        )
+        super().__init__(base_url=base_url, token=token, **options)
+
+    @property
+    def approval_risk_level(self) -> RiskLevel | None:
+        """The risk from which AI recommendations and dynamic prices need approval (or ``None``)."""
+        return self._approval_risk_level
 
     def trace(self, event_type: str, description: str = "") -> EcommerceTraceBuilder:
         """Start describing any event; the approval rule applies to it too."""
         return EcommerceTraceBuilder(
-            event_type, description, actor=self._default_actor, using=self.using
+            event_type, description, actor=self._default_actor, client=self
         )
 
     def _order_trace(
@@ -322,7 +358,8 @@ class EcommerceClient(DecisionTraceClient):
     ) -> EcommerceTraceBuilder:
         """A payment attempt failed: outcome failure, the code and message as the error.
 
-        Risk is high for declines that suggest fraud (``ecommerce.risk.FRAUD_ERROR_CODES``).
+        Risk is high for declines that suggest fraud
+        (``decision_trace.ecommerce.risk.FRAUD_ERROR_CODES``).
         """
         payment_id = check_id("payment_id", payment_id)
         order_id = check_id("order_id", order_id)
@@ -701,7 +738,7 @@ class EcommerceClient(DecisionTraceClient):
     ) -> EcommerceTraceBuilder:
         """An AI model recommends an action; the model is the actor.
 
-        The risk follows the confidence (``ecommerce.risk.confidence_risk``)
+        The risk follows the confidence (``decision_trace.ecommerce.risk.confidence_risk``)
         until ``.with_risk(...)`` sets it; at or above
         ``ECOMMERCE_APPROVAL_RISK_LEVEL`` the event needs approval. The
         reasoning is ``recommendation["reasoning"]`` (or ``"reason"``) when
@@ -761,7 +798,7 @@ class EcommerceClient(DecisionTraceClient):
             context: anything else the detector knew.
             affected_objects: ``TrackedObject``s or their dicts.
 
-        Risk follows the relative deviation (``ecommerce.risk.anomaly_risk``):
+        Risk follows the relative deviation (``decision_trace.ecommerce.risk.anomaly_risk``):
         under 25 % low, under 50 % medium, under 100 % high, else critical.
         """
         anomaly_type = check_text(
@@ -872,7 +909,7 @@ class EcommerceClient(DecisionTraceClient):
             reason: why, e.g. ``"Supplier cost up 8 %"``.
             product_id: the product's id when it is not its SKU.
 
-        Risk follows the size of the change (``ecommerce.risk.price_change_risk``):
+        Risk follows the size of the change (``decision_trace.ecommerce.risk.price_change_risk``):
         under 5 % low, under 15 % medium, under 30 % high, else critical.
         """
         sku = check_id("sku", sku)
