@@ -413,11 +413,19 @@ def test_span_record_keeps_an_explicit_parent(client):
 
 def test_span_failure_still_stores_children(client):
     """A failing span stores its children with the failed span event."""
-    with pytest.raises(ValueError, match="bad"), client.span("job.run") as span:
-        child = client.trace("job.step").record()
+    children: list[str] = []
+
+    @client.span("job.run")
+    def job() -> None:
+        children.append(client.trace("job.step").record())
         raise ValueError("bad")
-    assert client.get_event(span.event_id).outcome is EventOutcome.FAILURE
-    assert client.get_event(child).parent_event_id == span.event_id
+
+    with pytest.raises(ValueError, match="bad"):
+        job()
+    span = client.query(event_types=["job.run"])[0]
+    child = children[0]
+    assert span.outcome is EventOutcome.FAILURE
+    assert client.get_event(child).parent_event_id == span.id
 
 
 def test_record_reports_the_pending_decision(client):
