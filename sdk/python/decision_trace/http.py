@@ -364,7 +364,12 @@ class HttpTransport:
             raise TraceValidationError(_NEEDS_OBJECT_TYPE)
         kind = check_choice("object_type", object_type, ObjectType).value
         path = f"objects/{quote(kind, safe='')}/{quote(str(key), safe='')}/history"
-        events, next_cursor = self._page(path, [], limit, cursor)
+        try:
+            events, next_cursor = self._page(path, [], limit, cursor)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return EventList()  # an object no event touched, as in-process
         return EventList(events, next_cursor)
 
     def stats(self) -> dict[str, Any]:
