@@ -25,6 +25,7 @@ from decision_trace.validation import (
     check_confidence,
     check_duration,
     check_event_id,
+    check_event_type,
     check_ip,
     check_list,
     check_mapping,
@@ -72,7 +73,7 @@ class TraceBuilder:
         actor: Actor | None = None,
         client: DecisionTraceClient | None = None,
     ) -> None:
-        self._event_type = check_text("event_type", event_type, max_length=100, required=True)
+        self._event_type = check_event_type(event_type)
         self._description = check_text("description", description)
         self._id = _new_event_id()
         self._decision_id = uuid.uuid4().hex
@@ -93,8 +94,6 @@ class TraceBuilder:
         self._source_ip: str | None = None
         self._timestamp: datetime | None = None
         self._duration = 0.0
-        # Validate the event type and description the way record() will.
-        self.build()
 
     def __repr__(self) -> str:
         return f"<TraceBuilder {self._event_type} {self._id}>"

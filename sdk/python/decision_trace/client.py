@@ -332,6 +332,8 @@ class DecisionTraceClient:
         if self._sender is not None:
             done = self._sender.close(timeout)
             _open_clients.discard(self)
+            if self._sender.alive:
+                return done  # its last request still needs the connection
         self.transport.close()
         return done
 

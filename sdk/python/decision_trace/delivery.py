@@ -139,19 +139,33 @@ class BatchSender:
             return True
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then stop the thread; ``False`` (and a warning) if events were left behind."""
+        """Flush, then stop the thread; ``False`` if events were left behind.
+
+        Events still queued when ``timeout`` runs out are given up: counted as
+        dropped and logged. A batch being sent then finishes in the background.
+        """
         done = self.flush(timeout)
         with self._cond:
             self._closed = True
-            left = self._queued + self._in_flight
+            left = self._queued
+            if not done:
+                self._dropped += left
+                self._queue.clear()
+                self._queued = 0
             self._cond.notify_all()
         if done:
             self._thread.join(timeout)
         else:
             logger.warning(
-                "decision_trace: closing with %d event(s) not delivered (flush timed out)", left
+                "decision_trace: closing with %d queued event(s) not delivered (flush timed out)",
+                left,
             )
         return done
+
+    @property
+    def alive(self) -> bool:
+        """The sender thread is still running (a batch in flight after a timed-out close)."""
+        return self._thread.is_alive()
 
     def stats(self) -> DeliveryStats:
         with self._cond:

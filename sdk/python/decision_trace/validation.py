@@ -54,6 +54,7 @@ __all__ = [
     "check_confidence",
     "check_duration",
     "check_event_id",
+    "check_event_type",
     "check_ip",
     "check_json",
     "check_list",
@@ -178,6 +179,16 @@ def check_event_id(field: str, value: object) -> str:
             pass
     shown = value if not isinstance(value, str) else value[:80]
     raise TraceValidationError(BAD_EVENT_ID.format(field=field, got=shown))
+
+
+def check_event_type(value: object) -> str:
+    """A dotted event type such as ``order.created``: required, at most 100 characters, no ``*``."""
+    event_type = check_text("event_type", value, max_length=TYPE_LENGTH, required=True)
+    if "*" in event_type:
+        raise TraceValidationError(
+            f"event_type must not contain '*' (it is the query wildcard); got {event_type!r}."
+        )
+    return event_type
 
 
 def check_ip(value: object) -> str | None:

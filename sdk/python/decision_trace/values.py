@@ -29,7 +29,6 @@ from decision_trace.validation import (
     NAME_LENGTH,
     ROLE_LENGTH,
     TAG_LENGTH,
-    TYPE_LENGTH,
     VERSION_LENGTH,
     TraceJSONEncoder,
     aware,
@@ -38,6 +37,7 @@ from decision_trace.validation import (
     check_confidence,
     check_duration,
     check_event_id,
+    check_event_type,
     check_ip,
     check_list,
     check_mapping,
@@ -354,14 +354,7 @@ class TraceEvent:
         _set(self, "id", check_event_id("event id", self.id))
         _set(self, "timestamp", aware("timestamp", self.timestamp))
         _set(self, "duration", check_duration(self.duration))
-        event_type = check_text(
-            "event_type", self.event_type, max_length=TYPE_LENGTH, required=True
-        )
-        if "*" in event_type:
-            raise TraceValidationError(
-                f"event_type must not contain '*' (it is the query wildcard); got {event_type!r}."
-            )
-        _set(self, "event_type", event_type)
+        _set(self, "event_type", check_event_type(self.event_type))
         _set(self, "description", check_text("description", self.description))
         if self.actor is not None and not isinstance(self.actor, Actor):
             raise TraceValidationError(

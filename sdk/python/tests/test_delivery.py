@@ -350,3 +350,24 @@ def test_every_call_has_a_timeout():
         assert time.monotonic() - started < 3
     finally:
         listener.close()
+
+
+def test_close_timeout_gives_up_what_is_queued(caplog):
+    """close(timeout) with the server away: queued events are counted dropped and logged."""
+    client = DecisionTraceClient(
+        f"http://127.0.0.1:{free_port()}",
+        "t",
+        batch=True,
+        batch_size=5,
+        flush_interval=60,
+        max_retries=1000,
+        **FAST,
+    )
+    _record(client, 12)
+    with caplog.at_level(logging.WARNING, logger="decision_trace"):
+        assert client.close(timeout=0.2) is False
+    stats = client.delivery_stats()
+    assert stats.dropped + stats.pending == 12
+    assert stats.sent == 0
+    assert "not delivered" in caplog.text
+    assert "Traceback" not in caplog.text
