@@ -66,8 +66,8 @@ _PARAMETERS: Final = {
     "correlation_id": "correlation_id",
 }
 _NEEDS_OBJECT_TYPE = (
-    "Over HTTP get_object_history() needs object_type (the API's path is "
-    "/objects/{type}/{id}/history); got none."
+    "Over HTTP get_object_history() without object_type returns one page only "
+    "(at most limit events, no cursor); pass object_type to page through a longer history."
 )
 _NO_APPROVAL_FILTER = (
     "Over HTTP requires_approval=False cannot be asked (the API filters events that need "
@@ -361,7 +361,7 @@ class HttpTransport:
         if key is None:
             raise TraceValidationError(NO_OBJECT_KEY)
         if object_type is None:
-            raise TraceValidationError(_NEEDS_OBJECT_TYPE)
+            return self._untyped_history(str(key), limit=limit, cursor=cursor)
         kind = check_choice("object_type", object_type, ObjectType).value
         path = f"objects/{quote(kind, safe='')}/{quote(str(key), safe='')}/history"
         try:
@@ -371,6 +371,28 @@ class HttpTransport:
                 raise
             return EventList()  # an object no event touched, as in-process
         return EventList(events, next_cursor)
+
+    def _untyped_history(self, key: str, *, limit: int, cursor: str | None) -> EventList:
+        """Every type's history of ``key``: the events touching it, read newest first, reversed.
+
+        The API's history path names the type; without one the SDK reads
+        ``/events?object_id=`` whole, so it needs the history to fit one page.
+        """
+        if cursor is not None:
+            raise TraceValidationError(_NEEDS_OBJECT_TYPE)
+        params = [("object_id", key)]
+        events: list[TraceEvent] = []
+        next_cursor: str | None = None
+        while True:
+            page, next_cursor = self._page("events", params, _MAX_PAGE, next_cursor)
+            events.extend(page)
+            if next_cursor is None:
+                break
+            if len(events) > limit:
+                raise TraceValidationError(_NEEDS_OBJECT_TYPE)
+        if len(events) > limit:
+            raise TraceValidationError(_NEEDS_OBJECT_TYPE)
+        return EventList(reversed(events), None)
 
     def stats(self) -> dict[str, Any]:
         totals = dict(self._ok(self.request("GET", "stats")))

@@ -276,6 +276,17 @@ def _handler(server: ContractServer) -> type[BaseHTTPRequestHandler]:
                         ordered = [
                             i for i in ordered if server.events[i]["data"]["event_type"] in types
                         ]
+                    keys = query.get("object_id")
+                    if keys:
+                        ordered = [
+                            i
+                            for i in ordered
+                            if any(
+                                key in (obj["id"], obj.get("external_id"))
+                                for obj in server.events[i]["data"]["objects"]
+                                for key in keys
+                            )
+                        ]
                     limit = int(query.get("limit", ["50"])[0])
                     self._json(
                         200,

@@ -105,7 +105,7 @@ def test_query_reads_newest_first(client):
         (lambda c: c.query(offset=5, cursor="abc"), "offset"),
         (lambda c: c.get_event("not-a-uuid"), "event id"),
         (lambda c: c.get_chain("x" * 1000), "event id"),
-        (lambda c: c.get_object_history(external_id="SKU-1"), "needs object_type"),
+        (lambda c: c.get_object_history(external_id="S", cursor="c"), "pass object_type"),
         (lambda c: c.get_object_history(object_type="order"), "external_id or object_id"),
         (lambda c: c.get_object_history("SKU-1", object_type="planet"), "object_type"),
     ],
@@ -124,6 +124,20 @@ def test_unknown_filter_is_a_type_error(client):
 def test_object_history_path_is_quoted(server, client):
     client.get_object_history("SKU/1 ?#", object_type=ObjectType.PRODUCT)
     assert server.requests[-1][1].startswith("/api/v1/objects/product/SKU%2F1%20%3F%23/history")
+
+
+def test_object_history_without_type_reads_events_oldest_first(server, client):
+    """Without object_type the history comes from /events?object_id=, oldest first."""
+    older = (
+        client.trace("a.b").affecting_product("p-1", external_id="SKU-1").at(datetime(2024, 1, 1))
+    )
+    newer = client.trace("a.b").affecting_object("inventory", "SKU-1").at(datetime(2024, 1, 2))
+    ids = client.record_many([newer, older])
+    history = client.get_object_history(external_id="SKU-1")
+    assert [e.id for e in history] == [ids[1], ids[0]]
+    assert ("object_id", "SKU-1") in _last_query(server)
+    with pytest.raises(TraceValidationError, match="pass object_type"):
+        client.get_object_history(external_id="SKU-1", limit=1)
 
 
 def test_stats_times_are_datetimes(client):
