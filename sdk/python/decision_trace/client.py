@@ -8,10 +8,8 @@ the transport the project registered (``decision_trace.transport``).
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
-import weakref
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar, Token
@@ -313,7 +311,6 @@ class DecisionTraceClient:
     def _background(self) -> BatchSender:
         if self._sender is None:
             self._sender = BatchSender(self.transport, **self._sender_options)
-            _open_clients.add(self)
         return self._sender
 
     # Delivery ------------------------------------------------------------
@@ -331,7 +328,6 @@ class DecisionTraceClient:
         done = True
         if self._sender is not None:
             done = self._sender.close(timeout)
-            _open_clients.discard(self)
             if self._sender.alive:
                 return done  # its last request still needs the connection
         self.transport.close()
@@ -506,14 +502,3 @@ def _make_transport(
     from decision_trace.http import HttpTransport
 
     return HttpTransport(url, token or os.environ.get(ENV_TOKEN) or None, **http_options)
-
-
-# Clients with a background sender, flushed when the interpreter exits.
-_open_clients: weakref.WeakSet[DecisionTraceClient] = weakref.WeakSet()
-_EXIT_FLUSH_SECONDS = float(os.environ.get("DECISION_TRACE_EXIT_TIMEOUT", "10"))
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    for client in list(_open_clients):
-        client.close(timeout=_EXIT_FLUSH_SECONDS)

@@ -11,7 +11,10 @@ dropped. A full queue refuses the new event with ``DeliveryQueueFullError``.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import math
+import os
 import threading
 import time
 import uuid
@@ -35,6 +38,11 @@ __all__ = ["BatchSender", "DeliveryStats"]
 logger = logging.getLogger("decision_trace")
 
 _MAX_BATCH_SIZE = 1_000
+_EXIT_TIMEOUT_VARIABLE = "DECISION_TRACE_EXIT_TIMEOUT"
+_DEFAULT_EXIT_TIMEOUT = 10.0
+# Senders not closed yet, held strongly so a client dropped without close() is still flushed.
+_running: set[BatchSender] = set()
+_running_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ class BatchSender:
         self._rejected = 0
         self._thread = threading.Thread(target=self._run, name="decision-trace-sender", daemon=True)
         self._thread.start()
+        with _running_lock:
+            _running.add(self)
 
     @staticmethod
     def check_options(*, batch_size: int, flush_interval: float, max_queue_size: int) -> None:
@@ -145,6 +155,8 @@ class BatchSender:
         dropped and logged. A batch being sent then finishes in the background.
         """
         done = self.flush(timeout)
+        with _running_lock:
+            _running.discard(self)
         with self._cond:
             self._closed = True
             left = self._queued
@@ -236,3 +248,21 @@ class BatchSender:
                 self._dropped += dropped
                 self._in_flight = 0
                 self._cond.notify_all()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Send what is still queued before the interpreter exits (at most the exit timeout each)."""
+    with _running_lock:
+        senders = list(_running)
+    for sender in senders:
+        sender.close(timeout=_exit_timeout())
+
+
+def _exit_timeout() -> float:
+    """``$DECISION_TRACE_EXIT_TIMEOUT`` seconds (default 10; a bad value is the default)."""
+    try:
+        seconds = float(os.environ.get(_EXIT_TIMEOUT_VARIABLE, _DEFAULT_EXIT_TIMEOUT))
+    except ValueError:
+        return _DEFAULT_EXIT_TIMEOUT
+    return seconds if math.isfinite(seconds) and seconds >= 0 else _DEFAULT_EXIT_TIMEOUT

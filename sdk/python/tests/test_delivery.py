@@ -241,8 +241,9 @@ def test_closed_client_refuses_buffered_records(server):
         client.trace("a.b").record()
 
 
-def test_process_exit_flushes_pending_events(server):
-    """A process that exits with events queued sends them first (atexit)."""
+@pytest.mark.parametrize("ending", ["", "del client; import gc; gc.collect()"])
+def test_process_exit_flushes_pending_events(server, ending):
+    """A process that exits with events queued sends them first (atexit), even unreferenced."""
     script = textwrap.dedent(
         f"""
         import json
@@ -251,12 +252,13 @@ def test_process_exit_flushes_pending_events(server):
                                      flush_interval=60)
         ids = [client.trace("exit.test", str(i)).record() for i in range(5)]
         print(json.dumps({{"ids": ids, "pending": client.delivery_stats().pending}}))
+        {ending}
         """
     )
     completed = subprocess.run(
         [sys.executable, "-c", script],
         cwd=SDK_ROOT,
-        env={**os.environ, "PYTHONPATH": str(SDK_ROOT)},
+        env={**os.environ, "PYTHONPATH": str(SDK_ROOT), "DECISION_TRACE_EXIT_TIMEOUT": "oops"},
         capture_output=True,
         text=True,
         timeout=60,
