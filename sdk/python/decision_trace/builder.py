@@ -212,14 +212,15 @@ class TraceBuilder:
     ) -> Self:
         """Add an object of any type, with its state before and after."""
         return self.affecting(
+            # TrackedObject takes the type's text and any mapping; it normalises both.
             TrackedObject(
                 id=object_id,
-                type=object_type,
+                type=object_type,  # type: ignore[arg-type]
                 external_id=external_id,
                 name=name,
                 metadata=metadata,
-                state_before=state_before,
-                state_after=state_after,
+                state_before=state_before,  # type: ignore[arg-type]
+                state_after=state_after,  # type: ignore[arg-type]
             )
         )
 

@@ -111,7 +111,7 @@ class TraceSpan(ContextDecorator):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         builder, token, scope, started = self._frames.pop()
         try:
             builder.with_duration(time.monotonic() - started)
@@ -125,7 +125,6 @@ class TraceSpan(ContextDecorator):
             outer.pending.extend(batch)
         else:
             self._client._deliver(batch, wait=None)
-        return False
 
 
 class DecisionTraceClient:
@@ -187,12 +186,12 @@ class DecisionTraceClient:
             raise TypeError(f"Unknown keyword argument(s): {', '.join(sorted(options))}.")
         self.transport: Transport = transport
         self._batch = batch
-        self._sender_options = {
-            "batch_size": batch_size,
-            "flush_interval": flush_interval,
-            "max_queue_size": max_queue_size,
-        }
-        BatchSender.check_options(**self._sender_options)
+        BatchSender.check_options(
+            batch_size=batch_size, flush_interval=flush_interval, max_queue_size=max_queue_size
+        )
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_queue_size = max_queue_size
         self._sender: BatchSender | None = None
         self._default_actor: Actor | None = None
         if default_actor is not None:
@@ -310,7 +309,12 @@ class DecisionTraceClient:
 
     def _background(self) -> BatchSender:
         if self._sender is None:
-            self._sender = BatchSender(self.transport, **self._sender_options)
+            self._sender = BatchSender(
+                self.transport,
+                batch_size=self._batch_size,
+                flush_interval=self._flush_interval,
+                max_queue_size=self._max_queue_size,
+            )
         return self._sender
 
     # Delivery ------------------------------------------------------------

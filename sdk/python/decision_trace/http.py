@@ -180,7 +180,7 @@ class HttpTransport:
         method: str,
         path: str,
         *,
-        params: Sequence[tuple[str, str]] | None = None,
+        params: list[tuple[str, str]] | None = None,
         body: object = None,
         idempotency_key: str | None = None,
     ) -> httpx.Response:
@@ -197,13 +197,14 @@ class HttpTransport:
             headers["Content-Type"] = "application/json"
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
+        query = None if params is None else httpx.QueryParams(tuple(params))
         attempt = 0
         while True:
             status = 0
             wait: float | None = None
             try:
                 response = self._client.request(
-                    method, path, params=params, content=content, headers=headers
+                    method, path, params=query, content=content, headers=headers
                 )
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -213,7 +213,8 @@ def check_mapping(field: str, value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise TraceValidationError(NOT_A_MAPPING.format(field=field, got=_type_name(value)))
-    return check_json(field, value)
+    plain: dict[str, Any] = check_json(field, value)
+    return plain
 
 
 def check_list(field: str, value: object) -> list[Any]:
@@ -222,7 +223,8 @@ def check_list(field: str, value: object) -> list[Any]:
         return []
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise TraceValidationError(NOT_A_LIST.format(field=field, got=_type_name(value)))
-    return check_json(field, list(value))
+    plain: list[Any] = check_json(field, list(value))
+    return plain
 
 
 def check_text_list(field: str, values: object, *, max_length: int) -> tuple[str, ...]:

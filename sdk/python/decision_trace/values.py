@@ -454,9 +454,10 @@ class TraceEvent:
             )
             if key in body
         }
+        # Any value may come in: __post_init__ checks each and says what to pass.
         return cls(
-            id=data.get("id"),
-            timestamp=timestamp,
+            id=data.get("id"),  # type: ignore[arg-type]
+            timestamp=timestamp,  # type: ignore[arg-type]
             duration=data.get("duration", 0.0),
             actor=Actor.from_dict(actor) if actor is not None else None,
             decision=DecisionTrace.from_dict(decision) if decision is not None else None,
