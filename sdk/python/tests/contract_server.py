@@ -5,8 +5,9 @@ the stored answer again with ``Idempotent-Replayed: true``), answers an
 identical event again as a duplicate, and holds events whose decision asks
 for approval (``decision_id`` in the answer). ``faults`` is a list of what the
 next POSTs meet, in order: ``500``, ``429`` (with ``Retry-After``), ``drop``
-(the batch is stored, then the connection closes without an answer) or
-``422``; after the list is used up every POST succeeds.
+(the batch is stored, then the connection closes without an answer), ``422``,
+``garbage`` (a 201 whose body is not JSON) or ``short`` (a 201 that lists no
+events); after the list is used up every POST succeeds.
 """
 
 from __future__ import annotations
@@ -224,6 +225,11 @@ def _handler(server: ContractServer) -> type[BaseHTTPRequestHandler]:
                 self._send(status, answer, {"Idempotent-Replayed": "true"})
                 return
             fault = server.next_fault()
+            if fault in {"garbage", "short"}:
+                server.posts.append((key, count, fault))
+                payload = b"<html>oops</html>" if fault == "garbage" else b'{"events": []}'
+                self._send(201, payload)
+                return
             if fault == "500":
                 server.posts.append((key, count, "500"))
                 self._json(500, _error("server_error", "Boom."))

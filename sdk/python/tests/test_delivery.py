@@ -373,3 +373,34 @@ def test_close_timeout_gives_up_what_is_queued(caplog):
     assert stats.sent == 0
     assert "not delivered" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"), [("garbage", "not JSON"), ("short", "does not list")]
+)
+def test_nonsense_answer_is_a_clear_error(fault, message):
+    """A 2xx the SDK cannot read is an ApiError saying so, not a crash or a silent success."""
+    with ContractServer(faults=[fault]) as server, pytest.raises(ApiError, match=message):
+        _client(server).trace("a.b").record()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("5", 5.0),
+        ("0", 0.0),
+        ("999999", 300.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("Thu, 01 Jan 2099 00:00:00 GMT", 300.0),
+        ("-1", None),
+        ("1.5", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("\x00", None),
+    ],
+)
+def test_retry_after_values(header, expected):
+    from decision_trace.http import retry_after_seconds
+
+    assert retry_after_seconds(header) == expected
