@@ -9,6 +9,7 @@ the transport the project registered (``decision_trace.transport``).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from contextlib import ContextDecorator
@@ -193,6 +194,7 @@ class DecisionTraceClient:
         self._flush_interval = flush_interval
         self._max_queue_size = max_queue_size
         self._sender: BatchSender | None = None
+        self._sender_lock = threading.Lock()
         self._default_actor: Actor | None = None
         if default_actor is not None:
             self.set_default_actor(default_actor)
@@ -308,14 +310,15 @@ class DecisionTraceClient:
         return [RecordedId.of(receipt) for receipt in receipts]
 
     def _background(self) -> BatchSender:
-        if self._sender is None:
-            self._sender = BatchSender(
-                self.transport,
-                batch_size=self._batch_size,
-                flush_interval=self._flush_interval,
-                max_queue_size=self._max_queue_size,
-            )
-        return self._sender
+        with self._sender_lock:  # two threads' first records start one sender
+            if self._sender is None:
+                self._sender = BatchSender(
+                    self.transport,
+                    batch_size=self._batch_size,
+                    flush_interval=self._flush_interval,
+                    max_queue_size=self._max_queue_size,
+                )
+            return self._sender
 
     # Delivery ------------------------------------------------------------
 
