@@ -24,8 +24,7 @@ from decision_trace.propagation import TraceContext
 from decision_trace.results import EventChain, EventList, RecordedId
 from decision_trace.transport import Receipt, Transport, register_default_transport
 from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject
-
-__version__ = "0.1.0"
+from decision_trace.version import __version__
 
 __all__ = [  # noqa: RUF022 - grouped: the seed's names first
     "Actor",
@@ -53,4 +52,5 @@ __all__ = [  # noqa: RUF022 - grouped: the seed's names first
     "ApiError",
     "ConfigurationError",
     "DeliveryQueueFullError",
+    "__version__",
 ]

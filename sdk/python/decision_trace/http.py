@@ -44,6 +44,7 @@ from decision_trace.validation import (
     check_event_id,
 )
 from decision_trace.values import TraceEvent
+from decision_trace.version import __version__
 
 __all__ = ["MAX_EVENTS_PER_REQUEST", "HttpTransport"]
 
@@ -53,7 +54,6 @@ MAX_EVENTS_PER_REQUEST: Final = 1_000
 _MAX_PAGE: Final = 500
 _MAX_RETRY_AFTER: Final = 300.0
 _RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
-_VERSION = "0.1.0"
 _PARAMETERS: Final = {
     "event_types": "event_type",
     "actor_types": "actor_type",
@@ -145,7 +145,7 @@ class HttpTransport:
         self.max_backoff = float(max_backoff)
         headers = {
             "Accept": "application/json",
-            "User-Agent": f"decision-trace-sdk/{_VERSION}",
+            "User-Agent": f"decision-trace-sdk/{__version__}",
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
