@@ -19,6 +19,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from decision_trace.exceptions import (
+    CHAIN_TOO_DEEP,
+    DUPLICATE_EVENT,
+    PARENT_NOT_FOUND,
+    WRONG_ITEM,
+    TraceValidationError,
+)
+from decision_trace.values import TraceEvent
 from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import RowBatch, insert_rows_returning
 from traces.checkpoints import deferred_checkpoint
@@ -27,17 +35,9 @@ from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
 from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_request
-from traces.exceptions import (
-    CHAIN_TOO_DEEP,
-    DUPLICATE_EVENT,
-    PARENT_NOT_FOUND,
-    WRONG_ITEM,
-    TraceValidationError,
-)
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
 from traces.search import document_body, search_index_add
-from traces.values import TraceEvent
 
 __all__ = [
     "MAX_BATCH_SIZE",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from traces import views
+from traces.converters import RecordIdConverter
+
+register_converter(RecordIdConverter, "record_id")
 
 app_name = "traces"
 
@@ -12,11 +15,11 @@ urlpatterns = [
     path("", views.timeline, name="timeline"),
     path("events/<uuid:event_id>/", views.event_detail_view, name="event_detail"),
     path(
-        "objects/<str:object_type>/<path:object_id>/",
+        "objects/<slug:object_type>/<record_id:object_id>/",
         views.object_history_view,
         name="object_history",
     ),
-    path("actors/<str:actor_type>/<path:actor_id>/", views.actor_detail, name="actor_detail"),
+    path("actors/<slug:actor_type>/<record_id:actor_id>/", views.actor_detail, name="actor_detail"),
     path("decisions/", views.decision_list, name="decision_list"),
     path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
     path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),

@@ -16,7 +16,6 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +29,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from decision_trace.enums import ObjectType, choices
+from decision_trace.exceptions import InvalidCursorError
 from decisioning.exceptions import (
     PERMISSION_MISSING,
     PERMISSION_NONE,
@@ -47,9 +49,7 @@ from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
-from traces.enums import ObjectType, choices
 from traces.evidence.corrections import corrections_apply
-from traces.exceptions import InvalidCursorError
 from traces.filters import (
     DecisionFilterSet,
     EventFilterSet,
@@ -70,17 +70,14 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
-from traces.ui_selectors import (
-    PAGE_SIZE,
-    PERIODS,
-    actor_summary,
-    dashboard_summary,
-    decisions_page,
-    event_detail,
-    known_event_types,
-    object_history,
-    pending_decisions_count,
-)
+from traces.search import SEARCH_MATCH_LIMIT, search_match_count
+from traces.ui.actors import actor_summary
+from traces.ui.charts import PERIODS
+from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
+from traces.ui.dashboard import dashboard_summary
+from traces.ui.decisions import decisions_page
+from traces.ui.events import event_detail
+from traces.ui.history import object_history_page
 
 __all__ = [
     "actor_detail",
@@ -98,6 +95,14 @@ DONE = "{Action} “{decision_type}”."
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
+SEARCH_CAPPED = (
+    "These words are in more than {limit:,} events: the list covers the {limit:,} most "
+    "recently recorded of them. Add a word or a filter to narrow it."
+)
+
+
+# Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
+_no_store = cache_control(private=True, no_store=True)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -128,6 +133,7 @@ def _render(
     return response
 
 
+@_no_store
 @require_GET
 @login_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
@@ -148,10 +154,16 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
+    if not user_can_view_decisions(request.user):
+        # Filtering by approval status would tell the outcome of decisions.
+        if request.GET.get("approval"):
+            raise PermissionDenied(NO_VIEW_PERMISSION)
+        del filterset.filters["approval"]
     scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
     context: dict[str, Any] = {
         "filterset": filterset,
@@ -169,6 +181,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             )
             known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
             corrections_apply(context["page"].items, known_at=known_at)
+            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            if text and not scrolling:
+                context["search_capped"] = _search_capped(text)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400
@@ -182,6 +197,14 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def _search_capped(text: str) -> str:
+    """The notice for words in more events than a search reads ("" when all are read)."""
+    if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
+        return ""
+    return SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
+
+
+@_no_store
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
@@ -190,7 +213,10 @@ def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     if known_at is not None:
         events = events.recorded_before(known_at)
     event = get_object_or_404(events, pk=event_id)
-    context = {"detail": event_detail(event, known_at=known_at), "known_at": known_at}
+    detail = event_detail(
+        event, with_decisions=user_can_view_decisions(request.user), known_at=known_at
+    )
+    context = {"detail": detail, "known_at": known_at}
     return TemplateResponse(request, "traces/event_detail.html", context)
 
 
@@ -203,6 +229,7 @@ def _known_at(request: HtmxHttpRequest) -> datetime | None:
     return known_at
 
 
+@_no_store
 @require_GET
 @login_required
 def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: str) -> HttpResponse:
@@ -212,7 +239,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     context: dict[str, Any] = {"object_type_label": labels[object_type]}
     status = 200
     try:
-        context["history"] = object_history(
+        context["history"] = object_history_page(
             object_type=object_type,
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
@@ -232,6 +259,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> HttpResponse:
@@ -252,9 +280,11 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
+    _require_decision_viewer(request)
     filterset = DecisionFilterSet(request.GET or None, queryset=Decision.objects.all())
     context: dict[str, Any] = {"filterset": filterset, "target": None}
     status = 200
@@ -294,6 +324,7 @@ def _require_decision_viewer(request: HtmxHttpRequest) -> None:
         raise PermissionDenied(NO_VIEW_PERMISSION)
 
 
+@_no_store
 @require_GET
 @login_required
 def review_queue(request: HtmxHttpRequest) -> HttpResponse:
@@ -339,6 +370,7 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_detail_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
@@ -360,6 +392,7 @@ def _safe_next(request: HtmxHttpRequest, default: str) -> str:
     return default
 
 
+@_no_store
 @require_POST
 def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     """Approve, reject, defer, escalate or reopen one decision (``DecisionReviewForm``)."""
@@ -383,24 +416,25 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         return _review_answer(request, decision, next_url=next_url, status=400, form=form)
 
     data = form.cleaned_data
-    seen = copy.copy(decision)
-    if data["seen_outcome"]:
-        # The state the reviewer saw: acting on anything else is a conflict.
-        seen.outcome, seen.decided_at = data["seen_outcome"], data["seen_decided_at"]
+    # The state the reviewer saw (the form carries it): acting on anything else is a conflict.
+    seen_outcome = data["seen_outcome"] or decision.outcome
+    seen_decided_at = data["seen_decided_at"] if data["seen_outcome"] else decision.decided_at
     action = DecisionAction(data["action"])
     try:
         result = decision_transition(
-            decision=seen,
+            decision=decision,
             action=action,
             user=request.user,
             reason=data["reason"],
             request_token=data["request_token"],
+            expected_outcome=seen_outcome,
+            expected_decided_at=seen_decided_at,
         )
     except DecisionPermissionError as exc:
         return _review_answer(request, decision, next_url=next_url, status=403, error=str(exc))
     except InvalidTransitionError as exc:
         return _review_answer(
-            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen.outcome
+            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen_outcome
         )
     except (InvalidReasonError, InvalidRequestTokenError) as exc:
         return _review_answer(request, decision, next_url=next_url, status=400, error=str(exc))
@@ -417,7 +451,7 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         (messages.info if result.replayed else messages.success)(request, notice)
         return redirect(next_url)
     return _review_answer(
-        request, decision, next_url=next_url, status=200, notice=notice, seen=seen.outcome
+        request, decision, next_url=next_url, status=200, notice=notice, seen=seen_outcome
     )
 
 

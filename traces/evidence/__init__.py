@@ -7,7 +7,7 @@
 - ``traces.evidence.sealing``: the after-commit worker task appending new rows
   to the Merkle log and signing checkpoints (``traces.evidence.tasks``);
 - ``traces.evidence.verification``: ``verify_traces`` and inclusion proofs;
-- ``traces.evidence.merkle``: the tree and proof arithmetic, no Django import;
+- ``decision_trace.evidence``: the tree and proof arithmetic, no Django import;
 - ``traces.evidence.keys``: the Ed25519 signing key.
 
 See docs/evidence.md.

@@ -23,12 +23,18 @@ from django.db import router, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import (
+    NAME_LENGTH,
+    check_event_id,
+    check_list,
+    check_mapping,
+    check_text,
+)
 from traces.evidence.models import EventCorrection, SealKind
 from traces.evidence.sealing import seal_request
-from traces.exceptions import TraceValidationError
 from traces.models import EventRecord, EventSearchDocument
 from traces.search import document_body, search_index_add, search_index_remove
-from traces.validation import NAME_LENGTH, check_event_id, check_list, check_mapping, check_text
 
 __all__ = [
     "CORRECTABLE_FIELDS",

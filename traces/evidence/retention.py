@@ -21,13 +21,13 @@ from django.db import router
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from decision_trace.validation import check_event_id, check_text
 from decisioning.appendonly import retention_window
 from decisioning.models import Decision, DecisionTransition
 from traces.counts import EventKey, event_counts_remove
 from traces.evidence.models import EventCorrection, LogEntry, LogHead, PrunedEntry, SealKind
 from traces.models import EventRecord
 from traces.search import search_index_remove
-from traces.validation import check_event_id, check_text
 
 __all__ = ["retention_delete"]
 

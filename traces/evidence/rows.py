@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from decision_trace.evidence import content_hash
 from decisioning.models import DecisionTransition
-from traces.evidence.merkle import content_hash
 from traces.evidence.models import EventCorrection, SealKind
 from traces.models import EventRecord, EventTag, TrackedObjectRecord
 

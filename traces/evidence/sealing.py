@@ -26,9 +26,7 @@ from django.conf import settings
 from django.db import router, transaction
 from django.utils import timezone
 
-from traces.bulk import RowBatch
-from traces.evidence.keys import public_key_bytes, signing_key
-from traces.evidence.merkle import (
+from decision_trace.evidence import (
     checkpoint_message,
     key_id,
     leaf_data,
@@ -37,6 +35,8 @@ from traces.evidence.merkle import (
     root_from_subtrees,
     subtrees,
 )
+from traces.bulk import RowBatch
+from traces.evidence.keys import public_key_bytes, signing_key
 from traces.evidence.models import (
     LogEntry,
     LogHead,

@@ -20,9 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import Q
 
-from decisioning.models import Decision, DecisionTransition
-from traces.evidence.keys import public_key_bytes
-from traces.evidence.merkle import (
+from decision_trace.evidence import (
     Checkpoint,
     ProofError,
     checkpoint_verify,
@@ -32,6 +30,8 @@ from traces.evidence.merkle import (
     node_hash,
     root_from_subtrees,
 )
+from decisioning.models import Decision, DecisionTransition
+from traces.evidence.keys import public_key_bytes
 from traces.evidence.models import (
     LogEntry,
     LogNode,
@@ -67,7 +67,7 @@ class VerifyReport:
 
 
 def checkpoint_of(row: SignedCheckpoint) -> Checkpoint:
-    """The plain checkpoint (``traces.evidence.merkle.Checkpoint``) of a stored one."""
+    """The plain checkpoint (``decision_trace.evidence.Checkpoint``) of a stored one."""
     return Checkpoint(
         size=row.size,
         root=bytes(row.root),
@@ -268,15 +268,21 @@ class EventProof:
         }
 
 
-def event_proof(event_id: str | uuid.UUID, *, using: str | None = None) -> EventProof | None:
-    """The inclusion proof of an event against the latest checkpoint; None if not sealed yet.
+def event_proof(
+    event_id: str | uuid.UUID, *, size: int | None = None, using: str | None = None
+) -> EventProof | None:
+    """The inclusion proof of an event against the latest checkpoint (or the one of ``size``).
 
-    Reads O(log² n) nodes in one query.
+    None when the event is not sealed yet (or not within that checkpoint), or
+    no checkpoint has that size. Reads O(log² n) nodes in one query.
     """
     db = using or router.db_for_read(EventRecord)
     key = str(event_id)
     entry = LogEntry.objects.using(db).filter(kind=SealKind.EVENT.value, key=key).first()
-    latest = SignedCheckpoint.objects.using(db).order_by("-size").first()
+    checkpoints = SignedCheckpoint.objects.using(db)
+    if size is not None:
+        checkpoints = checkpoints.filter(size=size)
+    latest = checkpoints.order_by("-size").first()
     if entry is None or latest is None or entry.index >= latest.size:
         return None
     wanted: set[tuple[int, int]] = set()

@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from decision_trace.evidence import checkpoint_verify, event_proof_verify, inclusion_verify
 from decisioning.services import decision_transition
 from tests.traces.factories import proposal_record
 from traces import DecisionTraceClient
 from traces.evidence.corrections import event_correct
 from traces.evidence.keys import public_key_bytes
-from traces.evidence.merkle import checkpoint_verify, inclusion_verify
 from traces.evidence.models import LogEntry, LogHead, SealRequest, SignedCheckpoint
 from traces.evidence.sealing import seal_pending
 from traces.evidence.verification import checkpoint_of, event_proof, evidence_verify
@@ -102,6 +102,22 @@ def test_sealing_is_incremental_and_idempotent():
             proof=proof.proof,
             root=proof.checkpoint.root,
         )
+
+
+def test_proof_at_a_kept_checkpoint_verifies_with_the_sdk():
+    """A client keeps the first checkpoint; later, the server proves against that size."""
+    client = DecisionTraceClient()
+    first = _record(client, 3)
+    seal_pending()
+    kept = checkpoint_of(SignedCheckpoint.objects.get())
+    _record(client, 4)
+    seal_pending()
+    latest = event_proof(first[1])
+    at_kept = event_proof(first[1], size=kept.size)
+    assert latest.checkpoint.size == 7
+    assert event_proof_verify(latest.to_dict(), public_key_bytes()).size == 7
+    assert event_proof_verify(at_kept.to_dict(), public_key_bytes(), kept=kept) == kept
+    assert event_proof(first[1], size=2) is None
 
 
 def test_proof_of_an_unsealed_or_unknown_event_is_none():

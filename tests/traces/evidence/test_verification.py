@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from decision_trace.evidence import Checkpoint, checkpoint_message, checkpoint_verify
 from decisioning.appendonly import append_only_triggers_sql
 from decisioning.models import Decision
 from decisioning.services import decision_transition
@@ -19,7 +20,6 @@ from tests.traces.factories import proposal_record
 from traces import DecisionTraceClient
 from traces.evidence.corrections import event_correct
 from traces.evidence.keys import key_file_create, public_key_bytes
-from traces.evidence.merkle import Checkpoint, checkpoint_message, checkpoint_verify
 from traces.evidence.models import LogEntry, SignedCheckpoint
 from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_pending

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from decision_trace.evidence import key_id
 from traces.evidence.keys import key_file, key_file_create, public_key_bytes, signing_key
-from traces.evidence.merkle import key_id
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from decision_trace.evidence import key_id
 from traces.evidence.keys import public_key_bytes
-from traces.evidence.merkle import key_id
 from traces.evidence.verification import checkpoints_export
 
 

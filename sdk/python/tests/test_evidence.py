@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from traces.evidence import merkle
-from traces.evidence.merkle import (
+from decision_trace import evidence as merkle
+from decision_trace.evidence import (
     Checkpoint,
     ProofError,
     canonical_bytes,
@@ -170,8 +170,8 @@ def test_canonical_bytes_are_stable_and_utc():
         canonical_bytes(datetime(2026, 1, 1))  # noqa: DTZ001
 
 
-def test_module_has_no_django_import():
-    """It moves into the SDK, which must not import Django."""
+def test_module_imports_no_project_code():
+    """Plain Python and cryptography: no Django, no server app (conftest refuses Django too)."""
     tree = ast.parse(Path(merkle.__file__).read_text())
     modules = set()
     for node in ast.walk(tree):
@@ -180,3 +180,50 @@ def test_module_has_no_django_import():
         elif isinstance(node, ast.ImportFrom):
             modules.add((node.module or "").split(".")[0])
     assert modules.isdisjoint({"django", "traces", "decisioning", "ecommerce"})
+
+
+def _proof_dict(key: Ed25519PrivateKey, size: int = 9, index: int = 3) -> dict[str, object]:
+    data = [merkle.leaf_data("event", f"id-{i}", f"{i:064x}") for i in range(size)]
+    leaves = [leaf_hash(d) for d in data]
+    root = _mth(leaves)
+    return {
+        "event_id": f"id-{index}",
+        "kind": "event",
+        "leaf_index": index,
+        "content_hash": f"{index:064x}",
+        "proof": [h.hex() for h in inclusion_path(index, size, _getter(leaves))],
+        "checkpoint": _checkpoint(key, size=size, root=root).to_dict(),
+    }
+
+
+def test_event_proof_verifies_offline_against_the_kept_checkpoint():
+    key = Ed25519PrivateKey.generate()
+    proof = _proof_dict(key)
+    kept = Checkpoint.from_dict(proof["checkpoint"])
+    assert merkle.event_proof_verify(proof, _public(key), kept=kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"content_hash": "00" * 32}, "does not lead"),
+        ({"event_id": "id-4"}, "does not lead"),
+        ({"leaf_index": "x"}, "Not an inclusion proof"),
+        ({"proof": ["zz"]}, "Not an inclusion proof"),
+        ({"checkpoint": {}}, "Not a checkpoint"),
+    ],
+    ids=["changed-row", "other-event", "bad-index", "bad-hex", "no-checkpoint"],
+)
+def test_event_proof_that_does_not_hold_is_refused(change, message):
+    key = Ed25519PrivateKey.generate()
+    with pytest.raises(ProofError, match=message):
+        merkle.event_proof_verify({**_proof_dict(key), **change}, _public(key))
+
+
+def test_event_proof_against_another_checkpoint_or_key_is_refused():
+    key = Ed25519PrivateKey.generate()
+    kept = Checkpoint.from_dict(_proof_dict(key, size=8)["checkpoint"])
+    with pytest.raises(ProofError, match="ask for the proof at size 8"):
+        merkle.event_proof_verify(_proof_dict(key), _public(key), kept=kept)
+    with pytest.raises(ProofError, match="signed by key"):
+        merkle.event_proof_verify(_proof_dict(key), _public(Ed25519PrivateKey.generate()))

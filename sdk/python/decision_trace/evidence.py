@@ -1,4 +1,4 @@
-"""The Merkle-tree log's arithmetic and its proofs, in plain Python (no Django import).
+"""Checking a Decision Trace server's evidence offline: Merkle proofs and signed checkpoints.
 
 The layout is RFC 6962 / RFC 9162's (certificate transparency): SHA-256, a
 leaf hashed as ``H(0x00 || data)``, an inner node as ``H(0x01 || left ||
@@ -9,14 +9,15 @@ leaf commits to one recorded row's content.
 A **checkpoint** is the tree's size and root at a time, signed with Ed25519.
 :func:`checkpoint_verify` and :func:`inclusion_verify` are what a client
 needs to check, offline, that a row is in the log a checkpoint it kept
-commits to. This module moves into the ``decision_trace`` SDK as is.
+commits to, with a public key they got from the server's operator. The
+server (``traces.evidence``) builds its log with the same functions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "checkpoint_message",
     "checkpoint_verify",
     "content_hash",
+    "event_proof_verify",
     "inclusion_path",
     "inclusion_verify",
     "key_id",
@@ -245,3 +247,35 @@ def checkpoint_verify(checkpoint: Checkpoint, public_key: bytes) -> None:
         raise ProofError(
             f"The signature of the checkpoint of size {checkpoint.size} does not verify."
         ) from None
+
+
+def event_proof_verify(
+    proof: Mapping[str, Any], public_key: bytes, *, kept: Checkpoint | None = None
+) -> Checkpoint:
+    """Check an event's inclusion proof (the server's ``/events/{id}/proof`` answer) offline.
+
+    The proof's checkpoint must be signed by ``public_key``; with ``kept`` (a
+    checkpoint saved earlier, e.g. from ``export_checkpoints``) it must also
+    be that very checkpoint (ask the server for the proof at its size).
+    Returns the checkpoint the event is proven against.
+
+    Raises:
+        ProofError: anything does not verify; the message says what.
+    """
+    try:
+        checkpoint = Checkpoint.from_dict(dict(proof["checkpoint"]))
+        index = int(proof["leaf_index"])
+        leaf = leaf_hash(
+            leaf_data(str(proof["kind"]), str(proof["event_id"]), str(proof["content_hash"]))
+        )
+        path = [bytes.fromhex(str(item)) for item in proof["proof"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProofError(f"Not an inclusion proof: {exc}") from None
+    checkpoint_verify(checkpoint, public_key)
+    if kept is not None and (kept.size, kept.root) != (checkpoint.size, checkpoint.root):
+        raise ProofError(
+            f"The proof is against the checkpoint of size {checkpoint.size}, not the one kept "
+            f"(size {kept.size}): ask for the proof at size {kept.size}."
+        )
+    inclusion_verify(index=index, size=checkpoint.size, leaf=leaf, proof=path, root=checkpoint.root)
+    return checkpoint

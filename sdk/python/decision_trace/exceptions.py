@@ -24,12 +24,17 @@ __all__ = [
     "NOT_JSON",
     "NOT_TEXT",
     "NO_OBJECT_KEY",
+    "NO_TRANSPORT",
     "NUL_IN_TEXT",
     "PARENT_NOT_FOUND",
+    "QUEUE_FULL",
     "TOO_LONG",
     "UNKNOWN_DECISION_FIELD",
     "UNKNOWN_EVENT_TYPE_PATTERN",
     "WRONG_ITEM",
+    "ApiError",
+    "ConfigurationError",
+    "DeliveryQueueFullError",
     "InvalidCursorError",
     "TraceValidationError",
     "TracesError",
@@ -45,7 +50,10 @@ NOT_A_BOOL = "{field} must be True or False; got {got!r}."
 NOT_A_MAPPING = "{field} must be a dict; got {got}."
 NOT_A_LIST = "{field} must be a list or tuple; got {got}."
 BAD_CONFIDENCE = "confidence must be a number from 0 to 1 (e.g. 0.85); got {got!r}."
-BAD_DURATION = "duration must be a timedelta or a number of seconds >= 0; got {got!r}."
+BAD_DURATION = (
+    "duration must be a timedelta or a number of seconds from 0 to a year (31,622,400); "
+    "got {got!r}."
+)
 BAD_DATETIME = "{field} must be a datetime (a naive one is taken as UTC); got {got!r}."
 NOT_JSON = "{field} cannot be stored as JSON: {reason}."
 BAD_IP = "ip must be an IPv4 or IPv6 address such as '203.0.113.7'; got {got!r}."
@@ -63,6 +71,14 @@ BAD_OFFSET = (
 )
 UNKNOWN_EVENT_TYPE_PATTERN = "{field} items must be event types or prefixes like 'order.*'."
 WRONG_ITEM = "{field} takes {expected}; got {got}."
+NO_TRANSPORT = (
+    "DecisionTraceClient has no server to talk to: pass base_url= and token=, or set "
+    "DECISION_TRACE_URL and DECISION_TRACE_TOKEN."
+)
+QUEUE_FULL = (
+    "The delivery queue is full ({size} events waiting); the event was not queued. "
+    "Raise max_queue_size=, call flush(), or record with wait=True."
+)
 
 
 class TracesError(Exception):
@@ -71,6 +87,27 @@ class TracesError(Exception):
 
 class TraceValidationError(TracesError, ValueError):
     """Input to a trace (builder method, record, query) is not acceptable; nothing was written."""
+
+
+class ConfigurationError(TracesError):
+    """The client cannot be set up as asked (no server URL, a bad option)."""
+
+
+class DeliveryQueueFullError(TracesError):
+    """Buffered mode: the queue is full, so this event was refused (not silently dropped)."""
+
+
+class ApiError(TracesError):
+    """The server refused a request for a reason other than bad input (401, 403, 404, 409, 5xx).
+
+    ``status`` is the HTTP status (0 when the server could not be reached),
+    ``code`` the error code of its answer (``"not_found"``, ``"unauthorized"``).
+    """
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 class InvalidCursorError(TraceValidationError):
