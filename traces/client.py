@@ -109,7 +109,9 @@ class InProcessTransport:
 
     def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
         row = event_get(event_id, using=self.using, values=True, known_at=known_at)
-        return self._events([row], known_at=known_at)[0] if row is not None else None
+        if not isinstance(row, dict):  # values=True: a values() row, or None
+            return None
+        return self._events([row], known_at=known_at)[0]
 
     def get_chain(self, event_id: str) -> EventChain:
         pairs = event_chain(event_id, using=self.using, values=True)

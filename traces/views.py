@@ -224,7 +224,8 @@ def _known_at(request: HtmxHttpRequest) -> datetime | None:
     """``?known_at=`` (ISO 8601; naive means the site's time zone); a bad value is a 400."""
     form = KnownAtForm(request.GET)
     if not form.is_valid():
-        raise BadRequest(f"known_at: {' '.join(form.errors.get('known_at', []))}")
+        problems: list[str] = [str(problem) for problem in form.errors.get("known_at") or []]
+        raise BadRequest("known_at: " + " ".join(problems))
     known_at: datetime | None = form.cleaned_data["known_at"]
     return known_at
 

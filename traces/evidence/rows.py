@@ -120,7 +120,9 @@ def row_keys_present(kind: str, keys: Iterable[str], *, using: str) -> set[str]:
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return set()
-    kind = SealKind(kind)
-    pks = [uuid.UUID(k) for k in wanted] if kind is SealKind.EVENT else [int(k) for k in wanted]
-    found = _MODELS[kind].objects.using(using).filter(pk__in=pks).values_list("pk", flat=True)
+    which = SealKind(kind)
+    pks: list[uuid.UUID | int] = [
+        uuid.UUID(k) if which is SealKind.EVENT else int(k) for k in wanted
+    ]
+    found = _MODELS[which].objects.using(using).filter(pk__in=pks).values_list("pk", flat=True)
     return {str(pk) for pk in found}
