@@ -41,7 +41,7 @@ from decisioning.permissions import (
     VIEW_DECISION,
 )
 from decisioning.selectors import decision_targets
-from decisioning.services import decision_request_token_new, decision_transition
+from decisioning.idempotency import decision_request_token_new, decision_transition
 from decisioning.transitions import past_tense
 
 __all__ = [

@@ -9,7 +9,7 @@ One call goes like this:
    ``"{module}.{name}:{args[0]}"``) and checked; a bad key raises
    ``InvalidIdempotencyKeyError`` before anything is written.
 2. The key is claimed in its own short transaction (see
-   ``decisioning.services``). A completed, unexpired key replays its result
+   ``decisioning.idempotency``). A completed, unexpired key replays its result
    (or raises ``DuplicateOperationError`` with ``raise_on_duplicate=True``);
    a key in flight for less than ``stale_after`` raises
    ``OperationInFlightError``; a failed, expired or stale key is taken over.
@@ -47,7 +47,7 @@ from decisioning.exceptions import (
     DuplicateOperationError,
     InvalidIdempotencyKeyError,
 )
-from decisioning.services import (
+from decisioning.idempotency import (
     IdempotencyClaim,
     idempotency_key_claim,
     idempotency_key_complete,

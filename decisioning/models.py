@@ -36,7 +36,7 @@ class IdempotencyKey(UUIDModel):
     """The status and stored result of one idempotent operation.
 
     ``@idempotent`` claims, completes and fails keys through
-    ``decisioning.services``; ``mark_completed`` / ``mark_failed`` are the plain
+    ``decisioning.idempotency``; ``mark_completed`` / ``mark_failed`` are the plain
     spec API for code that manages a key by hand.
     """
 

@@ -32,7 +32,7 @@ from decisioning.exceptions import (
     ResultNotStorableError,
 )
 from decisioning.models import IdempotencyKey, IdempotencyStatus
-from decisioning.services import idempotency_key_claim
+from decisioning.idempotency import idempotency_key_claim
 from tests.subprocess_report import run_for_report
 from tests.testapp.models import Order
 

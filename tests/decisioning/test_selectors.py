@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from decisioning.models import Decision, DecisionOutcome
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
-from decisioning.services import decision_transition
+from decisioning.idempotency import decision_transition
 from tests.decisioning.factories import DecisionFactory
 from tests.testapp.models import Deletable, Identified, Order
 

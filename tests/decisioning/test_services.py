@@ -13,7 +13,7 @@ from decisioning.exceptions import (
     ResultNotStorableError,
 )
 from decisioning.models import Decision, IdempotencyKey, IdempotencyStatus
-from decisioning.services import (
+from decisioning.idempotency import (
     CleanupCounts,
     idempotency_key_claim,
     idempotency_key_complete,
