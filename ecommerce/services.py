@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
 from decisioning.models import Decision
-from decisioning.idempotency import decision_transition, review_groups_ensure
+from decisioning.review import decision_transition, review_groups_ensure
 from ecommerce.demo_store import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError
 from ecommerce.selectors import demo_event_count
@@ -83,7 +83,7 @@ def demo_store_seed(
 
     The events go in batches through ``traces.services.trace_record_many``;
     then the named admins (``DEMO_STAFF``) decide part of the pending
-    decisions through ``decisioning.idempotency.decision_transition``, at the
+    decisions through ``decisioning.review.decision_transition``, at the
     simulated times, so the review history is real.
 
     Args:

@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUI
 from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
 from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
-from decisioning.idempotency import decision_request_token_new
+from decisioning.services import decision_request_token_new
 from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
 from traces.enums import ObjectType
 from traces.models import EventRecord, TrackedObjectRecord

@@ -44,7 +44,7 @@ from decisioning.exceptions import (
 )
 from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
-from decisioning.idempotency import decision_request_token_new, decision_transition
+from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
 from traces.enums import ObjectType, choices
 from traces.exceptions import InvalidCursorError

@@ -31,8 +31,8 @@ from decisioning.exceptions import (
     InvalidIdempotencyKeyError,
     ResultNotStorableError,
 )
-from decisioning.models import IdempotencyKey, IdempotencyStatus
 from decisioning.idempotency import idempotency_key_claim
+from decisioning.models import IdempotencyKey, IdempotencyStatus
 from tests.subprocess_report import run_for_report
 from tests.testapp.models import Order
 

@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection
 
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from decisioning.idempotency import decision_transition
+from decisioning.review import decision_transition
 from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
 from traces.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from traces.models import (

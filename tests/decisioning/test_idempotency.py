@@ -12,7 +12,6 @@ from decisioning.exceptions import (
     OperationInFlightError,
     ResultNotStorableError,
 )
-from decisioning.models import Decision, IdempotencyKey, IdempotencyStatus
 from decisioning.idempotency import (
     CleanupCounts,
     idempotency_key_claim,
@@ -20,6 +19,7 @@ from decisioning.idempotency import (
     idempotency_key_fail,
     idempotency_keys_cleanup,
 )
+from decisioning.models import Decision, IdempotencyKey, IdempotencyStatus
 from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db
