@@ -15,6 +15,8 @@ over as stale can neither overwrite the new attempt nor record its result.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,8 +32,10 @@ from decisioning.exceptions import (
     KEY_TOO_LONG,
     ClaimLostError,
     IdempotencyError,
+    IdempotencyParametersMismatchError,
     InvalidIdempotencyKeyError,
     OperationInFlightError,
+    ResultNotStorableError,
 )
 from decisioning.models import ERROR_MESSAGE_LIMIT, IdempotencyKey, IdempotencyStatus
 from decisioning.results import encode_result
@@ -39,9 +43,11 @@ from decisioning.results import encode_result
 __all__ = [
     "CleanupCounts",
     "IdempotencyClaim",
+    "call_fingerprint",
     "idempotency_key_claim",
     "idempotency_key_complete",
     "idempotency_key_fail",
+    "idempotency_key_owned",
     "idempotency_keys_cleanup",
     "validate_idempotency_key",
 ]
@@ -90,31 +96,110 @@ def validate_idempotency_key(key: object) -> str:
     return key
 
 
-@transaction.atomic
+def call_fingerprint(*parts: object) -> str:
+    """A SHA-256 hex digest of ``parts``, stable across processes.
+
+    Values are encoded by the storage rules of ``decisioning.results`` (model
+    instances by label and primary key); anything without a rule by its
+    ``repr``. Two calls with equal arguments give the same fingerprint.
+    """
+    payload = json.dumps(
+        [_fingerprint_part(part) for part in parts],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        allow_nan=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _fingerprint_part(value: object) -> Any:
+    try:
+        return encode_result(value).data
+    except ResultNotStorableError:
+        return {"__repr__": repr(value)}
+
+
 def idempotency_key_claim(
     *,
     key: str,
     stale_after: timedelta,
     expires_in: timedelta | None = None,
     now: datetime | None = None,
+    fingerprint: str = "",
 ) -> IdempotencyClaim:
     """Claim ``key`` for one attempt, or find its replayable result.
+
+    The claim is its own short transaction (a savepoint inside an outer one).
+    Before it, the key's row is read without a lock: a completed result is
+    replayed and a fresh in-flight attempt refused without writing, so on
+    SQLite a caller of a busy key does not wait for the database's write lock.
 
     Args:
         key: the idempotency key (at most 255 characters, no NUL).
         stale_after: an in-flight attempt older than this may be taken over.
         expires_in: how long a completed result replays; None = until cleaned up.
         now: the current time (tests pass a fixed one).
+        fingerprint: what identifies the request (``call_fingerprint``); a
+            key first claimed with another non-empty fingerprint is refused.
 
     Returns:
         An ``IdempotencyClaim``; ``acquired`` says whether to run the operation.
 
     Raises:
         InvalidIdempotencyKeyError: the key cannot be stored; nothing is written.
+        IdempotencyParametersMismatchError: the key was claimed for another
+            request (completed or in flight); nothing is written.
         OperationInFlightError: another attempt is in flight and not yet stale.
     """
     validate_idempotency_key(key)
     now = now or timezone.now()
+    seen = IdempotencyKey.objects.filter(key=key).first()
+    if seen is not None:
+        claim = _claim_without_writing(
+            seen, now=now, stale_after=stale_after, fingerprint=fingerprint
+        )
+        if claim is not None:
+            return claim
+    return _claim_locked(
+        key=key, now=now, stale_after=stale_after, expires_in=expires_in, fingerprint=fingerprint
+    )
+
+
+def _claim_without_writing(
+    record: IdempotencyKey, *, now: datetime, stale_after: timedelta, fingerprint: str
+) -> IdempotencyClaim | None:
+    if record.status == IdempotencyStatus.FAILED or not _is_live(record, now, stale_after):
+        return None
+    _check_fingerprint(record, fingerprint)
+    if record.status == IdempotencyStatus.COMPLETED:
+        return IdempotencyClaim(record=record, acquired=False, attempt=record.attempts)
+    raise OperationInFlightError(record.key, record.started_at)
+
+
+def _is_live(record: IdempotencyKey, now: datetime, stale_after: timedelta) -> bool:
+    """A completed result that still replays, or an attempt in flight and not stale."""
+    if record.status == IdempotencyStatus.COMPLETED:
+        return record.expires_at is None or record.expires_at > now
+    if record.status == IdempotencyStatus.IN_FLIGHT:
+        return record.started_at > now - stale_after
+    return False
+
+
+def _check_fingerprint(record: IdempotencyKey, fingerprint: str) -> None:
+    if record.fingerprint and fingerprint and record.fingerprint != fingerprint:
+        raise IdempotencyParametersMismatchError(record.key)
+
+
+@transaction.atomic
+def _claim_locked(
+    *,
+    key: str,
+    now: datetime,
+    stale_after: timedelta,
+    expires_in: timedelta | None,
+    fingerprint: str,
+) -> IdempotencyClaim:
     expires_at = now + expires_in if expires_in else None
     # Two passes: the row that made the insert fail can be deleted (by the
     # cleanup command) before it is locked; then the insert is tried again.
@@ -122,13 +207,17 @@ def idempotency_key_claim(
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    key=key, started_at=now, expires_at=expires_at
+                    key=key, started_at=now, expires_at=expires_at, fingerprint=fingerprint
                 )
         except IntegrityError:
             record = IdempotencyKey.objects.select_for_update().filter(key=key).first()
             if record is not None:
                 return _claim_existing(
-                    record, now=now, stale_after=stale_after, expires_at=expires_at
+                    record,
+                    now=now,
+                    stale_after=stale_after,
+                    expires_at=expires_at,
+                    fingerprint=fingerprint,
                 )
         else:
             return IdempotencyClaim(record=record, acquired=True, attempt=record.attempts)
@@ -136,13 +225,17 @@ def idempotency_key_claim(
 
 
 def _claim_existing(
-    record: IdempotencyKey, *, now: datetime, stale_after: timedelta, expires_at: datetime | None
+    record: IdempotencyKey,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    expires_at: datetime | None,
+    fingerprint: str,
 ) -> IdempotencyClaim:
-    if record.status == IdempotencyStatus.COMPLETED and (
-        record.expires_at is None or record.expires_at > now
-    ):
-        return IdempotencyClaim(record=record, acquired=False, attempt=record.attempts)
-    if record.status == IdempotencyStatus.IN_FLIGHT and record.started_at > now - stale_after:
+    if _is_live(record, now, stale_after):
+        _check_fingerprint(record, fingerprint)
+        if record.status == IdempotencyStatus.COMPLETED:
+            return IdempotencyClaim(record=record, acquired=False, attempt=record.attempts)
         raise OperationInFlightError(record.key, record.started_at)
     record.status = IdempotencyStatus.IN_FLIGHT
     record.attempts += 1
@@ -153,8 +246,24 @@ def _claim_existing(
     record.result_data = {}
     record.error_message = ""
     record.expires_at = expires_at
+    record.fingerprint = fingerprint
     record.save()
     return IdempotencyClaim(record=record, acquired=True, attempt=record.attempts)
+
+
+def idempotency_key_owned(*, claim: IdempotencyClaim) -> bool:
+    """Whether ``claim``'s attempt still owns its key, locking the key's row.
+
+    Called at the end of the operation's own transaction, so a stale takeover
+    that happened meanwhile rolls the operation back (and a later takeover
+    waits on the row lock until the operation commits; on SQLite the
+    database's write lock serialises them anyway).
+    """
+    return (
+        IdempotencyKey.objects.select_for_update()
+        .filter(pk=claim.record.pk, status=IdempotencyStatus.IN_FLIGHT, attempts=claim.attempt)
+        .exists()
+    )
 
 
 @transaction.atomic
@@ -163,8 +272,8 @@ def idempotency_key_complete(
 ) -> None:
     """Store ``result`` and mark the claimed attempt completed.
 
-    Call it inside the same transaction as the operation's own writes, so both
-    commit together.
+    ``@idempotent`` calls it in its own transaction after the operation's has
+    committed (having checked ``idempotency_key_owned`` inside that one).
 
     Raises:
         ResultNotStorableError: the result has no storage rule; nothing is written.
