@@ -79,8 +79,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_htmx",
+    "ninja",
     "decisioning",
     "traces",
+    "traces.api",
     "ecommerce",
 ]
 
