@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -42,7 +43,6 @@ class ApiClient:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        import json
 
         content = raw if raw is not None else json.dumps(body)
         return self.client.post(
