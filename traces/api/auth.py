@@ -85,7 +85,7 @@ def require(request: HttpRequest, scope: Scope) -> ApiPrincipal:
 def _rate_limit(token: ServiceToken) -> None:
     limit = token.rate_limit or get_rate_limit()
     window = int(time.time() // 60)
-    key = f"traces_api:rate:{token.pk}:{window}"
+    key = f"traces_api:rate:{token.prefix}:{window}"
     cache.add(key, 0, timeout=70)
     try:
         count = cache.incr(key)

@@ -115,3 +115,11 @@ def approval_payload(**changes: Any) -> dict[str, Any]:
 
 def later(minutes: int) -> str:
     return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters() -> None:
+    """Rate-limit counters live in the cache, which outlives a test's database."""
+    from django.core.cache import cache
+
+    cache.clear()
