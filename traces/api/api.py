@@ -139,7 +139,10 @@ def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         refused = _read_body(request)
         if refused is not None:
             return refused
-        response = view(request, *args, **kwargs)
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return _no_endpoint(request)
         if response.status_code == 405:
             allowed = response.get("Allow", "")
             refusal = error_response(

@@ -7,6 +7,7 @@ already do. Every other rule and message is the timeline's.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
@@ -21,6 +22,7 @@ __all__ = ["MAX_VALUES", "REPEATABLE", "ApiEventFilterSet"]
 MAX_VALUES = 20
 REPEATABLE = ("actor_type", "actor", "event_type", "object_id", "outcome", "risk", "tag")
 TOO_MANY_VALUES = f"Give at most {MAX_VALUES} values."
+OUT_OF_RANGE = "The time is outside the range that can be stored."
 BAD_TEXT = "Each value must be 1 to {max_length} characters without control characters."
 
 
@@ -57,6 +59,16 @@ class ApiEventFilterForm(EventFilterForm):
         self.cleaned_data["tag"] = ",".join(tags)
         data = super().clean()
         data["tag"] = tags
+        for name in ("since", "until"):
+            value = data.get(name)
+            if value is None:
+                continue
+            # In UTC before any database sees it: PostgreSQL refuses offsets of 16 h
+            # and more, and the edges of the datetime range overflow with an offset.
+            try:
+                data[name] = value.astimezone(UTC)
+            except OverflowError:
+                self.add_error(name, OUT_OF_RANGE)
         return data
 
 
