@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from ninja import Router
 
 from decisioning.models import Decision
-from traces import ActorType, TraceEvent, TraceValidationError
+from traces import ActorType, ObjectType, TraceEvent, TraceValidationError
 from traces.api.auth import ApiPrincipal, can_view_decisions, require
 from traces.api.conf import get_max_batch
 from traces.api.errors import ApiError
@@ -38,9 +38,9 @@ from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import search_ranked_ids
-from traces.selectors import event_chain, event_stats, object_history, tracked_object_values
+from traces.selectors import event_chain, event_stats, tracked_object_values
 from traces.services import trace_record_many
-from traces.validation import TraceJSONEncoder
+from traces.validation import ID_LENGTH, TraceJSONEncoder, check_choice, check_text
 
 __all__ = ["router"]
 
@@ -311,7 +311,8 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
     """Every event that touched the object (by id or external id), oldest first."""
     principal = require(request, Scope.EVENTS_READ)
     try:
-        object_history(object_type=object_type, object_id=object_id, limit=1)
+        check_choice("object_type", object_type, ObjectType)
+        check_text("object_id", object_id, max_length=ID_LENGTH, required=True)
     except TraceValidationError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     queryset = EventRecord.objects.touching([object_id], [object_type])
