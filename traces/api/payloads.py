@@ -48,6 +48,22 @@ DATA_KEYS = frozenset(
 ACTOR_KEYS = frozenset(f.name for f in dataclasses.fields(Actor))
 DECISION_KEYS = frozenset(f.name for f in dataclasses.fields(DecisionTrace))
 OBJECT_KEYS = frozenset(f.name for f in dataclasses.fields(TrackedObject))
+MISSING_KEY = "Missing field {key!r}."
+
+
+def _required(cls: type) -> frozenset[str]:
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
+REQUIRED = {
+    Actor: _required(Actor),
+    DecisionTrace: _required(DecisionTrace),
+    TrackedObject: _required(TrackedObject),
+}
 NAIVE_TIMESTAMP = (
     "timestamp must be ISO 8601 text with a UTC offset, "
     "e.g. 2026-12-07T09:30:00+00:00; got {got!r}."
@@ -130,16 +146,18 @@ def _timestamp(value: Any) -> tuple[datetime | None, list[Problem]]:
         return None, [{"field": "timestamp", "message": BAD_TIMESTAMP.format(got=value[:80])}]
 
 
-def _part(build: Any, data: Any, base: str, keys: frozenset[str]) -> list[Problem]:
+def _part(cls: Any, data: Any, base: str, keys: frozenset[str]) -> list[Problem]:
     if not isinstance(data, dict):
-        try:
-            build(data)
-        except TraceValidationError as exc:
-            return [{"field": base, "message": str(exc)}]
-        return []
+        return [{"field": base, "message": f"{base} must be an object; got {type(data).__name__}."}]
     problems = _unknown(data, keys, base)
+    problems += [
+        {"field": f"{base}.{key}", "message": MISSING_KEY.format(key=key)}
+        for key in sorted(REQUIRED[cls] - set(data))
+    ]
+    if problems:
+        return problems
     try:
-        build(data)
+        cls.from_dict(data)
     except TraceValidationError as exc:
         problems.append({"field": _field_of(str(exc), base, keys), "message": str(exc)})
     return problems
@@ -182,15 +200,13 @@ def event_from_payload(payload: Any) -> tuple[TraceEvent | None, list[Problem]]:
         return None, problems
     problems += _unknown(body, DATA_KEYS, "data")
     if body.get("actor") is not None:
-        problems += _part(Actor.from_dict, body["actor"], "data.actor", ACTOR_KEYS)
+        problems += _part(Actor, body["actor"], "data.actor", ACTOR_KEYS)
     if body.get("decision") is not None:
-        problems += _part(DecisionTrace.from_dict, body["decision"], "data.decision", DECISION_KEYS)
+        problems += _part(DecisionTrace, body["decision"], "data.decision", DECISION_KEYS)
     objects = body.get("objects")
     if isinstance(objects, list):
         for position, obj in enumerate(objects):
-            problems += _part(
-                TrackedObject.from_dict, obj, f"data.objects[{position}]", OBJECT_KEYS
-            )
+            problems += _part(TrackedObject, obj, f"data.objects[{position}]", OBJECT_KEYS)
     elif objects is not None:
         problems.append({"field": "data.objects", "message": "data.objects must be a list."})
     if problems:

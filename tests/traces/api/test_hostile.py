@@ -161,6 +161,10 @@ def test_extreme_but_valid_offsets_work_on_both_databases(api, query, count):
     assert len(response.json()["results"]) == count
 
 
+def test_post_to_no_endpoint_is_404_not_a_csrf_page(api):
+    assert _error(api.post("/api/v1/nothing", {}), 404)["code"] == "not_found"
+
+
 def test_wrong_method_is_405_in_the_error_shape(api):
     response = api.client.put(
         "/api/v1/events", b"{}", headers={"Authorization": f"Bearer {api.token}"}
