@@ -14,7 +14,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
-from traces.filters import MAX_QUERY_LENGTH, EventFilterForm, EventFilterSet
+from traces.filters import EventFilterForm, EventFilterSet
 from traces.validation import ID_LENGTH, TAG_LENGTH, TYPE_LENGTH
 
 __all__ = ["MAX_VALUES", "REPEATABLE", "ApiEventFilterSet"]
@@ -82,7 +82,6 @@ class ApiEventFilterSet(EventFilterSet):
     correlation_id = django_filters.CharFilter(
         method="filter_correlation_id", max_length=ID_LENGTH, label="Correlation id"
     )
-    q = django_filters.CharFilter(method="filter_q", max_length=MAX_QUERY_LENGTH)
 
     class Meta(EventFilterSet.Meta):
         form = ApiEventFilterForm
