@@ -50,6 +50,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--singles", type=int, default=300, help="single events each way")
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 each way")
     parser.add_argument("--gets", type=int, default=50, help="GET requests per measure")
+    parser.add_argument(
+        "--salt", type=int, default=time.time_ns(), help="makes this run's event ids new"
+    )
     parser.add_argument("--client", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -76,8 +79,8 @@ def _payload(rng: random.Random, index: int) -> dict[str, Any]:
     }
 
 
-def _payloads(seed: int, count: int, start: int) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
+def _payloads(seed: int, count: int, start: int, salt: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(f"{seed}-{salt}")
     return [_payload(rng, start + i) for i in range(count)]
 
 
@@ -96,14 +99,14 @@ def _client(url: str, token: str, args: argparse.Namespace) -> None:
             if response.status_code not in (200, 201):
                 raise SystemExit(f"POST failed: {response.status_code} {response.text[:300]}")
 
-        singles = _payloads(101, args.singles, 10_000_000)
+        singles = _payloads(101, args.singles, 10_000_000, args.salt)
         started = time.perf_counter()
         for payload in singles:
             post(payload)
         report["http_single"] = len(singles) / (time.perf_counter() - started)
         for size, seed in ((100, 102), (1_000, 103)):
             batches = [
-                _payloads(seed * 1000 + b, size, 20_000_000 + b * size)
+                _payloads(seed * 1000 + b, size, 20_000_000 + b * size, args.salt)
                 for b in range(args.batches * 1_000 // size)
             ]
             started = time.perf_counter()
@@ -161,7 +164,7 @@ def _fill(total: int) -> int:
     start = have
     while have < total:
         size = min(FILL_BATCH, total - have)
-        client.record_many(_events(_payloads(have, size, start + have)))
+        client.record_many(_events(_payloads(have, size, start + have, salt=-1)))
         have += size
     return EventRecord.objects.count()
 
@@ -170,14 +173,14 @@ def _in_process(args: argparse.Namespace) -> dict[str, float]:
     from traces.services import trace_record, trace_record_many
 
     report = {}
-    singles = _events(_payloads(201, args.singles, 30_000_000))
+    singles = _events(_payloads(201, args.singles, 30_000_000, args.salt))
     started = time.perf_counter()
     for event in singles:
         trace_record(event=event)
     report["record"] = len(singles) / (time.perf_counter() - started)
     for size, seed in ((100, 202), (1_000, 203)):
         batches = [
-            _events(_payloads(seed * 1000 + b, size, 40_000_000 + b * size))
+            _events(_payloads(seed * 1000 + b, size, 40_000_000 + b * size, args.salt))
             for b in range(args.batches * 1_000 // size)
         ]
         started = time.perf_counter()
@@ -257,6 +260,7 @@ def main() -> None:
                 f"--singles={args.singles}",
                 f"--batches={args.batches}",
                 f"--gets={args.gets}",
+                f"--salt={args.salt}",
                 "--client",
                 url,
                 token,

@@ -113,6 +113,13 @@ def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     )
 
 
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not an answer: logged with its traceback, answered in the one error shape.
+    logger.exception("Unexpected error in %s %s", request.method, request.path)
+    return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+
+
 def _read_body(request: HttpRequest) -> HttpResponse | None:
     """Read at most the limit into ``request.body``; 413 above it."""
     limit = get_max_body_bytes()

@@ -21,7 +21,7 @@ from decisioning.models import Decision, DecisionOutcome
 from decisioning.review import decision_transition
 from traces.api.auth import require
 from traces.api.errors import ApiError
-from traces.api.events import ERRORS, PAGE_PARAMETERS, _page, next_link
+from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
 from traces.api.payloads import parse_json, text_problems
@@ -62,7 +62,7 @@ def decisions_list(request: HttpRequest) -> JsonResponse:
             for message in messages
         ]
         raise ApiError(400, "bad_parameter", "Some filter parameters are not valid.", details)
-    rows, next_cursor = _page(request, filterset.qs, newest_first=False)
+    rows, next_cursor = page_of(request, filterset.qs, newest_first=False)
     return JsonResponse(
         {
             "results": [decision_resource(row) for row in rows],

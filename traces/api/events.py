@@ -42,7 +42,7 @@ from traces.selectors import event_chain, event_stats, tracked_object_values
 from traces.services import trace_record_many
 from traces.validation import ID_LENGTH, TraceJSONEncoder, check_choice, check_text
 
-__all__ = ["router"]
+__all__ = ["ERRORS", "PAGE_PARAMETERS", "next_link", "page_of", "router"]
 
 router = Router(tags=["events"])
 
@@ -190,7 +190,7 @@ def next_link(request: HttpRequest, next_cursor: str | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
 
 
-def _page(
+def page_of(
     request: HttpRequest, queryset: Any, *, newest_first: bool = True
 ) -> tuple[list[Any], str | None]:
     cursor = request.GET.get("cursor") or None
@@ -252,7 +252,7 @@ def _is_naive(raw: str) -> bool:
 def events_list(request: HttpRequest) -> JsonResponse:
     """Events matching every filter, newest first, one keyset page at a time."""
     principal = require(request, Scope.EVENTS_READ)
-    rows, next_cursor = _page(request, event_values(filtered_events(request)))
+    rows, next_cursor = page_of(request, event_values(filtered_events(request)))
     return JsonResponse(
         {
             "results": event_resources(rows, with_decisions=_with_decisions(principal)),
@@ -316,7 +316,7 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
     except TraceValidationError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     queryset = EventRecord.objects.touching([object_id], [object_type])
-    rows, next_cursor = _page(request, event_values(queryset), newest_first=False)
+    rows, next_cursor = page_of(request, event_values(queryset), newest_first=False)
     return JsonResponse(
         {
             "results": event_resources(rows, with_decisions=_with_decisions(principal)),

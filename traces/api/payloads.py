@@ -146,21 +146,37 @@ def _timestamp(value: Any) -> tuple[datetime | None, list[Problem]]:
         return None, [{"field": "timestamp", "message": BAD_TIMESTAMP.format(got=value[:80])}]
 
 
-def _part(cls: Any, data: Any, base: str, keys: frozenset[str]) -> list[Problem]:
+def _parts(body: dict[str, Any]) -> list[tuple[Any, Any, str, frozenset[str]]]:
+    """(class, data, path, keys) of the actor, the decision and each object present."""
+    parts = []
+    if body.get("actor") is not None:
+        parts.append((Actor, body["actor"], "data.actor", ACTOR_KEYS))
+    if body.get("decision") is not None:
+        parts.append((DecisionTrace, body["decision"], "data.decision", DECISION_KEYS))
+    objects = body.get("objects")
+    if isinstance(objects, list):
+        parts.extend(
+            (TrackedObject, obj, f"data.objects[{position}]", OBJECT_KEYS)
+            for position, obj in enumerate(objects)
+        )
+    return parts
+
+
+def _shape(cls: Any, data: Any, base: str, keys: frozenset[str]) -> list[Problem]:
     if not isinstance(data, dict):
         return [{"field": base, "message": f"{base} must be an object; got {type(data).__name__}."}]
-    problems = _unknown(data, keys, base)
-    problems += [
+    return _unknown(data, keys, base) + [
         {"field": f"{base}.{key}", "message": MISSING_KEY.format(key=key)}
         for key in sorted(REQUIRED[cls] - set(data))
     ]
-    if problems:
-        return problems
+
+
+def _values(cls: Any, data: Any, base: str, keys: frozenset[str]) -> list[Problem]:
     try:
         cls.from_dict(data)
     except TraceValidationError as exc:
-        problems.append({"field": _field_of(str(exc), base, keys), "message": str(exc)})
-    return problems
+        return [{"field": _field_of(str(exc), base, keys), "message": str(exc)}]
+    return []
 
 
 def _control_problems(event: TraceEvent) -> list[Problem]:
@@ -199,21 +215,21 @@ def event_from_payload(payload: Any) -> tuple[TraceEvent | None, list[Problem]]:
         )
         return None, problems
     problems += _unknown(body, DATA_KEYS, "data")
-    if body.get("actor") is not None:
-        problems += _part(Actor, body["actor"], "data.actor", ACTOR_KEYS)
-    if body.get("decision") is not None:
-        problems += _part(DecisionTrace, body["decision"], "data.decision", DECISION_KEYS)
     objects = body.get("objects")
-    if isinstance(objects, list):
-        for position, obj in enumerate(objects):
-            problems += _part(TrackedObject, obj, f"data.objects[{position}]", OBJECT_KEYS)
-    elif objects is not None:
+    if objects is not None and not isinstance(objects, list):
         problems.append({"field": "data.objects", "message": "data.objects must be a list."})
+    parts = _parts(body)
+    for part in parts:
+        problems += _shape(*part)
     if problems:
         return None, problems
     try:
         event = TraceEvent.from_dict({**payload, "timestamp": timestamp})
     except TraceValidationError as exc:
+        # Only now build each part on its own, to say which one (and which field).
+        problems = [problem for part in parts for problem in _values(*part)]
+        if problems:
+            return None, problems
         message = str(exc)
         field = _field_of(message, "data", DATA_KEYS)
         subject = message.split(" must ", 1)[0]
