@@ -10,7 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from traces.api.models import Scope, ServiceToken
-from traces.api.tokens import TokenError, service_token_create, service_token_revoke
+from traces.api.tokens import (
+    TokenError,
+    service_token_check,
+    service_token_create,
+    service_token_revoke,
+)
 
 
 class ServiceTokenForm(forms.ModelForm):
@@ -23,6 +28,20 @@ class ServiceTokenForm(forms.ModelForm):
     class Meta:
         model = ServiceToken
         fields = ["name", "owner", "scopes", "expires_at", "rate_limit"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                service_token_check(
+                    name=data.get("name", ""),
+                    scopes=data.get("scopes", []),
+                    expires_at=data.get("expires_at"),
+                    rate_limit=data.get("rate_limit"),
+                )
+            except TokenError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
 
 
 @admin.register(ServiceToken)
@@ -44,16 +63,14 @@ class ServiceTokenAdmin(admin.ModelAdmin):
         if change:
             ServiceToken.objects.filter(pk=obj.pk).update(rate_limit=obj.rate_limit)
             return
-        try:
-            created = service_token_create(
-                owner=obj.owner,
-                name=obj.name,
-                scopes=form.cleaned_data["scopes"],
-                expires_at=obj.expires_at,
-                rate_limit=obj.rate_limit,
-            )
-        except TokenError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        # The form checked the arguments (service_token_check).
+        created = service_token_create(
+            owner=obj.owner,
+            name=obj.name,
+            scopes=form.cleaned_data["scopes"],
+            expires_at=obj.expires_at,
+            rate_limit=obj.rate_limit,
+        )
         obj.pk = created.token.pk
         obj.prefix = created.token.prefix
         self.message_user(

@@ -28,6 +28,7 @@ __all__ = [
     "TokenError",
     "hash_token",
     "service_token_authenticate",
+    "service_token_check",
     "service_token_create",
     "service_token_revoke",
 ]
@@ -66,6 +67,27 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     return sorted(chosen)
 
 
+def service_token_check(
+    *,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None = None,
+    rate_limit: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Raise ``TokenError`` saying what to change if these cannot make a token."""
+    name = name.strip()
+    if not name or len(name) > 100 or "\x00" in name:
+        raise TokenError("name must be 1 to 100 characters without NUL.")
+    _clean_scopes(scopes)
+    if expires_at is not None and (
+        timezone.is_naive(expires_at) or expires_at <= (now or timezone.now())
+    ):
+        raise TokenError("expires_at must be an aware time in the future.")
+    if rate_limit is not None and rate_limit < 1:
+        raise TokenError("rate_limit must be at least 1 request per minute.")
+
+
 @transaction.atomic
 def service_token_create(
     *,
@@ -84,12 +106,10 @@ def service_token_create(
     """
     now = now or timezone.now()
     name = name.strip()
-    if not name or len(name) > 100 or "\x00" in name:
-        raise TokenError("name must be 1 to 100 characters without NUL.")
-    if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= now):
-        raise TokenError("expires_at must be an aware time in the future.")
-    if rate_limit is not None and rate_limit < 1:
-        raise TokenError("rate_limit must be at least 1 request per minute.")
+    scopes = list(scopes)
+    service_token_check(
+        name=name, scopes=scopes, expires_at=expires_at, rate_limit=rate_limit, now=now
+    )
     prefix = secrets.token_hex(4)
     text = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
     token = ServiceToken(

@@ -111,3 +111,22 @@ def test_admin_creates_shows_once_and_revokes(root):
     )
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"expires_at_0": "2000-01-01", "expires_at_1": "00:00:00"},
+        {"rate_limit": "0"},
+        {"scopes": []},
+    ],
+)
+def test_admin_refuses_bad_tokens_with_the_form(root, fields):
+    """A past expiry, a zero rate or no scope re-renders the form; nothing is created."""
+    browser = Client()
+    browser.force_login(root)
+    data = {"name": "bad", "owner": root.pk, "scopes": ["events:read"], **fields}
+    response = browser.post("/admin/traces_api/servicetoken/add/", data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not ServiceToken.objects.exists()
