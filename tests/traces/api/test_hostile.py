@@ -177,3 +177,34 @@ def test_tokens_never_appear_in_error_bodies(api):
     response = api.get("/api/v1/events", headers={"Authorization": f"Bearer {api.token}x"})
     assert api.token not in response.content.decode()
     assert json.loads(response.content)["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/actors/user/%ED%A0%80",
+        "/api/v1/objects/order/%ED%A0%80/history",
+        "/api/v1/events?q=%00",
+        "/api/v1/search?q=%00",
+        "/api/v1/search?q=a%00b",
+        "/api/v1/events?correlation_id=%00",
+        "/api/v1/events?object_id=%00",
+        "/api/v1/events?object_type=order&object_id=a%00",
+        "/api/v1/events?tag=%00",
+        "/api/v1/events?event_type=a%00",
+        "/api/v1/decisions?decision_type=%00",
+        "/api/v1/decisions?tab=%00",
+        "/api/v1/search?q=x&limit=0",
+        "/api/v1/search?q=" + "x" * 5000,
+        "/api/v1/events?since=%00",
+        "/api/v1/events?cursor=" + "A" * 5000,
+        "/api/v1/objects/order/" + "x" * 300 + "/history",
+        "/api/v1/actors/user/" + "x" * 300,
+    ],
+)
+def test_hostile_urls_answer_json_below_500(api, path):
+    """Invalid UTF-8, NUL and huge values in paths and parameters: a JSON answer, never 5xx."""
+    api.post("/api/v1/events", event_payload())
+    response = api.get(path)
+    assert response.status_code < 500
+    assert response["Content-Type"] == "application/json"
