@@ -412,7 +412,13 @@ def _comparable(event: TraceEvent) -> str:
 
 
 def _stored_events(ids: list[str]) -> dict[str, TraceEvent]:
-    rows = list(event_values(EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids])))
+    # Usually none is stored: a bare primary-key probe first, whole rows only for those found.
+    found = list(
+        EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids]).values_list("pk", flat=True)
+    )
+    if not found:
+        return {}
+    rows = list(event_values(EventRecord.objects.filter(pk__in=found)))
     objects = tracked_object_values([row["id"] for row in rows])
     return {str(row["id"]): event_from_values(row, objects[row["id"]]) for row in rows}
 
