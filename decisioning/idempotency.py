@@ -52,7 +52,7 @@ __all__ = [
     "validate_idempotency_key",
 ]
 
-KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
+KEY_MAX_LENGTH: int = IdempotencyKey._meta.get_field("key").max_length or 255
 CLEANUP_BATCH_SIZE = 1000
 
 
@@ -210,10 +210,10 @@ def _claim_locked(
                     key=key, started_at=now, expires_at=expires_at, fingerprint=fingerprint
                 )
         except IntegrityError:
-            record = IdempotencyKey.objects.select_for_update().filter(key=key).first()
-            if record is not None:
+            existing = IdempotencyKey.objects.select_for_update().filter(key=key).first()
+            if existing is not None:
                 return _claim_existing(
-                    record,
+                    existing,
                     now=now,
                     stale_after=stale_after,
                     expires_at=expires_at,

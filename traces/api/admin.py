@@ -18,7 +18,7 @@ from traces.api.tokens import (
 )
 
 
-class ServiceTokenForm(forms.ModelForm):
+class ServiceTokenForm(forms.ModelForm):  # type: ignore[type-arg]
     scopes = forms.MultipleChoiceField(
         choices=Scope.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -30,7 +30,7 @@ class ServiceTokenForm(forms.ModelForm):
         fields = ["name", "owner", "scopes", "expires_at", "rate_limit"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.instance.pk is None and not self.errors:
             try:
                 service_token_check(
@@ -45,7 +45,7 @@ class ServiceTokenForm(forms.ModelForm):
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(admin.ModelAdmin):
+class ServiceTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ServiceTokenForm
     list_display = ["name", "prefix", "owner", "scopes", "expires_at", "revoked_at", "last_used_at"]
     list_select_related = ["owner"]

@@ -137,7 +137,7 @@ def _read_body(request: HttpRequest) -> HttpResponse | None:
         body = request.read(limit + 1)
         if len(body) > limit:
             return error_response(too_large)
-        request._body = body  # type: ignore[attr-defined]
+        request._body = body
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
@@ -36,7 +36,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class ApiPrincipal:
     """The caller: its user, the scopes it holds and its token (None for a session)."""
 
-    user: AbstractBaseUser
+    user: User
     scopes: frozenset[str]
     token: ServiceToken | None = None
 
@@ -49,7 +49,7 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": BEARER_CHALLENGE})
 
 
-def _scope_permitted(user: AbstractBaseUser | AnonymousUser, scope: str) -> bool:
+def _scope_permitted(user: User | AnonymousUser, scope: str) -> bool:
     if not user.is_active:
         return False
     if scope == Scope.EVENTS_READ:
@@ -61,7 +61,7 @@ def _scope_permitted(user: AbstractBaseUser | AnonymousUser, scope: str) -> bool
     return any(user.has_perm(permission) for permission in REVIEW_PERMISSIONS)
 
 
-def can_view_decisions(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_view_decisions(user: User | AnonymousUser) -> bool:
     """``view_decision`` or any review permission, as the review pages require."""
     return user.is_active and (
         user.has_perm(VIEW_DECISION) or any(user.has_perm(p) for p in REVIEW_PERMISSIONS)

@@ -12,9 +12,9 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
 
 from traces.filters import EventFilterForm, EventFilterSet
+from traces.querysets import EventRecordQuerySet
 from traces.validation import ID_LENGTH, TAG_LENGTH, TYPE_LENGTH
 
 __all__ = ["MAX_VALUES", "REPEATABLE", "ApiEventFilterSet"]
@@ -47,7 +47,7 @@ class _TextListField(forms.Field):
                 raise forms.ValidationError(BAD_TEXT.format(max_length=self.max_length))
 
 
-class _TextListFilter(django_filters.Filter):
+class _TextListFilter(django_filters.Filter):  # type: ignore[misc]  # django-filter is untyped
     field_class = _TextListField
 
 
@@ -87,20 +87,30 @@ class ApiEventFilterSet(EventFilterSet):
         form = ApiEventFilterForm
         fields = [*EventFilterSet.Meta.fields, "correlation_id"]
 
-    def filter_actor_list(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_actor_list(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.by_actors(value) if value else queryset
 
-    def filter_event_type_list(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_event_type_list(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.of_event_types(value) if value else queryset
 
-    def filter_object_id_list(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_object_id_list(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         if not value:
             return queryset
         object_type = self.form.cleaned_data.get("object_type")
         return queryset.touching(value, [object_type] if object_type else None)
 
-    def filter_tag_list(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_tag_list(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.tagged(value) if value else queryset
 
-    def filter_correlation_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_correlation_id(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         return queryset.in_correlation(value.strip()) if value.strip() else queryset

@@ -146,9 +146,12 @@ def _timestamp(value: Any) -> tuple[datetime | None, list[Problem]]:
         return None, [{"field": "timestamp", "message": BAD_TIMESTAMP.format(got=value[:80])}]
 
 
-def _parts(body: dict[str, Any]) -> list[tuple[Any, Any, str, frozenset[str]]]:
+Part = tuple[type[Actor] | type[DecisionTrace] | type[TrackedObject], Any, str, frozenset[str]]
+
+
+def _parts(body: dict[str, Any]) -> list[Part]:
     """(class, data, path, keys) of the actor, the decision and each object present."""
-    parts = []
+    parts: list[Part] = []
     if body.get("actor") is not None:
         parts.append((Actor, body["actor"], "data.actor", ACTOR_KEYS))
     if body.get("decision") is not None:

@@ -30,7 +30,8 @@ EVENT_RESOURCE_VALUES = (*EVENT_VALUES, "recorded_at", "approval_status")
 
 def event_values(queryset: QuerySet[EventRecord]) -> QuerySet[Any]:
     """``queryset`` as the ``values()`` rows an event resource is built from."""
-    return queryset.values(*EVENT_RESOURCE_VALUES)
+    rows: QuerySet[Any] = queryset.values(*EVENT_RESOURCE_VALUES)
+    return rows
 
 
 def _iso(value: Any) -> str | None:

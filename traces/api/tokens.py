@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -91,7 +91,7 @@ def service_token_check(
 @transaction.atomic
 def service_token_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     name: str,
     scopes: Iterable[str],
     expires_at: datetime | None = None,
