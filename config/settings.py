@@ -90,8 +90,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "csp",
     "axes",
+    "ninja",
     "decisioning",
     "traces",
+    "traces.api",
     "ecommerce",
 ]
 

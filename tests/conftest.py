@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from decisioning.permissions import ADMINS, REVIEWERS, SENIOR_ADMINS
-from decisioning.services import review_groups_ensure
+from decisioning.review import review_groups_ensure
 from tests.decisioning.factories import UserFactory
 from traces.evidence.keys import key_file_create
 
