@@ -10,7 +10,7 @@ from decisioning.appendonly import AppendOnly
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('decisioning', '0005_decision_queue_indexes'),
+        ('decisioning', '0006_idempotency_fingerprint_dict_results'),
     ]
 
     operations = [
