@@ -35,6 +35,7 @@ from traces.api.schemas import (
     EventWriteOut,
     SearchOut,
 )
+from traces.audit import AUDIT_EVENT_PREFIX
 from traces.evidence.verification import event_proof
 from traces.filters import KnownAtForm
 from traces.mapping import actor_from_record, event_from_values
@@ -219,9 +220,33 @@ def _with_decisions(principal: ApiPrincipal) -> bool:
     return Scope.DECISIONS_READ.value in principal.scopes and can_view_decisions(principal.user)
 
 
-def filtered_events(request: HttpRequest) -> Any:
-    """``EventRecord`` rows matching the request's filters; 400 listing bad parameters."""
-    filterset = ApiEventFilterSet(request.GET, queryset=EventRecord.objects.all())
+def _visible(queryset: Any, principal: ApiPrincipal) -> Any:
+    """The events this caller may read.
+
+    Without access to decisions the review trail's audit events are left out
+    too: each one tells a decision's outcome, reason and decider.
+    """
+    if _with_decisions(principal):
+        return queryset
+    return queryset.exclude(event_type__startswith=AUDIT_EVENT_PREFIX)
+
+
+def filtered_events(request: HttpRequest, principal: ApiPrincipal) -> Any:
+    """``EventRecord`` rows matching the request's filters; 400 listing bad parameters.
+
+    Filtering by approval status needs what reading decisions needs (403
+    otherwise, as on the timeline): the answer would tell their outcomes.
+    """
+    if request.GET.get("approval") and not _with_decisions(principal):
+        raise ApiError(
+            403,
+            "permission_denied",
+            "Filtering by approval status needs the decisions:read scope and a user "
+            "who may view decisions.",
+        )
+    filterset = ApiEventFilterSet(
+        request.GET, queryset=_visible(EventRecord.objects.all(), principal)
+    )
     if not filterset.is_valid():
         details = [
             {"field": field, "message": str(message)}
@@ -260,7 +285,7 @@ def events_list(request: HttpRequest) -> JsonResponse:
     """Events matching every filter, newest first, one keyset page at a time."""
     principal = require(request, Scope.EVENTS_READ)
     known_at = known_at_of(request)
-    rows, next_cursor = page_of(request, event_values(filtered_events(request)))
+    rows, next_cursor = page_of(request, event_values(filtered_events(request, principal)))
     return JsonResponse(
         {
             "results": event_resources(
@@ -308,7 +333,7 @@ def event_detail(request: HttpRequest, event_id: str) -> JsonResponse:
     """One event, as its current version (or as known at ``known_at``)."""
     principal = require(request, Scope.EVENTS_READ)
     known_at = known_at_of(request)
-    events = EventRecord.objects.filter(pk=_event_id(event_id))
+    events = _visible(EventRecord.objects.filter(pk=_event_id(event_id)), principal)
     if known_at is not None:
         events = events.recorded_before(known_at)
     rows = list(event_values(events))
@@ -373,9 +398,13 @@ def event_chain_view(request: HttpRequest, event_id: str) -> JsonResponse:
     if not pairs:
         raise ApiError(404, "not_found", "No event has this id.")
     ids = [row.pk for _, row in pairs]
-    by_id = {row["id"]: row for row in event_values(EventRecord.objects.filter(pk__in=ids))}
+    visible = _visible(EventRecord.objects.filter(pk__in=ids), principal)
+    by_id = {row["id"]: row for row in event_values(visible)}
+    if pk not in by_id:
+        raise ApiError(404, "not_found", "No event has this id.")
+    pairs = [(depth, row) for depth, row in pairs if row.pk in by_id]
     resources = event_resources(
-        [by_id[pk] for pk in ids], with_decisions=_with_decisions(principal)
+        [by_id[row.pk] for _, row in pairs], with_decisions=_with_decisions(principal)
     )
     return JsonResponse(
         {
@@ -401,7 +430,7 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
     except TraceValidationError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     known_at = known_at_of(request)
-    queryset = EventRecord.objects.touching([object_id], [object_type])
+    queryset = _visible(EventRecord.objects.touching([object_id], [object_type]), principal)
     if known_at is not None:
         queryset = queryset.recorded_before(known_at)
     rows, next_cursor = page_of(request, event_values(queryset), newest_first=False)
@@ -441,7 +470,7 @@ def search(request: HttpRequest) -> JsonResponse:
     """Full-text search, best match first, within the ``/events`` filters."""
     principal = require(request, Scope.EVENTS_READ)
     known_at = known_at_of(request)
-    queryset = filtered_events(request)
+    queryset = filtered_events(request, principal)
     try:
         ids = search_ranked_ids(request.GET.get("q", ""), queryset, limit=limit_of(request))
     except TraceValidationError as exc:

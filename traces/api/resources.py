@@ -48,17 +48,7 @@ def _approvals(
     if not ids:
         return approvals
     if not with_decisions:
-        # The status only: the caller may not see who decided or why.
-        for row in rows:
-            if row["requires_approval"]:
-                approvals[str(row["id"])] = {
-                    "decision_id": None,
-                    "status": row["approval_status"] or "pending",
-                    "decided_by": None,
-                    "decided_at": None,
-                    "reason": None,
-                    "rule": None,
-                }
+        # The caller may not see decisions: not even their outcome (as on the pages).
         return approvals
     decisions = (
         Decision.objects.filter(
