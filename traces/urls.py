@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from traces import views
+from traces.formats import views as export_views
 
 app_name = "traces"
 
@@ -21,4 +22,12 @@ urlpatterns = [
     path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
     path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),
     path("review/", views.review_queue, name="review_queue"),
+    # Downloads (CSV, JSON Lines) of the pages above, with the same query string.
+    path("export/timeline/", export_views.timeline_export, name="timeline_export"),
+    path("export/review/", export_views.review_queue_export, name="review_queue_export"),
+    path(
+        "export/objects/<str:object_type>/<path:object_id>/",
+        export_views.object_history_export,
+        name="object_history_export",
+    ),
 ]
