@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 
 from decisioning.models import Decision
 from traces.mapping import EVENT_VALUES, event_from_values
-from traces.models import EventRecord
+from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.selectors import tracked_object_values
 from traces.validation import TraceJSONEncoder
@@ -95,7 +95,7 @@ _Row = dict[str, Any]
 
 
 def _objects(row: _Row) -> str:
-    return "; ".join(f"{o['object_type']}:{o['object_id']}" for o in row["objects"])
+    return "; ".join(row["objects"])
 
 
 def _field(name: str) -> Callable[[_Row], object]:
@@ -130,6 +130,30 @@ EVENT_COLUMNS: tuple[Column[_Row], ...] = (
     Column("source_system", _field("source_system")),
 )
 _EXTRA_EVENT_VALUES = ("recorded_at", "approval_status", "actor_type")
+# CSV reads only its columns: decoding the JSON columns it does not show would
+# cost more than the rest of the row.
+_CSV_EVENT_VALUES = (
+    "id",
+    "effective_at",
+    "recorded_at",
+    "duration",
+    "event_type",
+    "description",
+    "actor_type",
+    "actor__actor_id",
+    "actor__name",
+    "outcome",
+    "error",
+    "reasoning",
+    "confidence",
+    "risk_level",
+    "requires_approval",
+    "approval_status",
+    "tags",
+    "parent_id",
+    "correlation_id",
+    "source_system",
+)
 
 DECISION_COLUMNS: tuple[Column[_Row], ...] = (
     Column("id", _field("id")),
@@ -156,22 +180,45 @@ def keyset_pages(
         cursor = page.next_cursor
 
 
-def _event_rows(queryset: QuerySet[EventRecord, Any], *, newest_first: bool) -> Iterator[_Row]:
-    values = queryset.values(*EVENT_VALUES, *_EXTRA_EVENT_VALUES)
+def _object_labels(event_ids: list[Any], db: str) -> dict[Any, list[str]]:
+    labels: dict[Any, list[str]] = {pk: [] for pk in event_ids}
+    rows = (
+        TrackedObjectRecord.objects.using(db)
+        .filter(event_id__in=event_ids)
+        .order_by("event_id", "position")
+        .values_list("event_id", "object_type", "object_id")
+    )
+    for event_id, object_type, object_id in rows:
+        labels[event_id].append(f"{object_type}:{object_id}")
+    return labels
+
+
+def _event_pages(
+    queryset: QuerySet[EventRecord, Any], *, newest_first: bool, export_format: ExportFormat
+) -> Iterator[list[_Row]]:
+    """Pages of event rows with their objects: "type:id" labels for CSV, whole rows for JSON."""
+    if export_format == "csv":
+        values = queryset.values(*_CSV_EVENT_VALUES)
+    else:
+        values = queryset.values(*EVENT_VALUES, *_EXTRA_EVENT_VALUES)
     for page in keyset_pages(values, newest_first=newest_first):
-        objects = tracked_object_values([row["id"] for row in page], using=queryset.db)
+        ids = [row["id"] for row in page]
+        if export_format == "csv":
+            objects: dict[Any, list[Any]] = _object_labels(ids, queryset.db)
+        else:
+            objects = dict(tracked_object_values(ids, using=queryset.db))
         for row in page:
             row["objects"] = objects[row["id"]]
-            yield row
+        yield page
 
 
-def _decision_rows(queryset: QuerySet[Decision], *, newest_first: bool) -> Iterator[_Row]:
+def _decision_pages(queryset: QuerySet[Decision], *, newest_first: bool) -> Iterator[list[_Row]]:
     username = f"decided_by__{get_user_model().USERNAME_FIELD}"
     values = queryset.values(*_DECISION_VALUES, username)
     for page in keyset_pages(values, newest_first=newest_first):
         for row in page:
             row["decided_by"] = row.pop(username)
-            yield row
+        yield page
 
 
 class _Line:
@@ -181,18 +228,22 @@ class _Line:
         return text
 
 
-def _csv(rows: Iterable[_Row], columns: tuple[Column[_Row], ...]) -> Iterator[str]:
+def _csv(pages: Iterable[list[_Row]], columns: tuple[Column[_Row], ...]) -> Iterator[str]:
+    """The header, then one chunk of lines per page."""
     writer = csv.writer(_Line())
     header: str = writer.writerow([column.name for column in columns])
     yield _BOM + header
-    for row in rows:
-        line: str = writer.writerow([_text(column.value(row)) for column in columns])
-        yield line
+    for page in pages:
+        lines: list[str] = [
+            writer.writerow([_text(column.value(row)) for column in columns]) for row in page
+        ]
+        yield "".join(lines)
 
 
-def _jsonl(rows: Iterable[_Row], shape: Callable[[_Row], dict[str, Any]]) -> Iterator[str]:
-    for row in rows:
-        yield json.dumps(shape(row), cls=TraceJSONEncoder) + "\n"
+def _jsonl(pages: Iterable[list[_Row]], shape: Callable[[_Row], dict[str, Any]]) -> Iterator[str]:
+    """One chunk of lines per page."""
+    for page in pages:
+        yield "".join(json.dumps(shape(row), cls=TraceJSONEncoder) + "\n" for row in page)
 
 
 def _event_dict(row: _Row) -> dict[str, Any]:
@@ -226,17 +277,17 @@ def event_export(
 
     A JSON line is ``TraceEvent.to_dict()`` plus ``recorded_at`` and ``approval_status``.
     """
-    rows = _event_rows(queryset, newest_first=newest_first)
+    pages = _event_pages(queryset, newest_first=newest_first, export_format=export_format)
     if export_format == "csv":
-        return _csv(rows, EVENT_COLUMNS)
-    return _jsonl(rows, _event_dict)
+        return _csv(pages, EVENT_COLUMNS)
+    return _jsonl(pages, _event_dict)
 
 
 def decision_export(
     queryset: QuerySet[Decision], *, export_format: ExportFormat, newest_first: bool = False
 ) -> Iterator[str]:
     """The decisions of ``queryset`` as CSV (``DECISION_COLUMNS``) or JSON Lines, oldest first."""
-    rows = _decision_rows(queryset, newest_first=newest_first)
+    pages = _decision_pages(queryset, newest_first=newest_first)
     if export_format == "csv":
-        return _csv(rows, DECISION_COLUMNS)
-    return _jsonl(rows, _decision_dict)
+        return _csv(pages, DECISION_COLUMNS)
+    return _jsonl(pages, _decision_dict)
