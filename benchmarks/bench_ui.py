@@ -11,6 +11,12 @@ time and the query count.
 
     python benchmarks/bench_ui.py --events 1000000
     python benchmarks/bench_ui.py --events 1000000 --reuse   # measure again, no refill
+    python benchmarks/bench_ui.py --events 1000000 --reuse --hostile   # + the hostile cases
+
+``--hostile`` first moves 70% of the events to one actor (``cust-0``, once),
+then also measures what an outsider can ask for: ten tags in one filter, a
+word found in every event, a far-future cursor on an actor filter, the page
+of that 700,000-event actor (issue 20, point 9).
 
 The fill is skipped with ``--reuse`` when the database already holds N events.
 Never point it at a database you care about: it deletes every trace event first.
@@ -24,7 +30,7 @@ import random
 import statistics
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django_start import ROOT, django_start
 
@@ -40,6 +46,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from decisioning.permissions import REVIEWERS  # noqa: E402
+from decisioning.services import review_groups_ensure  # noqa: E402
 from traces.counts import event_counts_rebuild  # noqa: E402
 from traces.models import (  # noqa: E402
     ActorRecord,
@@ -177,6 +185,67 @@ def _fill(total: int) -> None:
         cursor.execute("ANALYZE")
 
 
+BUSY_ACTOR = "cust-0"
+BUSY_SHARE = 0.7
+
+
+def _make_busy_actor() -> None:
+    """Give ``BUSY_ACTOR`` 70% of the events (one UPDATE), then recount and re-analyze."""
+    actor = ActorRecord.objects.get(actor_type="user", actor_id=BUSY_ACTOR)
+    total = EventRecord.objects.count()
+    if EventRecord.objects.filter(actor=actor).count() >= total * BUSY_SHARE * 0.95:
+        return
+    table = connection.ops.quote_name(EventRecord._meta.db_table)
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Seven events in ten, spread over the whole period (by the id's first hex digit).
+        cursor.execute(
+            f"UPDATE {table} SET actor_id = %s, actor_type = 'user' "
+            f"WHERE SUBSTR(id, 1, 1) IN ('0','1','2','3','4','5','6','7','8','9','a')",
+            [actor.pk],
+        )
+    event_counts_rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    busy = EventRecord.objects.filter(actor=actor).count()
+    print(f"  {BUSY_ACTOR} now has {busy:,} events ({time.perf_counter() - began:.1f} s)")
+
+
+def _index_for_search() -> None:
+    """Search documents for the events (the fill leaves them out), then the full-text index."""
+    if EventSearchDocument.objects.exists():
+        return
+    began = time.perf_counter()
+    docs = connection.ops.quote_name(EventSearchDocument._meta.db_table)
+    events = connection.ops.quote_name(EventRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {docs} (event_id, body) "
+            f"SELECT id, description || ' ' || reasoning FROM {events}"
+        )
+    search_index_rebuild()
+    print(f"  search documents indexed ({time.perf_counter() - began:.1f} s)")
+
+
+def _hostile_pages() -> dict[str, str]:
+    far_future = Cursor(datetime(9999, 12, 29, tzinfo=UTC), uuid.UUID(int=(1 << 128) - 1))
+    tags = ",".join(["bench", *(f"missing-{i}" for i in range(9))])
+    return {
+        "hostile: ten tags in one filter": f"/traces/?tag={tags}",
+        "hostile: one rare tag": "/traces/?tag=missing-1",
+        "hostile: a word in every event": "/traces/?q=event",
+        "hostile: a word in 30% of the events": "/traces/?q=user",
+        "hostile: far-future cursor, actor filter": (
+            f"/traces/?actor=pricing-ai&cursor={far_future.encode()}"
+        ),
+        "hostile: far-future cursor, busy actor": (
+            f"/traces/?actor={BUSY_ACTOR}&cursor={far_future.encode()}"
+        ),
+        "hostile: busy actor's page, 24 hours": f"/traces/actors/user/{BUSY_ACTOR}/",
+        "hostile: busy actor's page, 30 days": f"/traces/actors/user/{BUSY_ACTOR}/?period=30d",
+    }
+
+
 def _measure(client: Client, url: str, repeat: int) -> tuple[float, int, int]:
     client.get(url)  # warm caches and the planner
     executed = []
@@ -200,6 +269,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the data if N events exist")
+    parser.add_argument(
+        "--hostile", action="store_true", help="also the hostile cases (moves events to cust-0)"
+    )
+    parser.add_argument("--only-hostile", action="store_true", help="only the hostile cases")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -209,6 +282,8 @@ def main() -> None:
         _fill(args.events)
 
     user, _ = get_user_model().objects.get_or_create(username="bench-reviewer")
+    # A reviewer: the approval filter and the decisions need the permission to view them.
+    user.groups.add(review_groups_ensure()[REVIEWERS])
     client = Client()
     client.force_login(user)
     busiest = (
@@ -234,6 +309,11 @@ def main() -> None:
     }
     first = EventRecord.objects.newest_first()[29]
     pages["timeline, next page (cursor)"] = f"/traces/?cursor={Cursor.of(first).encode()}"
+    if args.hostile or args.only_hostile:
+        _make_busy_actor()
+        _index_for_search()
+        pages = {} if args.only_hostile else pages
+        pages.update(_hostile_pages())
     print(f"\n{connection.vendor}, {EventRecord.objects.count():,} events, median of {args.repeat}")
     print(f"{'page':<44} {'median ms':>10} {'queries':>8} {'status':>7}")
     load_before = os.getloadavg()

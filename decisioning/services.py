@@ -341,6 +341,8 @@ def decision_transition(
     reason: str = "",
     now: datetime | None = None,
     request_token: str | None = None,
+    expected_outcome: str | None = None,
+    expected_decided_at: datetime | None = None,
 ) -> TransitionResult:
     """Take a review action on ``decision``, in one transaction, or change nothing.
 
@@ -371,6 +373,12 @@ def decision_transition(
             result with ``replayed=True`` (until the key is cleaned up or
             expires, see ``DECISIONING_DEFAULT_EXPIRES_IN``). A call that
             raised stored nothing, so its resubmission runs again.
+        expected_outcome: the outcome the reviewer saw, when it may differ
+            from ``decision.outcome`` (a form that carries it); default
+            ``decision.outcome``.
+        expected_decided_at: the ``decided_at`` the reviewer saw with
+            ``expected_outcome`` (``None``: never decided); read only when
+            ``expected_outcome`` is given.
 
     Returns:
         A ``TransitionResult``.
@@ -407,6 +415,8 @@ def decision_transition(
         )
         if not claim.acquired:
             return _replay(claim, decision_id=decision.pk)
+    if expected_outcome is None:
+        expected_outcome, expected_decided_at = decision.outcome, decision.decided_at
     result = _transition_apply(
         decision=decision,
         action=action,
@@ -414,6 +424,7 @@ def decision_transition(
         reason=reason,
         now=now,
         request_token=request_token or "",
+        expected=(expected_outcome, expected_decided_at),
     )
     if claim is not None:
         idempotency_key_complete(claim=claim, result=result.transition, now=now)
@@ -486,6 +497,7 @@ def _transition_apply(
     reason: str,
     now: datetime,
     request_token: str,
+    expected: tuple[str, datetime | None],
 ) -> TransitionResult:
     current = Decision.all_objects.select_for_update().filter(pk=decision.pk).first()
     if current is None:
@@ -494,11 +506,7 @@ def _transition_apply(
         raise DecisionDeletedError(DECISION_DELETED.format(decision_id=decision.pk))
     from_outcome = current.outcome
     seen_decided_at = current.decided_at
-    if (
-        is_final(from_outcome)
-        or from_outcome != decision.outcome
-        or seen_decided_at != decision.decided_at
-    ):
+    if is_final(from_outcome) or from_outcome != expected[0] or seen_decided_at != expected[1]:
         raise _already_decided(current, action=action)
     to_outcome = transition_target(from_outcome=from_outcome, action=action)
     if to_outcome is None:

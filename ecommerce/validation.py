@@ -37,6 +37,7 @@ from traces.validation import (
     ID_LENGTH,
     NAME_LENGTH,
     aware,
+    check_identifier,
     check_mapping,
     check_text,
 )
@@ -68,8 +69,8 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def check_id(field: str, value: object) -> str:
-    """A business id (``ord-123``, a SKU): non-blank text of at most 255 characters."""
-    return check_text(field, value, max_length=ID_LENGTH, required=True)
+    """A business id (``ord-123``, a SKU): non-blank text of at most 255 characters, one line."""
+    return check_identifier(field, value, max_length=ID_LENGTH)
 
 
 def check_label(field: str, value: object) -> str:

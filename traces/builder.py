@@ -24,6 +24,7 @@ from traces.validation import (
     check_confidence,
     check_duration,
     check_event_id,
+    check_identifier,
     check_ip,
     check_list,
     check_mapping,
@@ -450,9 +451,7 @@ class TraceBuilder:
 
     def with_correlation(self, correlation_id: str) -> TraceBuilder:
         """Group it with the other events of one flow (a request, an order's checkout)."""
-        self._correlation = check_text(
-            "correlation_id", str(correlation_id), max_length=ID_LENGTH, required=True
-        )
+        self._correlation = check_identifier("correlation_id", str(correlation_id))
         return self
 
     def child_of(self, event_id: str) -> TraceBuilder:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db import NotSupportedError, connections, router, transaction
 from django.db.models import Count, DateTimeField, Func
@@ -30,6 +30,7 @@ from traces.models import EventRecord, HourlyEventCount
 __all__ = [
     "CountDifference",
     "EventKey",
+    "UTCFloor",
     "event_counts_add",
     "event_counts_differences",
     "event_counts_rebuild",
@@ -46,23 +47,35 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-class _HourFloor(Func):
-    """A datetime column truncated to its UTC hour, in the database's own SQL.
+class UTCFloor(Func):
+    """A datetime column truncated to its UTC hour or day, in the database's own SQL.
 
-    On SQLite datetimes are stored as UTC text, so the hour is a prefix of it.
+    The one SQL helper for time buckets: the hourly counts group events by
+    hour, the dashboard groups those counts by hour or day. On SQLite
+    datetimes are stored as UTC text, so the bucket is a prefix of it (the
+    grouping stays in SQLite's C code, off Django's Python functions).
     """
 
     output_field = DateTimeField()
 
+    def __init__(self, expression: str, *, unit: Literal["hour", "day"] = "hour") -> None:
+        self.unit = unit
+        super().__init__(expression)
+
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        raise NotSupportedError(f"hour floors are not implemented for {connection.vendor}")
+        raise NotSupportedError(f"time buckets are not implemented for {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "SUBSTR(%(expressions)s, 1, 13) || ':00:00'"
+        if self.unit == "hour":
+            template = "SUBSTR(%(expressions)s, 1, 13) || ':00:00'"
+        else:
+            template = "SUBSTR(%(expressions)s, 1, 10) || ' 00:00:00'"
         return super().as_sql(compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "DATE_TRUNC('hour', %(expressions)s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        template = (
+            f"DATE_TRUNC('{self.unit}', %(expressions)s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        )
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
@@ -135,7 +148,7 @@ def _counted_events(using: str) -> Any:
     return (
         EventRecord.objects.using(using)
         .order_by()
-        .annotate(hour=_HourFloor("effective_at"))
+        .annotate(hour=UTCFloor("effective_at"))
         .values("hour", "actor_type", "outcome")
         .annotate(n=Count("pk"))
     )

@@ -45,7 +45,10 @@ NOT_A_BOOL = "{field} must be True or False; got {got!r}."
 NOT_A_MAPPING = "{field} must be a dict; got {got}."
 NOT_A_LIST = "{field} must be a list or tuple; got {got}."
 BAD_CONFIDENCE = "confidence must be a number from 0 to 1 (e.g. 0.85); got {got!r}."
-BAD_DURATION = "duration must be a timedelta or a number of seconds >= 0; got {got!r}."
+BAD_DURATION = (
+    "duration must be a timedelta or a number of seconds from 0 to a year (31,622,400); "
+    "got {got!r}."
+)
 BAD_DATETIME = "{field} must be a datetime (a naive one is taken as UTC); got {got!r}."
 NOT_JSON = "{field} cannot be stored as JSON: {reason}."
 BAD_IP = "ip must be an IPv4 or IPv6 address such as '203.0.113.7'; got {got!r}."

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeGuard, TypeVar
 from django.db.models import Q, QuerySet
 
 from traces.exceptions import InvalidCursorError, TraceValidationError
+from traces.validation import aware
 
 __all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "check_page_limit", "is_count", "keyset_page"]
 
@@ -53,6 +54,11 @@ class Cursor:
             raise InvalidCursorError() from exc
         if effective_at.tzinfo is None:
             raise InvalidCursorError()
+        try:
+            # The same range and offsets as every time the services accept.
+            effective_at = aware("cursor", effective_at)
+        except TraceValidationError as exc:
+            raise InvalidCursorError() from exc
         return cls(effective_at=effective_at, id=row_id)
 
     @classmethod

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from decisioning.querysets import EventAsOfQuerySet
 
@@ -84,11 +84,21 @@ class EventRecordQuerySet(EventAsOfQuerySet["EventRecord"]):
     def with_risk_levels(self, risk_levels: Iterable[str]) -> Self:
         return self.filter(risk_level__in=[str(r) for r in risk_levels])
 
-    def tagged(self, tags: Iterable[str]) -> Self:
-        """Events carrying any of these tags."""
+    def tagged(self, tags: Iterable[str], *, probe: bool = False) -> Self:
+        """Events carrying any of these tags.
+
+        By default the tagged events are collected first (fast when the tags
+        are rare). ``probe=True`` checks each event as the page reads it
+        instead (``EXISTS``), which is what a tag on a large share of the
+        events needs: a page then stops after a few hundred rows instead of
+        sorting every tagged event.
+        """
         from traces.models import EventTag
 
-        return self.filter(pk__in=EventTag.objects.filter(tag__in=list(tags)).values("event_id"))
+        rows = EventTag.objects.filter(tag__in=list(tags))
+        if probe:
+            return self.filter(Exists(rows.filter(event=OuterRef("pk"))))
+        return self.filter(pk__in=rows.values("event_id"))
 
     def needing_approval(self, required: bool = True) -> Self:
         return self.filter(requires_approval=required)

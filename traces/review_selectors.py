@@ -29,7 +29,7 @@ from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
 from traces.enums import ObjectType
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
-from traces.ui_selectors import distinct_indexed_values
+from traces.ui.common import distinct_indexed_values
 
 __all__ = [
     "DECISION_TYPE_LIMIT",

@@ -36,16 +36,21 @@ from traces.querysets import EventRecordQuerySet
 
 __all__ = [
     "MAX_QUERY_TOKENS",
+    "SEARCH_MATCH_LIMIT",
     "document_body",
     "query_tokens",
     "search_events",
     "search_index_add",
     "search_index_rebuild",
     "search_index_remove",
+    "search_match_count",
     "search_ranked_ids",
 ]
 
 MAX_QUERY_TOKENS = 32
+# A word in most of a million events would make a page read every match: the UI
+# looks at the most recently recorded ones only (a page then costs ~120 ms at that size).
+SEARCH_MATCH_LIMIT = 10_000
 _MAX_TOKEN_LENGTH = 64
 _WORD = re.compile(r"\w+")
 _FTS_TABLE = "traces_event_fts"
@@ -139,34 +144,71 @@ def search_index_rebuild(*, using: str | None = None) -> None:
             cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
 
 
-def _matching_ids_sql(vendor: str, tokens: list[str]) -> tuple[str, list[Any]]:
+def _fts5_match(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression: each token quoted (a word, never syntax), all required."""
+    return " ".join(f'"{token}"' for token in tokens)
+
+
+def _matching_ids_sql(
+    vendor: str, tokens: list[str], match_limit: int | None
+) -> tuple[str, list[Any]]:
     # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
+    # With a limit, the most recently indexed matches (document ids grow with each write).
     if vendor == "sqlite":
-        query = " ".join(f'"{token}"' for token in tokens)
-        return (
+        sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
-            f"WHERE {_FTS_TABLE} MATCH %s",
-            [query],
+            f"WHERE {_FTS_TABLE} MATCH %s"
         )
-    return (
-        f"SELECT d.event_id FROM {_DOC_TABLE} d "
-        "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)",
-        [" ".join(tokens)],
-    )
+        params: list[Any] = [_fts5_match(tokens)]
+        order = " ORDER BY f.rowid DESC"
+    else:
+        sql = (
+            f"SELECT d.event_id FROM {_DOC_TABLE} d "
+            "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)"
+        )
+        params = [" ".join(tokens)]
+        order = " ORDER BY d.id DESC"
+    if match_limit is not None:
+        sql += f"{order} LIMIT %s"
+        params.append(match_limit)
+    return sql, params
 
 
-def search_events(text: object, queryset: EventRecordQuerySet | None = None) -> EventRecordQuerySet:
+def search_match_count(text: object, *, cap: int, using: str | None = None) -> int:
+    """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word)."""
+    tokens = query_tokens(text)
+    if not tokens:
+        return 0
+    connection = connections[_db(using)]
+    inner, params = _matching_ids_sql(connection.vendor, tokens, cap)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({inner}) matches", params)
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def search_events(
+    text: object,
+    queryset: EventRecordQuerySet | None = None,
+    *,
+    match_limit: int | None = None,
+) -> EventRecordQuerySet:
     """Events of ``queryset`` (default: all) whose text matches ``text``; never raises on text.
 
     The result is an ordinary QuerySet: chain the other verbs
     (``of_actor_types``, ``touching``, ...), order it, or page it with
     ``keyset_page``. Text with no words gives an empty QuerySet.
+
+    ``match_limit`` bounds the work for words found in most events: only the
+    ``match_limit`` most recently recorded matches are candidates (the web UI
+    passes ``SEARCH_MATCH_LIMIT`` and says so when it applies, see
+    ``search_match_count``).
     """
     base = EventRecord.objects.all() if queryset is None else queryset
     tokens = query_tokens(text)
     if not tokens:
         return base.none()
-    sql, params = _matching_ids_sql(connections[base.db].vendor, tokens)
+    sql, params = _matching_ids_sql(connections[base.db].vendor, tokens, match_limit)
     return base.filter(pk__in=RawSQL(sql, params))
 
 
@@ -197,12 +239,11 @@ def search_ranked_ids(
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
     if connection.vendor == "sqlite":
-        match = " ".join(f'"{token}"' for token in tokens)
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
             f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
-        params = [match, *restrict_params, limit]
+        params = [_fts5_match(tokens), *restrict_params, limit]
     else:
         sql = (
             "SELECT d.event_id FROM "

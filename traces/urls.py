@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from traces import views
+from traces.converters import RecordIdConverter
 from traces.formats import views as export_views
+
+register_converter(RecordIdConverter, "record_id")
 
 app_name = "traces"
 
@@ -13,11 +16,11 @@ urlpatterns = [
     path("", views.timeline, name="timeline"),
     path("events/<uuid:event_id>/", views.event_detail_view, name="event_detail"),
     path(
-        "objects/<str:object_type>/<path:object_id>/",
+        "objects/<slug:object_type>/<record_id:object_id>/",
         views.object_history_view,
         name="object_history",
     ),
-    path("actors/<str:actor_type>/<path:actor_id>/", views.actor_detail, name="actor_detail"),
+    path("actors/<slug:actor_type>/<record_id:actor_id>/", views.actor_detail, name="actor_detail"),
     path("decisions/", views.decision_list, name="decision_list"),
     path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
     path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),
@@ -26,7 +29,7 @@ urlpatterns = [
     path("export/timeline/", export_views.timeline_export, name="timeline_export"),
     path("export/review/", export_views.review_queue_export, name="review_queue_export"),
     path(
-        "export/objects/<str:object_type>/<path:object_id>/",
+        "export/objects/<slug:object_type>/<record_id:object_id>/",
         export_views.object_history_export,
         name="object_history_export",
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -53,6 +54,7 @@ __all__ = [
     "check_confidence",
     "check_duration",
     "check_event_id",
+    "check_identifier",
     "check_ip",
     "check_json",
     "check_list",
@@ -75,9 +77,24 @@ VERSION_LENGTH = 100
 # Text columns have no size in the database; these bounds keep one event sane.
 MAX_TEXT_LENGTH = 100_000
 MAX_JSON_CHARS = 1_000_000
+# A year: longer is a unit mistake (milliseconds for seconds) and overflows time arithmetic.
+MAX_DURATION_SECONDS = 366 * 24 * 3600.0
 _MAX_JSON_DEPTH = 64
 
 E = TypeVar("E", bound=StrEnum)
+
+# Times: the real UTC offsets, and a day's margin inside Python's datetime range
+# so that any time accepted can be converted and shown in any zone.
+MAX_UTC_OFFSET = timedelta(hours=14)
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+OFFSET_OUT_OF_RANGE = "{field} must have a UTC offset from -14:00 to +14:00; got {got}."
+TIME_OUT_OF_RANGE = "{field} must be between 0001-01-02 and 9999-12-30 (UTC); got {got}."
+# Ids end up in URLs and in single-line displays: no control characters there.
+CONTROL_IN_ID = "{field} must not contain control characters (newline, tab, NUL, ...); got {got!r}."
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+BAD_UNICODE = "{field} must be valid Unicode text; it contains a lone surrogate ({got!r})."
 
 
 def _type_name(value: object) -> str:
@@ -100,7 +117,29 @@ def check_text(
         )
     if "\x00" in value:
         raise TraceValidationError(NUL_IN_TEXT.format(field=field))
+    _check_unicode(field, value)
     return value
+
+
+def _check_unicode(field: str, value: str) -> None:
+    if not value.isascii():
+        bad = _SURROGATE.search(value)
+        if bad is not None:
+            raise TraceValidationError(BAD_UNICODE.format(field=field, got=bad.group()))
+
+
+def check_identifier(
+    field: str, value: object, *, max_length: int = ID_LENGTH, required: bool = True
+) -> str:
+    """An id (actor, object, event type, tag, correlation...): text without control characters.
+
+    Like ``check_text``, and refuses every character of Unicode category Cc
+    (``\\x00``-``\\x1f``, ``\\x7f``-``\\x9f``: newline, carriage return, tab, NUL, ...).
+    """
+    text = check_text(field, value, max_length=max_length, required=required)
+    if _CONTROL.search(text):
+        raise TraceValidationError(CONTROL_IN_ID.format(field=field, got=text[:80]))
+    return text
 
 
 def check_optional_text(
@@ -150,18 +189,30 @@ def check_duration(value: object) -> float:
         seconds = float(value)
     else:
         raise TraceValidationError(BAD_DURATION.format(got=value))
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_DURATION_SECONDS:
         raise TraceValidationError(BAD_DURATION.format(got=value))
     return seconds
 
 
 def aware(field: str, value: object) -> datetime:
-    """An aware UTC datetime; a naive one is taken as UTC, never compared naively."""
+    """An aware UTC datetime; a naive one is taken as UTC, never compared naively.
+
+    Refused: an offset beyond ±14:00 (no real zone has one; PostgreSQL refuses
+    16 hours and more) and a time outside ``EARLIEST``..``LATEST`` in UTC
+    (the edges of the datetime range overflow when converted or shown).
+    """
     if not isinstance(value, datetime):
         raise TraceValidationError(BAD_DATETIME.format(field=field, got=value))
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    offset = None if value.tzinfo is None else value.tzinfo.utcoffset(value)
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise TraceValidationError(OFFSET_OUT_OF_RANGE.format(field=field, got=value.isoformat()))
+    try:
+        moment = value.replace(tzinfo=UTC) if offset is None else value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise TraceValidationError(TIME_OUT_OF_RANGE.format(field=field, got=value.isoformat()))
+    return moment
 
 
 def check_event_id(field: str, value: object) -> str:
@@ -213,14 +264,14 @@ def check_list(field: str, value: object) -> list[Any]:
 
 
 def check_text_list(field: str, values: object, *, max_length: int) -> tuple[str, ...]:
-    """Non-empty strings, duplicates dropped, first occurrence kept."""
+    """Non-empty ids (``check_identifier``), duplicates dropped, first occurrence kept."""
     if values is None:
         return ()
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise TraceValidationError(NOT_A_LIST.format(field=field, got=_type_name(values)))
     seen: dict[str, None] = {}
     for value in values:
-        seen[check_text(field, value, max_length=max_length, required=True)] = None
+        seen[check_identifier(field, value, max_length=max_length)] = None
     return tuple(seen)
 
 
@@ -240,6 +291,7 @@ def jsonable(value: Any, field: str = "data", _depth: int = 0) -> Any:
     if isinstance(value, str):
         if "\x00" in value:
             raise TraceValidationError(NUL_IN_TEXT.format(field=field))
+        _check_unicode(field, value)
         return value
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -38,6 +38,7 @@ from traces.validation import (
     check_confidence,
     check_duration,
     check_event_id,
+    check_identifier,
     check_ip,
     check_list,
     check_mapping,
@@ -112,17 +113,18 @@ class Actor:
     job_id: str | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "id", check_text("actor id", self.id, max_length=ID_LENGTH, required=True))
+        _set(self, "id", check_identifier("actor id", self.id))
         _set(self, "type", check_choice("actor type", self.type, ActorType))
         _set(self, "name", check_text("actor name", self.name, max_length=NAME_LENGTH))
         _set(self, "metadata", check_mapping("actor metadata", self.metadata))
+        job_id = check_identifier("actor job_id", self.job_id, required=False)
+        _set(self, "job_id", job_id or None)
         for name, max_length in (
             ("model", NAME_LENGTH),
             ("version", VERSION_LENGTH),
             ("email", EMAIL_LENGTH),
             ("role", ROLE_LENGTH),
             ("service_name", NAME_LENGTH),
-            ("job_id", ID_LENGTH),
         ):
             value = check_optional_text(f"actor {name}", getattr(self, name), max_length=max_length)
             _set(self, name, value)
@@ -233,7 +235,7 @@ class DecisionTrace:
         _set(
             self,
             "id",
-            check_text("decision id", self.id, max_length=DECISION_ID_LENGTH, required=True),
+            check_identifier("decision id", self.id, max_length=DECISION_ID_LENGTH),
         )
         _set(self, "action", check_optional_text("action", self.action, max_length=NAME_LENGTH))
         _set(self, "reasoning", check_text("reasoning", self.reasoning))
@@ -299,12 +301,12 @@ class TrackedObject:
     state_after: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "id", check_text("object id", self.id, max_length=ID_LENGTH, required=True))
+        _set(self, "id", check_identifier("object id", self.id))
         _set(self, "type", check_choice("object type", self.type, ObjectType))
         _set(
             self,
             "external_id",
-            check_optional_text("external_id", self.external_id, max_length=ID_LENGTH),
+            check_identifier("external_id", self.external_id, required=False) or None,
         )
         _set(self, "name", check_optional_text("object name", self.name, max_length=NAME_LENGTH))
         _set(self, "metadata", check_mapping("object metadata", self.metadata))
@@ -354,9 +356,7 @@ class TraceEvent:
         _set(self, "id", check_event_id("event id", self.id))
         _set(self, "timestamp", aware("timestamp", self.timestamp))
         _set(self, "duration", check_duration(self.duration))
-        event_type = check_text(
-            "event_type", self.event_type, max_length=TYPE_LENGTH, required=True
-        )
+        event_type = check_identifier("event_type", self.event_type, max_length=TYPE_LENGTH)
         if "*" in event_type:
             raise TraceValidationError(
                 f"event_type must not contain '*' (it is the query wildcard); got {event_type!r}."
@@ -392,7 +392,7 @@ class TraceEvent:
         _set(
             self,
             "correlation_id",
-            check_optional_text("correlation_id", self.correlation_id, max_length=ID_LENGTH),
+            check_identifier("correlation_id", self.correlation_id, required=False) or None,
         )
         _set(
             self,

@@ -16,7 +16,6 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -67,17 +67,14 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
-from traces.ui_selectors import (
-    PAGE_SIZE,
-    PERIODS,
-    actor_summary,
-    dashboard_summary,
-    decisions_page,
-    event_detail,
-    known_event_types,
-    object_history,
-    pending_decisions_count,
-)
+from traces.search import SEARCH_MATCH_LIMIT, search_match_count
+from traces.ui.actors import actor_summary
+from traces.ui.charts import PERIODS
+from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
+from traces.ui.dashboard import dashboard_summary
+from traces.ui.decisions import decisions_page
+from traces.ui.events import event_detail
+from traces.ui.history import object_history_page
 
 __all__ = [
     "actor_detail",
@@ -95,6 +92,14 @@ DONE = "{Action} “{decision_type}”."
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
+SEARCH_CAPPED = (
+    "These words are in more than {limit:,} events: the list covers the {limit:,} most "
+    "recently recorded of them. Add a word or a filter to narrow it."
+)
+
+
+# Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
+_no_store = cache_control(private=True, no_store=True)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -125,6 +130,7 @@ def _render(
     return response
 
 
+@_no_store
 @require_GET
 @login_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
@@ -145,10 +151,16 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
+    if not user_can_view_decisions(request.user):
+        # Filtering by approval status would tell the outcome of decisions.
+        if request.GET.get("approval"):
+            raise PermissionDenied(NO_VIEW_PERMISSION)
+        del filterset.filters["approval"]
     scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
     context: dict[str, Any] = {
         "filterset": filterset,
@@ -164,6 +176,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             context["page"] = keyset_page(
                 filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
             )
+            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            if text and not scrolling:
+                context["search_capped"] = _search_capped(text)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400
@@ -177,13 +192,23 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def _search_capped(text: str) -> str:
+    """The notice for words in more events than a search reads ("" when all are read)."""
+    if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
+        return ""
+    return SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
+
+
+@_no_store
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
-    return TemplateResponse(request, "traces/event_detail.html", {"detail": event_detail(event)})
+    detail = event_detail(event, with_decisions=user_can_view_decisions(request.user))
+    return TemplateResponse(request, "traces/event_detail.html", {"detail": detail})
 
 
+@_no_store
 @require_GET
 @login_required
 def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: str) -> HttpResponse:
@@ -193,7 +218,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     context: dict[str, Any] = {"object_type_label": labels[object_type]}
     status = 200
     try:
-        context["history"] = object_history(
+        context["history"] = object_history_page(
             object_type=object_type,
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
@@ -212,6 +237,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> HttpResponse:
@@ -232,9 +258,11 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
+    _require_decision_viewer(request)
     filterset = DecisionFilterSet(request.GET or None, queryset=Decision.objects.all())
     context: dict[str, Any] = {"filterset": filterset, "target": None}
     status = 200
@@ -274,6 +302,7 @@ def _require_decision_viewer(request: HtmxHttpRequest) -> None:
         raise PermissionDenied(NO_VIEW_PERMISSION)
 
 
+@_no_store
 @require_GET
 @login_required
 def review_queue(request: HtmxHttpRequest) -> HttpResponse:
@@ -319,6 +348,7 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+@_no_store
 @require_GET
 @login_required
 def decision_detail_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
@@ -340,6 +370,7 @@ def _safe_next(request: HtmxHttpRequest, default: str) -> str:
     return default
 
 
+@_no_store
 @require_POST
 def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     """Approve, reject, defer, escalate or reopen one decision (``DecisionReviewForm``)."""
@@ -363,24 +394,25 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         return _review_answer(request, decision, next_url=next_url, status=400, form=form)
 
     data = form.cleaned_data
-    seen = copy.copy(decision)
-    if data["seen_outcome"]:
-        # The state the reviewer saw: acting on anything else is a conflict.
-        seen.outcome, seen.decided_at = data["seen_outcome"], data["seen_decided_at"]
+    # The state the reviewer saw (the form carries it): acting on anything else is a conflict.
+    seen_outcome = data["seen_outcome"] or decision.outcome
+    seen_decided_at = data["seen_decided_at"] if data["seen_outcome"] else decision.decided_at
     action = DecisionAction(data["action"])
     try:
         result = decision_transition(
-            decision=seen,
+            decision=decision,
             action=action,
             user=request.user,
             reason=data["reason"],
             request_token=data["request_token"],
+            expected_outcome=seen_outcome,
+            expected_decided_at=seen_decided_at,
         )
     except DecisionPermissionError as exc:
         return _review_answer(request, decision, next_url=next_url, status=403, error=str(exc))
     except InvalidTransitionError as exc:
         return _review_answer(
-            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen.outcome
+            request, decision, next_url=next_url, status=409, error=str(exc), seen=seen_outcome
         )
     except (InvalidReasonError, InvalidRequestTokenError) as exc:
         return _review_answer(request, decision, next_url=next_url, status=400, error=str(exc))
@@ -397,7 +429,7 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         (messages.info if result.replayed else messages.success)(request, notice)
         return redirect(next_url)
     return _review_answer(
-        request, decision, next_url=next_url, status=200, notice=notice, seen=seen.outcome
+        request, decision, next_url=next_url, status=200, notice=notice, seen=seen_outcome
     )
 
 

@@ -62,7 +62,8 @@ def test_timeline_filter_scroll_open_and_back(page):
     page.get_by_label("AI agent").check()
     page.wait_for_url(re.compile(r"actor_type=ai_agent"))
     rows = page.locator("#timeline-rows > li")
-    page.wait_for_function("document.querySelectorAll('#timeline-rows .actor-kind').length > 0")
+    # Locator waits, not wait_for_function: that one evals a string, which the CSP refuses.
+    page.locator("#timeline-rows .actor-kind").first.wait_for()
     kinds = page.locator("#timeline-rows .actor-badge .actor-kind").all_inner_texts()
     assert kinds
     assert set(kinds) == {"AI agent"}
@@ -70,9 +71,7 @@ def test_timeline_filter_scroll_open_and_back(page):
     first_page = rows.count()
 
     page.locator("#timeline-more").scroll_into_view_if_needed()
-    page.wait_for_function(
-        f"document.querySelectorAll('#timeline-rows > li').length > {first_page}"
-    )
+    rows.nth(first_page).wait_for()
     assert set(page.locator("#timeline-rows .actor-badge .actor-kind").all_inner_texts()) == {
         "AI agent"
     }

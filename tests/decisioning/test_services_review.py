@@ -390,6 +390,40 @@ def test_transition_on_stale_copy_says_who_won(admin, senior):
 
 
 @pytest.mark.parametrize(
+    ("expected_outcome", "expected_decided_at"),
+    [(OUT.DEFERRED, None), (OUT.PENDING, NOW), (OUT.APPROVED, None)],
+)
+def test_transition_expected_state_that_is_not_current_changes_nothing(
+    admin, expected_outcome, expected_decided_at
+):
+    """The state the reviewer saw (``expected_*``) is what must still hold, not the instance's."""
+    decision = DecisionFactory()
+    before = _state(decision)
+    with pytest.raises(DecisionAlreadyDecidedError):
+        _act(
+            decision,
+            ACT.APPROVE,
+            admin,
+            expected_outcome=expected_outcome,
+            expected_decided_at=expected_decided_at,
+        )
+    assert _state(decision) == before
+
+
+def test_transition_expected_state_that_holds_applies(admin):
+    """A fresh instance with the seen state given explicitly acts like the seen copy would."""
+    decision = DecisionFactory()
+    result = _act(
+        Decision.objects.get(pk=decision.pk),
+        ACT.APPROVE,
+        admin,
+        expected_outcome=OUT.PENDING,
+        expected_decided_at=None,
+    )
+    assert result.decision.outcome == OUT.APPROVED
+
+
+@pytest.mark.parametrize(
     ("steps", "what"), [([ACT.DEFER], "deferred"), ([ACT.DEFER, ACT.REOPEN], "reopened")]
 )
 def test_transition_on_stale_copy_of_non_final_decision(admin, senior, steps, what):

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from decisioning.permissions import (
     ADMINS,
@@ -32,7 +33,9 @@ def test_demo_accounts_ensure_creates_each_once():
 def test_demo_accounts_log_in_with_printed_password(account):
     """Each printed password really logs that user in."""
     demo_accounts_ensure()
-    user = authenticate(username=account.username, password=account.password)
+    # django-axes (login throttling) needs the request the login came with.
+    request = RequestFactory().post("/accounts/login/")
+    user = authenticate(request, username=account.username, password=account.password)
     assert user is not None
     assert user.is_superuser is account.is_superuser
 
@@ -77,7 +80,7 @@ def test_demo_accounts_keep_existing_password():
 
 def test_seed_demo_prints_logins(capsys):
     """seed_demo --if-empty prints every login with its password (a one-day store is enough)."""
-    call_command("seed_demo", "--if-empty", "--days", "1", "--scale", "0.05")
+    call_command("seed_demo", "--if-empty", "--demo-accounts", "--days", "1", "--scale", "0.05")
     out = capsys.readouterr().out
     for account in DEMO_ACCOUNTS:
         assert account.username in out

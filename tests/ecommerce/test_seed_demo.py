@@ -35,7 +35,8 @@ SMALL = ("--days", "3", "--scale", "0.05", "--now", NOW)
 
 def _seed(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    call_command("seed_demo", *args, stdout=out, stderr=err)
+    # pytest-django runs with DEBUG off: the demo accounts need the explicit flag.
+    call_command("seed_demo", "--demo-accounts", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from config.middleware import NUL_IN_REQUEST, SEARCH_TOO_LONG
 from tests.traces.test_search import HOSTILE
 from traces import DecisionTraceClient
 from traces.models import ActorRecord, EventRecord
@@ -71,8 +72,16 @@ def test_changelist_filters(admin_client, events, query, expected):
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_changelist_search_hostile_input(admin_client, events, text):
+    """Searched, or (NUL, over 200 characters or 10 words) refused with the reason: never 500."""
     response = admin_client.get(reverse(CHANGELIST), {"q": text})
-    assert response.status_code == 200
+    if "\x00" in text or len(text) > 200 or len(text.split()) > 10:
+        assert response.status_code == 400
+        assert response.content.decode() in (
+            NUL_IN_REQUEST,
+            SEARCH_TOO_LONG.format(max_length=200, max_words=10),
+        )
+    else:
+        assert response.status_code == 200
 
 
 def test_changelist_date_hierarchy(admin_client, events):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from traces import TraceBuilder, TraceEvent, TraceValidationError
 from traces.counts import (
     CountDifference,
+    UTCFloor,
     event_counts_add,
     event_counts_differences,
     event_counts_rebuild,
@@ -280,3 +281,15 @@ def test_migration_counts_the_events_already_stored():
         (T0, "system", "success"): 2,
         (T0 + timedelta(days=3, hours=7), "system", "success"): 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [("hour", datetime(2024, 3, 10, 23, tzinfo=UTC)), ("day", datetime(2024, 3, 10, tzinfo=UTC))],
+)
+def test_utc_floor_truncates_in_utc_on_the_database(unit, expected):
+    """The one bucket helper floors to the UTC hour or day, whatever offset the time came with."""
+    moment = datetime(2024, 3, 11, 1, 59, 59, 999999, tzinfo=timezone(timedelta(hours=2)))
+    trace_record(event=_event(moment))
+    floored = EventRecord.objects.annotate(bucket=UTCFloor("effective_at", unit=unit))
+    assert floored.values_list("bucket", flat=True).get() == expected

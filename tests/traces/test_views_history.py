@@ -13,7 +13,7 @@ from tests.traces.factories import (
     EventRecordFactory,
     TrackedObjectRecordFactory,
 )
-from traces.ui_selectors import PAGE_SIZE
+from traces.ui.common import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from tests.traces.factories import (
     TrackedObjectRecordFactory,
 )
 from traces.pagination import Cursor
-from traces.ui_selectors import PAGE_SIZE
+from traces.ui.common import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

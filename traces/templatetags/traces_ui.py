@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import timedelta
 from typing import Any
 
 from django import template
+from django.urls import NoReverseMatch, reverse
 
-from traces.ui_selectors import pending_decisions_count
+from traces.ui.common import pending_decisions_count
 
 register = template.Library()
 
@@ -41,7 +44,7 @@ def percent(value: float | None) -> str:
 @register.filter
 def seconds(value: float | None) -> str:
     """A duration in seconds, in the unit that reads best: 350 ms, 4.2 s, 3 min 5 s."""
-    if value is None:
+    if value is None or not math.isfinite(value):
         return ""
     if value < 1:
         return f"{round(value * 1000)} ms"
@@ -49,6 +52,30 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s"
     minutes, rest = divmod(round(value), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def minutes(value: timedelta) -> int:
+    """A duration in whole minutes, rounded up (a lockout of 90 s reads "2 minutes")."""
+    return math.ceil(value.total_seconds() / 60)
+
+
+@register.filter
+def actor_url(actor: Any) -> str:
+    """The actor's page, or "" when a stored row's type or id cannot be a URL (no link then)."""
+    try:
+        return reverse("traces:actor_detail", args=[actor.actor_type, actor.actor_id])
+    except NoReverseMatch:
+        return ""
+
+
+@register.filter
+def object_url(obj: Any) -> str:
+    """The object's history page, or "" when a stored row's type or id cannot be a URL."""
+    try:
+        return reverse("traces:object_history", args=[obj.object_type, obj.object_id])
+    except NoReverseMatch:
+        return ""
 
 
 @register.simple_tag(takes_context=True)

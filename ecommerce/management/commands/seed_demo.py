@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils import timezone
 
@@ -82,6 +83,13 @@ class _Progress:
             self._stream.write("")
 
 
+DEMO_ACCOUNTS_REFUSED = (
+    "seed_demo creates accounts whose passwords are published (admin, reviewer, operator), "
+    "and DEBUG is off: nothing was done. Run it with DEBUG=1 on your own machine (make run "
+    "does), or pass --demo-accounts to create them anyway on a throw-away demo site."
+)
+
+
 class Command(BaseCommand):
     help = (
         "Load a realistic, deterministic demo store (orders, payments, shipments, returns, "
@@ -121,10 +129,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Load only into a database with no trace events; otherwise just print the logins.",
         )
+        parser.add_argument(
+            "--demo-accounts",
+            action="store_true",
+            help=(
+                "Create the demo accounts (published passwords) even with DEBUG off; "
+                "only for a throw-away demo site."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["reset"] and options["if_empty"]:
             raise CommandError("--reset and --if-empty contradict each other; give one of them.")
+        if not settings.DEBUG and not options["demo_accounts"]:
+            raise CommandError(DEMO_ACCOUNTS_REFUSED)
         now = options["now"] or timezone.now().replace(minute=0, second=0, microsecond=0)
         try:
             demo_options_check(

@@ -121,11 +121,13 @@ def test_object_history_export_oldest_first(admin_client, story):
 
 @pytest.mark.parametrize(
     ("object_type", "object_id", "status"),
-    [("planet", "ord-7", 404), ("order", "x" * 300, 400), ("order", "a\x00b", 400)],
+    [("planet", "ord-7", 404), ("order", "x" * 300, 400), ("order", "a\x00b", 404)],
 )
 def test_object_history_export_bad_object_is_refused(admin_client, object_type, object_id, status):
-    """An unknown type is a 404 as on the page; an id too long or with NUL is a 400."""
-    response = admin_client.get(_history(object_type, object_id), {"format": "csv"})
+    """An unknown type or a NUL in the id is a 404 as on the page; an id too long is a 400."""
+    # Built by hand: reverse() refuses a NUL, as the URL pattern does.
+    url = _history(object_type, "placeholder").replace("placeholder", object_id)
+    response = admin_client.get(url, {"format": "csv"})
     assert response.status_code == status
 
 

@@ -14,16 +14,13 @@ from tests.traces.factories import (
     TrackedObjectRecordFactory,
 )
 from traces.models import EventRecord
-from traces.ui_selectors import (
-    PERIODS,
-    actor_summary,
-    dashboard_summary,
-    decisions_page,
-    event_detail,
-    known_event_types,
-    object_history,
-    state_changes,
-)
+from traces.ui.actors import actor_summary
+from traces.ui.charts import PERIODS
+from traces.ui.common import known_event_types
+from traces.ui.dashboard import dashboard_summary
+from traces.ui.decisions import decisions_page
+from traces.ui.events import event_detail, state_changes
+from traces.ui.history import object_history_page
 
 NOW = datetime(2025, 3, 10, 14, 25, tzinfo=UTC)
 
@@ -129,7 +126,7 @@ def test_event_detail_chain_bars_follow_time():
 
 
 @pytest.mark.django_db
-def test_object_history_splits_own_state_from_other_objects():
+def test_object_history_page_splits_own_state_from_other_objects():
     """The history entry carries this object's change; other objects touched are listed apart."""
     event = EventRecordFactory()
     TrackedObjectRecordFactory(event=event, object_type="customer", object_id="c-1")
@@ -141,7 +138,7 @@ def test_object_history_splits_own_state_from_other_objects():
         state_before={"status": "paid"},
         state_after={"status": "shipped"},
     )
-    history = object_history(object_type="order", object_id="ord-1")
+    history = object_history_page(object_type="order", object_id="ord-1")
     (entry,) = history.entries
     assert entry.obj.object_id == "ord-1"
     assert [o.object_id for o in entry.others] == ["c-1"]

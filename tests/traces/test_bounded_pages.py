@@ -1,0 +1,104 @@
+"""Pages an outsider can make slow stay bounded (issue 20, point 9).
+
+At a million events these cost seconds before (benchmarks/README.md); here
+the same plans run on a few rows with the bounds lowered, on both databases:
+the answer is the same as the unbounded one, or it says what it left out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.traces.factories import ActorRecordFactory, EventRecordFactory, EventTagFactory
+from traces import filters, views
+from traces.models import EventRecord
+from traces.ui import actors
+
+pytestmark = pytest.mark.django_db
+
+TIMELINE = reverse("traces:timeline")
+
+
+def _listed(response) -> list[str]:
+    return [event.description for event in response.context["page"].items]
+
+
+@pytest.mark.parametrize("probe_after", [0, 1_000])
+def test_tag_filter_gives_the_same_events_with_either_plan(
+    admin_client, monkeypatch, probe_after, django_assert_max_num_queries
+):
+    """Collected (rare tags) or probed per row (common tags): the same events, newest first."""
+    monkeypatch.setattr(filters, "TAG_PROBE_AFTER", probe_after)
+    for index in range(6):
+        event = EventRecordFactory(description=f"e{index}")
+        EventTagFactory(event=event, tag="vip" if index % 2 else "other")
+    EventTagFactory(event=EventRecord.objects.get(description="e0"), tag="vip")
+    with django_assert_max_num_queries(7):
+        response = admin_client.get(TIMELINE, {"tag": "vip, missing, also-missing"})
+    assert _listed(response) == ["e5", "e3", "e1", "e0"]
+
+
+def test_a_word_in_more_events_than_the_search_reads_says_so(admin_client, monkeypatch):
+    """The search reads the most recently recorded matches only, and the page says so."""
+    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
+    for index in range(5):
+        EventRecordFactory(description=f"kettle {index}")
+    response = admin_client.get(TIMELINE, {"q": "kettle"})
+    assert response.status_code == 200
+    assert _listed(response) == ["kettle 4", "kettle 3", "kettle 2"]
+    assert "more than 3 events" in response.content.decode()
+
+
+def test_a_word_in_fewer_events_than_the_bound_lists_them_all(admin_client):
+    """Below the bound nothing is left out and no notice is shown."""
+    for index in range(5):
+        EventRecordFactory(description=f"kettle {index}")
+    response = admin_client.get(TIMELINE, {"q": "kettle"})
+    assert len(_listed(response)) == 5
+    assert "recently recorded of them" not in response.content.decode()
+
+
+def test_actor_filter_far_back_cursor_and_actors_sharing_an_id(admin_client):
+    """One actor's key is an equality; two actors with one id (two types) are both listed."""
+    user = ActorRecordFactory(actor_type="user", actor_id="sam")
+    agent = ActorRecordFactory(actor_type="ai_agent", actor_id="sam")
+    EventRecordFactory(actor=user, description="by the user")
+    EventRecordFactory(actor=agent, description="by the agent")
+    EventRecordFactory(description="someone else")
+    response = admin_client.get(TIMELINE, {"actor": "sam"})
+    assert sorted(_listed(response)) == ["by the agent", "by the user"]
+    response = admin_client.get(TIMELINE, {"actor": "nobody-has-this-id"})
+    assert _listed(response) == []
+
+
+def test_busy_actor_page_counts_its_latest_events_and_says_so(admin_client, monkeypatch):
+    """Over the bound: the latest events are counted, the page says how many."""
+    monkeypatch.setattr(actors, "ACTOR_COUNT_LIMIT", 3)
+    actor = ActorRecordFactory(actor_type="ai_agent", actor_id="busy")
+    now = timezone.now()
+    for minutes in range(5):
+        EventRecordFactory(actor=actor, effective_at=now - timedelta(minutes=minutes + 1))
+    response = admin_client.get(reverse("traces:actor_detail", args=["ai_agent", "busy"]))
+    summary = response.context["summary"]
+    assert (summary.total, summary.capped) == (3, True)
+    assert sum(row.count for row in summary.by_outcome) == 3
+    assert "the counts cover the latest 3" in response.content.decode()
+
+
+@pytest.mark.parametrize("events", [2, 3])
+def test_actor_page_at_or_below_the_bound_counts_everything(admin_client, monkeypatch, events):
+    """Exactly at the bound is not "more than": no notice."""
+    monkeypatch.setattr(actors, "ACTOR_COUNT_LIMIT", 3)
+    actor = ActorRecordFactory(actor_type="ai_agent", actor_id="calm")
+    for minutes in range(events):
+        EventRecordFactory(actor=actor, effective_at=timezone.now() - timedelta(minutes=minutes))
+    response = admin_client.get(reverse("traces:actor_detail", args=["ai_agent", "calm"]))
+    assert (response.context["summary"].total, response.context["summary"].capped) == (
+        events,
+        False,
+    )

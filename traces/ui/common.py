@@ -1,0 +1,51 @@
+"""Reads several pages share: the page size, the known event types, the pending count."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Model
+
+from decisioning.models import Decision, DecisionOutcome
+from traces.models import EventRecord
+
+__all__ = [
+    "EVENT_TYPE_LIMIT",
+    "PAGE_SIZE",
+    "distinct_indexed_values",
+    "known_event_types",
+    "pending_decisions_count",
+]
+
+PAGE_SIZE = 30
+EVENT_TYPE_LIMIT = 200
+
+
+def pending_decisions_count() -> int:
+    """Live decisions waiting for a person (the review queue's pending tab; its partial index)."""
+    return Decision.objects.filter(outcome=DecisionOutcome.PENDING).count()
+
+
+def known_event_types(limit: int = EVENT_TYPE_LIMIT) -> list[str]:
+    """The distinct event types, alphabetically, read by skipping through the type index."""
+    return distinct_indexed_values(EventRecord, "event_type", limit=limit)
+
+
+def distinct_indexed_values(model: type[Model], column: str, *, limit: int) -> list[str]:
+    """The distinct values of an indexed text column (all rows), alphabetically.
+
+    A recursive query asks the index for the next value after the last one, so
+    the cost is one index probe per distinct value, not a scan of every row.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(column)
+    sql = (
+        f"WITH RECURSIVE types(value) AS ("
+        f" SELECT MIN({column}) FROM {table}"
+        f" UNION ALL"
+        f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.value)"
+        f" FROM types WHERE types.value IS NOT NULL"
+        f") SELECT value FROM types WHERE value IS NOT NULL LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,89 @@
+"""The dashboard's reads: counts per period bucket from the hourly counts, the day's trouble."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from traces.counts import UTCFloor
+from traces.enums import EventOutcome, RiskLevel
+from traces.models import EventRecord, HourlyEventCount
+from traces.ui.charts import (
+    NO_ACTOR,
+    OUTCOME_LABELS,
+    ActivityChart,
+    CountRow,
+    Period,
+    activity_chart,
+    count_rows,
+)
+from traces.ui.common import pending_decisions_count
+
+__all__ = ["DASHBOARD_LIST_LIMIT", "HIGH_RISK", "Dashboard", "dashboard_summary"]
+
+DASHBOARD_LIST_LIMIT = 8
+HIGH_RISK = (RiskLevel.HIGH.value, RiskLevel.CRITICAL.value)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: Period
+    since: datetime
+    chart: ActivityChart
+    by_outcome: list[CountRow]
+    by_actor_type: list[CountRow]
+    failures: list[EventRecord]
+    failure_count: int
+    high_risk: list[EventRecord]
+    high_risk_count: int
+    pending_count: int
+
+
+def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
+    """Counts per bucket and actor type, per outcome, and the last 24 hours' trouble.
+
+    The period's counts come from the hourly counts (``traces.counts``) in one
+    query of at most hours x actor types x outcomes rows, so a month costs
+    what a day does. The last 24 hours' failures and high risks are read from
+    the events through the ``outcome`` and ``risk_level`` indexes (a rolling
+    window to the second, and the rows themselves are listed).
+    """
+    now = now or timezone.now()
+    since = period.start(now)
+    until = since + period.step * period.buckets
+
+    grid: dict[tuple[datetime, str], int] = {}
+    outcome_counts: dict[str, int] = {}
+    for row in (
+        HourlyEventCount.objects.filter(hour__gte=since, hour__lt=until)
+        .values("actor_type", "outcome", bucket=UTCFloor("hour", unit=period.unit))
+        .annotate(n=Sum("event_count"))
+        .order_by()
+    ):
+        cell = (row["bucket"], row["actor_type"])
+        grid[cell] = grid.get(cell, 0) + row["n"]
+        outcome_counts[row["outcome"]] = outcome_counts.get(row["outcome"], 0) + row["n"]
+
+    day_ago = now - timedelta(hours=24)
+    failures = EventRecord.objects.filter(
+        outcome=EventOutcome.FAILURE.value, effective_at__gte=day_ago
+    )
+    high_risk = EventRecord.objects.filter(risk_level__in=HIGH_RISK, effective_at__gte=day_ago)
+
+    chart = activity_chart(period, since, grid)
+    by_actor_type = [row for row in chart.series if row.count or row.key != NO_ACTOR]
+    return Dashboard(
+        period=period,
+        since=since,
+        chart=chart,
+        by_outcome=count_rows(outcome_counts, OUTCOME_LABELS),
+        by_actor_type=by_actor_type,
+        failures=list(failures.select_related("actor").newest_first()[:DASHBOARD_LIST_LIMIT]),
+        failure_count=failures.order_by().count(),
+        high_risk=list(high_risk.select_related("actor").newest_first()[:DASHBOARD_LIST_LIMIT]),
+        high_risk_count=high_risk.order_by().count(),
+        pending_count=pending_decisions_count(),
+    )

@@ -1,0 +1,204 @@
+"""The event page's read: objects and their state changes, the chain, correlated events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.db.models import QuerySet
+
+from decisioning.models import Decision
+from traces.models import EventRecord, TrackedObjectRecord
+from traces.ui.charts import ChainNode, chain_layout
+
+__all__ = [
+    "CHAIN_LIMIT",
+    "CORRELATED_LIMIT",
+    "Alternative",
+    "EventDetail",
+    "FieldChange",
+    "ObjectState",
+    "event_detail",
+    "state_changes",
+]
+
+CHAIN_LIMIT = 200
+CORRELATED_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One key of an object's state: its value before and after, and what happened to it."""
+
+    key: str
+    before: str
+    after: str
+    kind: Literal["added", "removed", "changed", "same"]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def state_changes(before: Any, after: Any) -> list[FieldChange]:
+    """Compare two recorded states key by key (a non-dict state is one key, ``value``)."""
+    if before is None and after is None:
+        return []
+
+    def as_dict(state: Any) -> dict[str, Any]:
+        if state is None:
+            return {}
+        return state if isinstance(state, dict) else {"value": state}
+
+    old, new = as_dict(before), as_dict(after)
+    changes = []
+    for key in dict.fromkeys([*old, *new]):
+        if key in old and key in new:
+            kind = "same" if old[key] == new[key] else "changed"
+        else:
+            kind = "added" if key in new else "removed"
+        changes.append(
+            FieldChange(
+                key=str(key),
+                before=_as_text(old[key]) if key in old else "",
+                after=_as_text(new[key]) if key in new else "",
+                kind=kind,
+            )
+        )
+    return changes
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """An option the decision considered, with why it was not taken."""
+
+    option: str
+    detail: str
+    rejection: str
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    obj: TrackedObjectRecord
+    changes: list[FieldChange]
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    event: EventRecord
+    objects: list[ObjectState]
+    alternatives: list[Alternative]
+    context_rows: list[tuple[str, str]]
+    constraints: list[str]
+    chain: list[ChainNode]
+    chain_truncated: bool
+    parent: EventRecord | None
+    children: list[EventRecord]
+    correlated: list[EventRecord]
+    decisions: list[Decision]
+    span_seconds: float
+
+
+def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative]:
+    reasons = rejection_reasons if isinstance(rejection_reasons, dict) else {}
+    items = alternatives if isinstance(alternatives, list) else []
+    result, seen = [], set()
+    for item in items:
+        if isinstance(item, dict):
+            name = item.get("action") or item.get("option") or item.get("name")
+            option = _as_text(name) if name is not None else _as_text(item)
+            detail = _as_text(item.get("reason") or item.get("description") or "")
+        else:
+            option, detail = _as_text(item), ""
+        seen.add(option)
+        result.append(Alternative(option, detail, _as_text(reasons.get(option, ""))))
+    result.extend(
+        Alternative(str(key), "", _as_text(reason))
+        for key, reason in reasons.items()
+        if str(key) not in seen
+    )
+    return result
+
+
+def _decisions_about(events: QuerySet) -> QuerySet:
+    return Decision.objects.filter(
+        target_content_type__app_label=EventRecord._meta.app_label,
+        target_content_type__model=EventRecord._meta.model_name,
+        target_id__in=events,
+    )
+
+
+def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDetail:
+    """Everything the event page shows, in five queries whatever the chain's size.
+
+    ``with_decisions=False`` (a user who may not see decisions) leaves the
+    decisions about the event out, unread.
+
+    The chain is capped at ``CHAIN_LIMIT`` events (oldest first) and the
+    correlated events outside the chain at ``CORRELATED_LIMIT``.
+    """
+    objects = [
+        ObjectState(obj, state_changes(obj.state_before, obj.state_after))
+        for obj in event.tracked_objects.order_by("position")
+    ]
+    chain_rows = list(
+        EventRecord.objects.in_chain(event.root_id)
+        .select_related("actor")
+        .oldest_first()[: CHAIN_LIMIT + 1]
+    )
+    truncated = len(chain_rows) > CHAIN_LIMIT
+    chain_rows = chain_rows[:CHAIN_LIMIT]
+    if all(row.pk != event.pk for row in chain_rows):
+        chain_rows.append(event)
+    chain, span = chain_layout(chain_rows, event)
+    by_id = {row.pk: row for row in chain_rows}
+
+    correlated: list[EventRecord] = []
+    if event.correlation_id:
+        correlated = list(
+            EventRecord.objects.in_correlation(event.correlation_id)
+            .exclude(root_id=event.root_id)
+            .select_related("actor")
+            .oldest_first()[:CORRELATED_LIMIT]
+        )
+
+    context = event.context
+    context_rows = (
+        [(str(key), _as_text(value)) for key, value in context.items()]
+        if isinstance(context, dict)
+        else [("value", _as_text(context))]
+        if context
+        else []
+    )
+    constraints = event.constraints
+    constraint_list = (
+        [_as_text(item) for item in constraints]
+        if isinstance(constraints, list)
+        else [_as_text(constraints)]
+        if constraints
+        else []
+    )
+    decisions = (
+        list(
+            _decisions_about([str(event.pk)]).select_related("decided_by").order_by("effective_at")
+        )
+        if with_decisions
+        else []
+    )
+    return EventDetail(
+        event=event,
+        objects=objects,
+        alternatives=_alternatives(event.alternatives, event.rejection_reasons),
+        context_rows=context_rows,
+        constraints=constraint_list,
+        chain=chain,
+        chain_truncated=truncated,
+        parent=by_id.get(event.parent_id),
+        children=[row for row in chain_rows if row.parent_id == event.pk],
+        correlated=correlated,
+        decisions=decisions,
+        span_seconds=span,
+    )

@@ -1,0 +1,61 @@
+"""The object history page's read: every event that touched one object, oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from traces.models import EventRecord, TrackedObjectRecord
+from traces.pagination import Page, keyset_page
+from traces.ui.common import PAGE_SIZE
+from traces.ui.events import FieldChange, state_changes
+
+__all__ = ["HistoryEntry", "ObjectHistory", "object_history_page"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An event in an object's history, with that object's state change and what else it touched."""
+
+    event: EventRecord
+    obj: TrackedObjectRecord | None
+    changes: list[FieldChange]
+    others: list[TrackedObjectRecord]
+
+
+@dataclass(frozen=True)
+class ObjectHistory:
+    object_type: str
+    object_id: str
+    name: str
+    page: Page[EventRecord]
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
+def object_history_page(
+    *, object_type: str, object_id: str, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> ObjectHistory:
+    """Every event that touched one object (by id or external id), oldest first, one page.
+
+    Raises:
+        InvalidCursorError: ``cursor`` was not produced by this list.
+    """
+    queryset = EventRecord.objects.touching([object_id], [object_type]).for_display()
+    page = keyset_page(queryset, cursor=cursor, limit=limit, newest_first=False)
+    entries, name = [], ""
+    for event in page.items:
+        mine = None
+        others = []
+        for obj in event.tracked_objects.all():
+            matches = obj.object_type == object_type and object_id in (
+                obj.object_id,
+                obj.external_id,
+            )
+            if matches and mine is None:
+                mine = obj
+            else:
+                others.append(obj)
+        if mine is not None and mine.name and not name:
+            name = mine.name
+        changes = state_changes(mine.state_before, mine.state_after) if mine else []
+        entries.append(HistoryEntry(event, mine, changes, others))
+    return ObjectHistory(object_type, object_id, name, page, entries)
