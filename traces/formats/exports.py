@@ -194,9 +194,17 @@ def _object_labels(event_ids: list[Any], db: str) -> dict[Any, list[str]]:
 
 
 def _event_pages(
-    queryset: QuerySet[EventRecord, Any], *, newest_first: bool, export_format: ExportFormat
+    queryset: QuerySet[EventRecord, Any],
+    *,
+    newest_first: bool,
+    export_format: ExportFormat,
+    with_decisions: bool,
 ) -> Iterator[list[_Row]]:
-    """Pages of event rows with their objects: "type:id" labels for CSV, whole rows for JSON."""
+    """Pages of event rows with their objects: "type:id" labels for CSV, whole rows for JSON.
+
+    Without ``with_decisions`` the approval status and approver are blank: they
+    tell how a decision went (the pages' rule, ``user_can_view_decisions``).
+    """
     if export_format == "csv":
         values = queryset.values(*_CSV_EVENT_VALUES)
     else:
@@ -209,6 +217,8 @@ def _event_pages(
             objects = dict(tracked_object_values(ids, using=queryset.db))
         for row in page:
             row["objects"] = objects[row["id"]]
+            if not with_decisions:
+                row["approval_status"] = row["approved_by"] = ""
         yield page
 
 
@@ -272,12 +282,19 @@ def event_export(
     *,
     export_format: ExportFormat,
     newest_first: bool = True,
+    with_decisions: bool = True,
 ) -> Iterator[str]:
     """The events of ``queryset`` as CSV (``EVENT_COLUMNS``) or JSON Lines, chunk by chunk.
 
     A JSON line is ``TraceEvent.to_dict()`` plus ``recorded_at`` and ``approval_status``.
+    Without ``with_decisions`` the approval status and the decision's approver are blank.
     """
-    pages = _event_pages(queryset, newest_first=newest_first, export_format=export_format)
+    pages = _event_pages(
+        queryset,
+        newest_first=newest_first,
+        export_format=export_format,
+        with_decisions=with_decisions,
+    )
     if export_format == "csv":
         return _csv(pages, EVENT_COLUMNS)
     return _jsonl(pages, _event_dict)

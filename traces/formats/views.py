@@ -3,7 +3,9 @@
 Each view takes the same query string as its page (the filters; a ``cursor`` is
 ignored: a download is the whole filtered list) plus ``format=csv|jsonl``, and
 streams the file (``traces.formats.exports``). Bad input is a 400 with the
-reason as text, never a half file.
+reason as text, never a half file. The pages' rule on decisions holds: without
+permission to view decisions, the files have no approval status or approver,
+the approval filter is a 403, and so is the review queue's file.
 """
 
 from __future__ import annotations
@@ -81,10 +83,17 @@ def timeline_export(request: HttpRequest) -> HttpResponseBase:
     if export_format is None:
         return _bad_format(request)
     filterset = EventFilterSet(request.GET, queryset=EventRecord.objects.all())
+    with_decisions = user_can_view_decisions(request.user)
+    if not with_decisions:
+        # As on the timeline: filtering by approval status would tell how decisions went.
+        if request.GET.get("approval"):
+            raise PermissionDenied(NO_VIEW_PERMISSION)
+        del filterset.filters["approval"]
     if not filterset.is_valid():
         return _filter_errors(filterset)
     name = "search" if filterset.form.cleaned_data.get("q") else "timeline"
-    return _download(event_export(filterset.qs, export_format=export_format), export_format, name)
+    chunks = event_export(filterset.qs, export_format=export_format, with_decisions=with_decisions)
+    return _download(chunks, export_format, name)
 
 
 @require_GET
@@ -102,7 +111,12 @@ def object_history_export(
         events = event_filter(object_ids=[object_id], object_types=[object_type])
     except TraceValidationError as exc:
         return _refusal(str(exc))
-    chunks = event_export(events, export_format=export_format, newest_first=False)
+    chunks = event_export(
+        events,
+        export_format=export_format,
+        newest_first=False,
+        with_decisions=user_can_view_decisions(request.user),
+    )
     return _download(chunks, export_format, f"history-{object_type}")
 
 

@@ -181,3 +181,35 @@ def test_review_queue_and_object_history_pages_carry_download_links(admin_client
     page = reverse("traces:object_history", args=["order", "ord-7"])
     html = admin_client.get(page).content.decode()
     assert f'href="{_history()}?format=jsonl"' in html
+
+
+def test_exports_without_permission_to_view_decisions_hide_them(client, make_user, story):
+    """No approval status or approver in the files; the approval filter is refused (403)."""
+    trace_record_many(
+        events=[
+            TraceBuilder("refund.approved", "Refund approved")
+            .by_user("admin-1", "Alice")
+            .affecting_order("ord-7")
+            .because("Checked", approved_by="alice")
+            .at(T0 + timedelta(minutes=5))
+            .build()
+        ]
+    )
+    client.force_login(make_user("nobody"))
+    for url in (TIMELINE, _history()):
+        rows = _csv(client.get(url, {"format": "csv"}))
+        assert rows
+        assert {row["approval_status"] for row in rows} == {""}
+        lines = [
+            json.loads(line)
+            for line in _body(client.get(url, {"format": "jsonl"})).split("\n")
+            if line
+        ]
+        assert {line["approval_status"] for line in lines} == {None}
+        assert all((line["data"]["decision"] or {}).get("approved_by") is None for line in lines)
+    assert client.get(TIMELINE, {"format": "csv", "approval": "pending"}).status_code == 403
+    client.force_login(make_user("reviewer"))
+    rows = _csv(client.get(TIMELINE, {"format": "csv", "approval": "pending"}))
+    assert [row["approval_status"] for row in rows] == ["pending"]
+    lines = _body(client.get(_history(), {"format": "jsonl"}))
+    assert '"approved_by": "alice"' in lines
