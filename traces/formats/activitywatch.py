@@ -35,15 +35,15 @@ from typing import Any, TextIO
 from django.db import router, transaction
 from django.db.models import Count, Min
 
-from traces.exceptions import TraceValidationError
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import ID_LENGTH, NAME_LENGTH, TraceJSONEncoder
+from decision_trace.values import Actor, TraceEvent
 from traces.formats.exceptions import FormatError
 from traces.mapping import event_from_record
 from traces.models import EventRecord
 from traces.pagination import keyset_page
 from traces.querysets import EventRecordQuerySet
 from traces.services import trace_record_many
-from traces.validation import ID_LENGTH, NAME_LENGTH, TraceJSONEncoder
-from traces.values import Actor, TraceEvent
 
 __all__ = [
     "BUCKET_TYPE",

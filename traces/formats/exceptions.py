@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traces.exceptions import TraceValidationError
+from decision_trace.exceptions import TraceValidationError
 
 __all__ = ["NOT_JSON_TEXT", "FormatError"]
 

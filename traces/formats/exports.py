@@ -23,12 +23,12 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from decision_trace.validation import TraceJSONEncoder
 from decisioning.models import Decision
 from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.selectors import tracked_object_values
-from traces.validation import TraceJSONEncoder
 
 __all__ = [
     "CONTENT_TYPES",

@@ -48,13 +48,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from traces.enums import EventOutcome
-from traces.exceptions import DUPLICATE_EVENT, TraceValidationError
+from decision_trace.enums import EventOutcome
+from decision_trace.exceptions import DUPLICATE_EVENT, TraceValidationError
+from decision_trace.validation import NAME_LENGTH, TYPE_LENGTH
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject
 from traces.formats.exceptions import FormatError
 from traces.models import EventRecord
 from traces.services import trace_record_many
-from traces.validation import NAME_LENGTH, TYPE_LENGTH
-from traces.values import Actor, DecisionTrace, TraceEvent, TrackedObject
 
 __all__ = [
     "MAX_SPANS",

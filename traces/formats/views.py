@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_filters import FilterSet
 
+from decision_trace.enums import ObjectType
+from decision_trace.exceptions import TraceValidationError
 from decisioning.models import Decision
-from traces.enums import ObjectType
-from traces.exceptions import TraceValidationError
 from traces.filters import EventFilterSet, ReviewFilterSet
 from traces.formats.exports import (
     CONTENT_TYPES,

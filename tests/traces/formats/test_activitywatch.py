@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from aw_core.schema import get_json_schema
 
+from decision_trace.enums import ActorType
 from decisioning.models import Decision
 from traces import Actor, TraceBuilder, TraceEvent, TraceValidationError
-from traces.enums import ActorType
 from traces.formats.activitywatch import (
     BUCKET_TYPE,
     CLIENT,

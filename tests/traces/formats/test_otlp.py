@@ -17,9 +17,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from decisioning.models import Decision, DecisionOutcome
 from traces import DecisionTrace, TraceEvent, TraceValidationError
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from traces.formats.exceptions import FormatError
 from traces.formats.otlp import (
     MAX_SPANS,

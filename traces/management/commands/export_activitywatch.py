@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from traces.exceptions import TraceValidationError
+from decision_trace.exceptions import TraceValidationError
 from traces.formats.activitywatch import activitywatch_export
 from traces.selectors import event_filter
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from traces.exceptions import TraceValidationError
+from decision_trace.exceptions import TraceValidationError
 from traces.formats.activitywatch import activitywatch_import
 
 
