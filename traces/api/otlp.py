@@ -26,8 +26,8 @@ from traces.api.auth import require
 from traces.api.conf import get_max_body_bytes
 from traces.api.errors import ApiError
 from traces.api.events import ERRORS
-from traces.api.schemas import ErrorOut
 from traces.api.models import Scope
+from traces.api.schemas import ErrorOut
 from traces.formats.exceptions import FormatError
 from traces.formats.otlp import otlp_events, otlp_ingest, otlp_parse_json, otlp_parse_protobuf
 
