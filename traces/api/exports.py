@@ -1,10 +1,11 @@
-"""``?format=csv|jsonl`` on the API's event lists: the whole filtered list as a file.
+"""``?format=csv|jsonl`` on the API's lists: the whole filtered list as a file.
 
-``GET /api/v1/events``, ``/search`` and ``/objects/{type}/{id}/history`` answer
-with JSON pages by default (``format`` absent or ``json``); with ``format=csv``
-or ``format=jsonl`` they stream every matching event instead (the ``limit``
-and ``cursor`` parameters do not apply), the same files as the pages'
-downloads (``traces.formats.exports``). Any other value is a 400.
+``GET /api/v1/events``, ``/search``, ``/objects/{type}/{id}/history`` and
+``/decisions`` answer with JSON pages by default (``format`` absent or
+``json``); with ``format=csv`` or ``format=jsonl`` they stream every matching
+event (or decision) instead (``limit`` and ``cursor`` do not apply), the same
+files as the pages' downloads (``traces.formats.exports``). Any other value is
+a 400.
 """
 
 from __future__ import annotations

@@ -87,3 +87,12 @@ def test_files_hide_decisions_from_a_token_without_decisions_read(api_as, root, 
         api_as(root, ["events:read", "decisions:read"]).get("/api/v1/events", {"format": "csv"})
     )
     assert "pending" in {row["approval_status"] for row in full}
+
+
+def test_decisions_as_csv(api, stored):
+    """The review queue's pending decisions as a file; a bad format is a 400."""
+    rows = _rows(api.get("/api/v1/decisions", {"format": "csv"}))
+    assert [(row["status"], row["target_event_id"]) for row in rows] == [
+        ("pending", stored[3]["id"])
+    ]
+    assert api.get("/api/v1/decisions", {"format": "pdf"}).status_code == 400
