@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from decisioning.models import Decision, DecisionOutcome
 from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.exceptions import TraceValidationError
+from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import SEARCH_MATCH_LIMIT, search_events
@@ -53,6 +54,9 @@ CUSTOM = "custom"
 PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
     (CUSTOM, "Custom range")
 ]
+
+FEEDBACK_ANY = "any"
+FEEDBACK_CHOICES = [(FEEDBACK_ANY, "Labelled (any)"), *FeedbackLabel.choices]
 
 APPROVAL_ANY = "required"
 APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)"), *DecisionOutcome.choices]
@@ -154,6 +158,13 @@ class EventFilterSet(django_filters.FilterSet):
         choices=APPROVAL_CHOICES,
         empty_label="Any",
     )
+    feedback = django_filters.ChoiceFilter(
+        method="filter_feedback",
+        label="Feedback",
+        choices=FEEDBACK_CHOICES,
+        empty_label="Any",
+        help_text="The latest label a reviewer gave.",
+    )
     tag = django_filters.CharFilter(
         method="filter_tag",
         label="Tags",
@@ -186,6 +197,7 @@ class EventFilterSet(django_filters.FilterSet):
             "outcome",
             "risk",
             "approval",
+            "feedback",
             "tag",
             "period",
             "since",
@@ -248,6 +260,10 @@ class EventFilterSet(django_filters.FilterSet):
         if value == APPROVAL_ANY:
             return queryset.needing_approval()
         return queryset.with_approval_status([value])
+
+    def filter_feedback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        labels = FeedbackLabel.values if value == FEEDBACK_ANY else [value]
+        return marked(queryset, labels)
 
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         tags = _split_tags(value)

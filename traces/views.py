@@ -48,6 +48,7 @@ from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
 from traces.enums import ObjectType, choices
 from traces.exceptions import InvalidCursorError
+from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
     DecisionFilterSet,
     EventFilterSet,
@@ -55,6 +56,7 @@ from traces.filters import (
     ReviewFilterSet,
     active_filter_chips,
 )
+from traces.forms import FeedbackForm
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import keyset_page
 from traces.review_selectors import (
@@ -83,6 +85,7 @@ __all__ = [
     "decision_list",
     "decision_review",
     "event_detail_view",
+    "event_feedback",
     "object_history_view",
     "review_queue",
     "timeline",
@@ -92,6 +95,8 @@ DONE = "{Action} “{decision_type}”."
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
+NO_FEEDBACK_PERMISSION = "You have no permission to give feedback on events."
+FEEDBACK_SAVED = "Marked {label}."
 SEARCH_CAPPED = (
     "These words are in more than {limit:,} events: the list covers the {limit:,} most "
     "recently recorded of them. Add a word or a filter to narrow it."
@@ -176,6 +181,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             context["page"] = keyset_page(
                 filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
             )
+            _attach_feedback(context["page"].items)
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             if text and not scrolling:
                 context["search_capped"] = _search_capped(text)
@@ -192,6 +198,13 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def _attach_feedback(events: list[EventRecord]) -> None:
+    """Give each row its latest label (``event.latest_feedback``, None if unlabelled): one query."""
+    latest = feedback_latest(event.pk for event in events)
+    for event in events:
+        event.latest_feedback = latest.get(event.pk)
+
+
 def _search_capped(text: str) -> str:
     """The notice for words in more events than a search reads ("" when all are read)."""
     if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
@@ -204,8 +217,98 @@ def _search_capped(text: str) -> str:
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
-    detail = event_detail(event, with_decisions=user_can_view_decisions(request.user))
-    return TemplateResponse(request, "traces/event_detail.html", {"detail": detail})
+    return _event_page(request, event)
+
+
+def _event_page(
+    request: HtmxHttpRequest,
+    event: EventRecord,
+    *,
+    form: FeedbackForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> TemplateResponse:
+    can_review = user_can_view_decisions(request.user)
+    detail = event_detail(event, with_decisions=can_review)
+    context = {
+        "detail": detail,
+        "event": event,
+        "feedback": feedback_latest([event.pk]).get(event.pk),
+        "feedback_form": form or FeedbackForm(initial={"place": "page"}),
+        "feedback_error": error,
+        "can_give_feedback": can_review,
+        "place": "page",
+    }
+    return TemplateResponse(request, "traces/event_detail.html", context, status=status)
+
+
+@_no_store
+@require_POST
+def event_feedback(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
+    """Mark an event correct, incorrect or unsure (``FeedbackForm``), as the signed-in reviewer.
+
+    htmx gets the updated feedback box (the page's or the row's, by the
+    form's ``place``); a plain post is redirected back (PRG) with a message,
+    or gets the event page again with the errors (400).
+    """
+    page = reverse("traces:event_detail", args=[event_id])
+    if not request.user.is_authenticated:
+        if request.htmx:
+            back = request.htmx.current_url_abs_path or page
+            return HttpResponseClientRedirect(redirect_to_login(back).url)
+        return redirect_to_login(page)
+    if not user_can_view_decisions(request.user):
+        raise PermissionDenied(NO_FEEDBACK_PERMISSION)
+    event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
+    form = FeedbackForm(request.POST)
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            event_feedback_record(
+                event=event,
+                user=request.user,
+                label=data["label"],
+                note=data["note"],
+                corrected_value=data["corrected_value"],
+            )
+        except FeedbackError as exc:
+            error = str(exc)
+        else:
+            notice = FEEDBACK_SAVED.format(label=data["label"])
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_safe_next(request, page))
+            return _feedback_box(request, event, place=data["place"], notice=notice)
+    else:
+        error = " ".join(map(str, form.errors.get("place") or []))
+    place = "row" if form.data.get("place") == "row" else "page"
+    if not request.htmx:
+        return _event_page(request, event, form=form, error=error, status=400)
+    return _feedback_box(request, event, place=place, form=form, error=error, status=400)
+
+
+def _feedback_box(
+    request: HtmxHttpRequest,
+    event: EventRecord,
+    *,
+    place: str,
+    form: FeedbackForm | None = None,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+) -> TemplateResponse:
+    context = {
+        "event": event,
+        "feedback": feedback_latest([event.pk]).get(event.pk),
+        "feedback_form": form or FeedbackForm(initial={"place": place}),
+        "feedback_error": error,
+        "feedback_notice": notice,
+        "next_url": _safe_next(request, reverse("traces:event_detail", args=[event.pk])),
+        "can_give_feedback": True,
+        "place": place or "page",
+    }
+    return TemplateResponse(request, "traces/_feedback.html", context, status=status)
 
 
 @_no_store
