@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint format browsers clean
 
-$(STAMP): pyproject.toml
+# The SDK (sdk/python, package decision_trace) is installed editable with the project.
+$(STAMP): pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet '.[dev]'
+	$(BIN)/pip install --quiet -e ./sdk/python '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

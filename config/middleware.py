@@ -19,8 +19,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
-from traces.exceptions import TraceValidationError
-from traces.validation import aware
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import aware
 
 __all__ = [
     "ADMIN_SEARCH_MAX_LENGTH",

@@ -12,7 +12,7 @@ from typing import Any
 _EXPORTS = {
     "EcommerceClient": "ecommerce.client",
     "EcommerceTraceBuilder": "ecommerce.client",
-    "EcommerceEventType": "ecommerce.event_types",
+    "EcommerceEventType": "decision_trace.ecommerce.event_types",
 }
 
 __all__ = ["EcommerceClient", "EcommerceEventType", "EcommerceTraceBuilder"]

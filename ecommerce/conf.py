@@ -13,8 +13,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from decision_trace.enums import RiskLevel
 from ecommerce.exceptions import BAD_APPROVAL_LEVEL
-from traces.enums import RiskLevel
 
 __all__ = ["DEFAULT_APPROVAL_RISK_LEVEL", "approval_risk_level", "parse_approval_risk_level"]
 

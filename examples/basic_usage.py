@@ -1,8 +1,13 @@
-"""Core concepts of Decision Trace, as in the seed README, against the project's database.
+"""Core concepts of Decision Trace, as in the seed README, in-process or against a server.
 
 Run from the project root after ``python manage.py migrate``::
 
     python examples/basic_usage.py
+
+or against a running server, through the SDK (no Django needed)::
+
+    DECISION_TRACE_URL=http://127.0.0.1:8000 DECISION_TRACE_TOKEN=dt_... \
+        python examples/basic_usage.py
 
 It records an actor of each kind doing something (with the reasoning, the
 objects touched and their state before and after), a span, a parent with a
@@ -14,15 +19,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from _setup import django_setup
+from _setup import setup
 
-django_setup()
+setup()
 
-from django.utils import timezone  # noqa: E402 - needs the settings configured above
-
-from traces import Actor, ActorType, DecisionTraceClient, ObjectType  # noqa: E402
+from decision_trace import Actor, ActorType, DecisionTraceClient, ObjectType  # noqa: E402
 
 
 def main() -> None:
@@ -100,7 +103,7 @@ def main() -> None:
     print(f"    workflow.step     {step_id}")
 
     print("== Query: AI decisions in the last hour")
-    since = timezone.now() - timedelta(hours=1)
+    since = datetime.now(UTC) - timedelta(hours=1)
     for event in client.query(start=since, actor_types=[ActorType.AI_AGENT], limit=5):
         print(f"  {event.event_type}: {event.description}")
         print(f"    Reason: {event.decision.reasoning} (risk {event.decision.risk_level})")

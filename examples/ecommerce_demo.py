@@ -1,10 +1,15 @@
-"""A full ecommerce scenario with ``EcommerceClient``, against the project's database.
+"""A full ecommerce scenario with ``EcommerceClient``, against the project's database or a server.
 
 Run from the project root after ``python manage.py migrate``::
 
     python examples/ecommerce_demo.py
 
-First the seed README's quick start, as written there (imports adapted). Then
+or against a running server, through the SDK (no Django needed)::
+
+    DECISION_TRACE_URL=http://127.0.0.1:8000 DECISION_TRACE_TOKEN=dt_... \
+        python examples/ecommerce_demo.py
+
+First the seed README's quick start, as written there. Then
 one customer's order from checkout to a partial refund, told as parent and
 child events that share the order id as correlation id, with stock moving,
 an AI restock recommendation and a dynamic price change that wait for a
@@ -15,18 +20,15 @@ the story back: the order's history, the pending approvals, a search.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from _setup import django_setup
+from _setup import setup
 
-django_setup()
+setup()
 
-from django.utils import timezone  # noqa: E402 - needs the settings configured above
-
-from decisioning.models import Decision, DecisionOutcome  # noqa: E402
-from ecommerce import EcommerceClient, EcommerceEventType  # noqa: E402
-from traces import ObjectType, TraceBuilder  # noqa: E402
+from decision_trace import ObjectType, RecordedId, TraceBuilder  # noqa: E402
+from decision_trace.ecommerce import EcommerceClient, EcommerceEventType  # noqa: E402
 
 
 def quick_start() -> None:
@@ -69,15 +71,15 @@ def order_story() -> None:
     client = EcommerceClient()
     run = uuid.uuid4().hex[:6]
     customer, order, sku = f"cust-{run}", f"ord-{run}", f"MUG-{run}"
-    start = timezone.now() - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(days=3)
 
     def at(minutes: float) -> datetime:
         return start + timedelta(minutes=minutes)
 
     jane = {"user_id": customer, "name": "Jane Customer", "role": "customer"}
-    recorded: list[tuple[str, str]] = []
+    recorded: list[tuple[str, RecordedId]] = []
 
-    def record(builder: TraceBuilder, label: str) -> str:
+    def record(builder: TraceBuilder, label: str) -> RecordedId:
         event_id = builder.record()
         recorded.append((label, event_id))
         return event_id
@@ -263,11 +265,14 @@ def order_story() -> None:
         print(f"  {event.event_type:<28} {obj.state_before} -> {obj.state_after}")
 
     print("\nWaiting for a person's approval:")
-    ids = [event_id for _, event_id in recorded]
-    for decision in Decision.objects.filter(target_id__in=ids, outcome=DecisionOutcome.PENDING):
-        event = client.get_event(decision.target_id)
+    # The server decides what waits for a person; record() returned its decision's id.
+    for _, event_id in recorded:
+        if event_id.decision_id is None:
+            continue
+        event = client.get_event(event_id)
+        decision_type = event.decision.action or event.event_type
         print(
-            f"  {decision.decision_type:<20} {event.description} "
+            f"  {decision_type:<20} {event.description} "
             f"(confidence {event.decision.confidence}, risk {event.decision.risk_level})"
         )
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
-from traces.exceptions import InvalidCursorError, TracesError, TraceValidationError
-from traces.values import Actor, DecisionTrace, TraceEvent, TrackedObject
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.exceptions import InvalidCursorError, TracesError, TraceValidationError
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject
 
 _LAZY = {
     "DecisionTraceClient": "traces.client",
     "EventChain": "traces.client",
     "EventList": "traces.client",
     "TraceSpan": "traces.client",
-    "TraceBuilder": "traces.builder",
+    "TraceBuilder": "decision_trace.builder",
 }
 
 __all__ = [  # noqa: RUF022 - grouped: the seed's names first

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from traces.enums import ActorType, EventOutcome, RiskLevel
+from decision_trace.enums import ActorType, EventOutcome, RiskLevel
 from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.querysets import EventRecordQuerySet
 from traces.search import search_events
@@ -55,7 +55,7 @@ def _events(queryset: QuerySet[Any]) -> EventRecordQuerySet:
 
 
 def _options(enum: type) -> list[tuple[str, str]]:
-    from traces.enums import choices
+    from decision_trace.enums import choices
 
     return choices(enum)
 

@@ -15,14 +15,14 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 
+from decision_trace.enums import ObjectType
+from decision_trace.validation import NAME_LENGTH
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject
 from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
 from decisioning.permissions import APPROVE_DECISION, DECIDE_ESCALATED_DECISION
 from decisioning.transitions import past_tense
-from traces.enums import ObjectType
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.services import trace_record
-from traces.validation import NAME_LENGTH
-from traces.values import Actor, DecisionTrace, TraceEvent, TrackedObject
 
 __all__ = [
     "AUDIT_EVENT_PREFIX",

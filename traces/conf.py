@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from traces.exceptions import NOT_A_BOOL
+from decision_trace.exceptions import NOT_A_BOOL
 
 __all__ = ["background_checkpoint_enabled", "background_checkpoint_setting_error"]
 

@@ -28,12 +28,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from traces.enums import ActorType
-from traces.exceptions import TracesError
+from decision_trace.enums import ActorType
+from decision_trace.exceptions import TracesError
+from decision_trace.validation import NAME_LENGTH
+from decision_trace.values import Actor, DecisionTrace, TraceEvent
 from traces.models import ActorRecord, EventRecord
 from traces.services import trace_record
-from traces.validation import NAME_LENGTH
-from traces.values import Actor, DecisionTrace, TraceEvent
 
 __all__ = [
     "FEEDBACK_EVENT_PREFIX",

@@ -18,16 +18,16 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import aware
 from decisioning.models import Decision, DecisionOutcome
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
-from traces.exceptions import TraceValidationError
 from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import SEARCH_MATCH_LIMIT, search_events
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
-from traces.validation import aware
 
 __all__ = [
     "DecisionFilterSet",

@@ -14,10 +14,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject, assemble
 from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.search import document_body
-from traces.values import Actor, DecisionTrace, TraceEvent, TrackedObject, assemble
 
 __all__ = [
     "EVENT_VALUES",

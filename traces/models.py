@@ -27,9 +27,9 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.models import DecisionOutcome
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from traces.querysets import EventRecordManager
 
 __all__ = [

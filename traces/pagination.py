@@ -18,8 +18,8 @@ from typing import Any, Generic, TypeGuard, TypeVar
 
 from django.db.models import Q, QuerySet
 
-from traces.exceptions import InvalidCursorError, TraceValidationError
-from traces.validation import aware
+from decision_trace.exceptions import InvalidCursorError, TraceValidationError
+from decision_trace.validation import aware
 
 __all__ = ["MAX_PAGE_SIZE", "Cursor", "Page", "check_page_limit", "is_count", "keyset_page"]
 

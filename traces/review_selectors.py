@@ -21,12 +21,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import NotSupportedError
 from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUIDField
 
+from decision_trace.enums import ObjectType
 from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
 from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
 from decisioning.services import decision_request_token_new
 from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
-from traces.enums import ObjectType
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
 from traces.ui.common import distinct_indexed_values

@@ -28,8 +28,8 @@ from typing import Any
 from django.db import connections, router
 from django.db.models.expressions import RawSQL
 
+from decision_trace.exceptions import TraceValidationError
 from traces.bulk import insert_rows, insert_rows_returning
-from traces.exceptions import TraceValidationError
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE
 from traces.querysets import EventRecordQuerySet

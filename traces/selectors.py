@@ -16,15 +16,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
 
-from decisioning.models import Decision
-from traces.enums import ActorType, EventOutcome, ObjectType, RiskLevel
-from traces.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
-from traces.mapping import EVENT_VALUES, OBJECT_VALUES
-from traces.models import EventRecord, TrackedObjectRecord
-from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
-from traces.querysets import EventRecordQuerySet
-from traces.validation import (
+from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
+from decision_trace.validation import (
     ID_LENGTH,
+    MAX_OFFSET,
     TAG_LENGTH,
     TYPE_LENGTH,
     aware,
@@ -33,6 +29,11 @@ from traces.validation import (
     check_event_id,
     check_text,
 )
+from decisioning.models import Decision
+from traces.mapping import EVENT_VALUES, OBJECT_VALUES
+from traces.models import EventRecord, TrackedObjectRecord
+from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
+from traces.querysets import EventRecordQuerySet
 
 __all__ = [
     "MAX_CHAIN_EVENTS",
@@ -51,7 +52,6 @@ __all__ = [
     "tracked_object_values",
 ]
 
-MAX_OFFSET = 10_000
 MAX_CHAIN_EVENTS = 5_000
 
 

@@ -20,17 +20,19 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from traces.bulk import RowBatch, insert_rows_returning
-from traces.checkpoints import deferred_checkpoint
-from traces.counts import EventKey, event_counts_add, event_counts_remove
-from traces.exceptions import (
+from decision_trace.exceptions import (
     CHAIN_TOO_DEEP,
     DUPLICATE_EVENT,
     PARENT_NOT_FOUND,
     WRONG_ITEM,
     TraceValidationError,
 )
+from decision_trace.validation import check_event_id, check_list, check_mapping, check_text
+from decision_trace.values import TraceEvent
+from decisioning.models import Decision, DecisionOutcome, DecisionTransition
+from traces.bulk import RowBatch, insert_rows_returning
+from traces.checkpoints import deferred_checkpoint
+from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import (
     ActorRecord,
@@ -40,8 +42,6 @@ from traces.models import (
     TrackedObjectRecord,
 )
 from traces.search import document_body, search_index_add, search_index_remove
-from traces.validation import check_event_id, check_list, check_mapping, check_text
-from traces.values import TraceEvent
 
 __all__ = [
     "MAX_BATCH_SIZE",

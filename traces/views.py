@@ -33,6 +33,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from decision_trace.enums import ObjectType, choices
+from decision_trace.exceptions import InvalidCursorError
 from decisioning.exceptions import (
     PERMISSION_MISSING,
     PERMISSION_NONE,
@@ -46,8 +48,6 @@ from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
-from traces.enums import ObjectType, choices
-from traces.exceptions import InvalidCursorError
 from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
     DecisionFilterSet,

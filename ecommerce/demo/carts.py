@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
+from decision_trace.enums import ObjectType
 from ecommerce.demo.cast import CART_JOB, EMAIL_JOB
 from ecommerce.demo.customers import Customers
 from ecommerce.demo.engine import Ref, Simulation
 from ecommerce.demo.entities import Customer, Product
 from ecommerce.demo.orders import Orders
-from ecommerce.event_types import EcommerceEventType as E
-from ecommerce.validation import money_text
-from traces.enums import ObjectType
 
 __all__ = ["Carts"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traces.values import Actor
+from decision_trace.values import Actor
 
 __all__ = [
     "ANOMALY_AI",

@@ -8,13 +8,13 @@ import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
+from decision_trace.enums import ObjectType
 from ecommerce.demo.cast import FORECAST_AI, MERCHANDISER, PICKERS
 from ecommerce.demo.engine import Simulation
 from ecommerce.demo.entities import Product
 from ecommerce.demo.inventory import Inventory
-from ecommerce.event_types import EcommerceEventType as E
-from ecommerce.validation import money_text
-from traces.enums import ObjectType
 
 __all__ = ["Catalog", "opening_catalog"]
 

@@ -6,11 +6,11 @@ import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
 from ecommerce.demo.cast import IDENTITY, LOYALTY_JOB, SUPPORT
 from ecommerce.demo.engine import Ref, Simulation
 from ecommerce.demo.entities import Customer
-from ecommerce.event_types import EcommerceEventType as E
-from ecommerce.validation import money_text
 
 __all__ = ["Customers"]
 

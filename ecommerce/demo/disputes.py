@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
+from decision_trace.enums import ObjectType, RiskLevel
 from ecommerce.demo.cast import PROCESSORS
 from ecommerce.demo.engine import Simulation
 from ecommerce.demo.entities import Order
-from ecommerce.event_types import EcommerceEventType as E
-from ecommerce.validation import money_text
-from traces.enums import ObjectType, RiskLevel
 
 __all__ = ["Disputes"]
 

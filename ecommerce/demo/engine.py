@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVarTuple
 
+from decision_trace.builder import TraceBuilder
+from decision_trace.values import DecisionTrace, TraceEvent, assemble
 from ecommerce.client import EcommerceClient
 from ecommerce.demo.options import DEMO_SOURCE
-from traces.builder import TraceBuilder
-from traces.values import DecisionTrace, TraceEvent, assemble
 
 __all__ = ["Ref", "Simulation"]
 

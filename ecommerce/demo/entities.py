@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from decision_trace.values import Actor
 from ecommerce.demo.engine import Ref
-from traces.values import Actor
 
 __all__ = ["Campaign", "Customer", "Order", "Product"]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from decision_trace.builder import TraceBuilder
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
 from ecommerce.demo.cast import CARRIERS, FULFILLMENT, ORDER_SERVICE, PACKERS, PICKERS, WMS
 from ecommerce.demo.disputes import Disputes
 from ecommerce.demo.engine import Ref, Simulation
@@ -14,8 +16,6 @@ from ecommerce.demo.entities import Order, Product
 from ecommerce.demo.inventory import Inventory
 from ecommerce.demo.returns import Returns
 from ecommerce.demo.support import Support
-from ecommerce.event_types import EcommerceEventType as E
-from traces.builder import TraceBuilder
 
 __all__ = ["Fulfilment"]
 

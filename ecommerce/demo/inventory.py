@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from decision_trace.builder import TraceBuilder
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.enums import RiskLevel
+from decision_trace.values import Actor
 from ecommerce.demo.cast import (
     CATALOG_SERVICE,
     FORECAST_AI,
@@ -21,10 +25,6 @@ from ecommerce.demo.cast import (
 from ecommerce.demo.engine import Ref, Simulation
 from ecommerce.demo.entities import Product
 from ecommerce.demo.reviews import Reviewers
-from ecommerce.event_types import EcommerceEventType as E
-from traces.builder import TraceBuilder
-from traces.enums import RiskLevel
-from traces.values import Actor
 
 __all__ = ["Inventory"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.enums import ObjectType
 from ecommerce.demo.cast import EMAIL_JOB, MARKETER, system
 from ecommerce.demo.customers import Customers
 from ecommerce.demo.engine import Simulation
 from ecommerce.demo.entities import Campaign
-from ecommerce.event_types import EcommerceEventType as E
-from traces.enums import ObjectType
 
 __all__ = ["Marketing"]
 

@@ -11,6 +11,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.ecommerce.validation import money_text
+from decision_trace.enums import ObjectType, RiskLevel
+from decision_trace.values import Actor
 from ecommerce.demo.cast import CHECKOUT, FRAUD_AI, ORDER_SERVICE, PROCESSORS
 from ecommerce.demo.customers import Customers
 from ecommerce.demo.engine import Ref, Simulation
@@ -18,10 +22,6 @@ from ecommerce.demo.entities import Order, Product
 from ecommerce.demo.fulfilment import Fulfilment
 from ecommerce.demo.marketing import Marketing
 from ecommerce.demo.reviews import Reviewers
-from ecommerce.event_types import EcommerceEventType as E
-from ecommerce.validation import money_text
-from traces.enums import ObjectType, RiskLevel
-from traces.values import Actor
 
 __all__ = ["Orders"]
 

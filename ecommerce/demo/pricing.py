@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from decision_trace.ecommerce.validation import money_text
 from ecommerce.demo.cast import MERCHANDISER, PRICING_AI, PRICING_JOB, PRICING_SERVICE
 from ecommerce.demo.engine import Ref, Simulation
 from ecommerce.demo.entities import Product
 from ecommerce.demo.reviews import Reviewers
-from ecommerce.validation import money_text
 
 __all__ = ["Pricing"]
 

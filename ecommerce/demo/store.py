@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
+from decision_trace.values import TraceEvent
 from ecommerce.demo.carts import Carts
 from ecommerce.demo.catalog import Catalog, opening_catalog
 from ecommerce.demo.customers import Customers
@@ -20,7 +21,6 @@ from ecommerce.demo.pricing import Pricing
 from ecommerce.demo.returns import Returns
 from ecommerce.demo.reviews import DemoReview, Reviewers
 from ecommerce.demo.support import Support
-from traces.values import TraceEvent
 
 __all__ = ["DemoStore"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from decision_trace.ecommerce.event_types import EcommerceEventType as E
+from decision_trace.enums import ObjectType
 from ecommerce.demo.cast import SENIOR_SUPPORT, SUPPORT, TRIAGE_AI
 from ecommerce.demo.customers import Customers
 from ecommerce.demo.engine import Simulation
 from ecommerce.demo.entities import Customer, Order
-from ecommerce.event_types import EcommerceEventType as E
-from traces.enums import ObjectType
 
 __all__ = ["Support"]
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from decision_trace.values import TrackedObject
 from decisioning.models import Decision, DecisionOutcome
 from ecommerce import EcommerceClient, EcommerceEventType, EcommerceTraceBuilder
 from ecommerce.exceptions import (
@@ -23,7 +24,6 @@ from ecommerce.exceptions import (
 )
 from traces import Actor, ActorType, EventOutcome, TraceEvent, TraceValidationError
 from traces.models import EventRecord
-from traces.values import TrackedObject
 
 T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 

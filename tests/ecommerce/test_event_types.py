@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ecommerce.event_types import EcommerceEventType
+from decision_trace.ecommerce.event_types import EcommerceEventType
 
 _DOTTED = re.compile(r"^[a-z]+\.[a-z_]+$")
 

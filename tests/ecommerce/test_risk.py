@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecommerce.risk import (
+from decision_trace.ecommerce.risk import (
     anomaly_risk,
     confidence_risk,
     low_stock_risk,

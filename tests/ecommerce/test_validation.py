@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecommerce.validation import (
+from decision_trace.ecommerce.validation import (
     MAX_ITEMS,
     check_currency,
     check_email,

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import factory
 from django.utils import timezone
 
+from decision_trace.enums import ActorType, EventOutcome, ObjectType
 from decisioning.models import Decision
 from traces.client import DecisionTraceClient
-from traces.enums import ActorType, EventOutcome, ObjectType
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
 from traces.services import trace_index_stored
 

@@ -214,7 +214,7 @@ _SCRIPT = textwrap.dedent(
     from django.db import connection
     from traces import DecisionTraceClient
     from traces.checkpoints import _CHECKPOINTERS, checkpoints_wait
-    from traces.exceptions import TraceValidationError
+    from decision_trace.exceptions import TraceValidationError
     from traces.services import trace_record_many
 
     call_command("migrate", verbosity=0)

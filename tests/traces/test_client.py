@@ -374,3 +374,102 @@ def test_client_search_with_filters(client):
     client.trace("a", "refund zebra").by_user("u", "U").record()
     ai = client.trace("b", "refund zebra").by_ai("ai", "AI").record()
     assert [e.id for e in client.search("zebra", actor_types=["ai_agent"])] == [ai]
+
+
+def test_span_plain_record_inside_is_its_child(client):
+    """A plain trace().record() inside an open span becomes the span's child."""
+    with client.span("workflow.run") as span:
+        step_id = client.trace("workflow.step", "Payment captured").record()
+        assert step_id not in {None, ""}
+        assert EventRecord.objects.count() == 0  # deferred until the span ends
+    assert client.get_event(step_id).parent_event_id == span.event_id
+    assert [e.event_type for e in client.get_chain(span.event_id)] == [
+        "workflow.run",
+        "workflow.step",
+    ]
+
+
+def test_span_child_of_open_span_event_id(client):
+    """child_of(open_span.event_id) works while the span is open (stored with it)."""
+    with client.span("report.generation") as span:
+        parent = span.event_id
+        child = client.trace("report.section", "Totals").child_of(parent).record()
+        grandchild = client.trace("report.row", "Row 1").child_of(child).record()
+    assert client.get_event(child).parent_event_id == parent
+    assert client.get_event(grandchild).parent_event_id == child
+
+
+def test_span_record_inside_nested_span_goes_to_innermost(client):
+    """The innermost open span is the parent; a record after it closes goes to the outer one."""
+    with client.span("outer") as outer:
+        with client.span("inner") as inner:
+            in_inner = client.trace("step.a").record()
+        in_outer = client.trace("step.b").record()
+    assert client.get_event(in_inner).parent_event_id == inner.event_id
+    assert client.get_event(in_outer).parent_event_id == outer.event_id
+
+
+def test_span_record_keeps_an_explicit_parent(client):
+    """An event that names another parent keeps it, and is still stored with the span."""
+    root = client.trace("workflow.started").record()
+    with client.span("workflow.run"):
+        step = client.trace("workflow.step").child_of(root).record()
+    assert client.get_event(step).parent_event_id == root
+
+
+def test_span_failure_still_stores_children(client):
+    """A failing span stores its children with the failed span event."""
+    children: list[str] = []
+
+    @client.span("job.run")
+    def job() -> None:
+        children.append(client.trace("job.step").record())
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        job()
+    span = client.query(event_types=["job.run"])[0]
+    child = children[0]
+    assert span.outcome is EventOutcome.FAILURE
+    assert client.get_event(child).parent_event_id == span.id
+
+
+def test_record_reports_the_pending_decision(client):
+    """record() returns the id (a str) and, for an event held for approval, its decision id."""
+    from decisioning.models import Decision
+
+    held = client.trace("refund.issued").because("Big refund").requires_approval().record()
+    plain = client.trace("order.created").record()
+    assert held.decision_id == str(Decision.objects.get().pk)
+    assert plain.decision_id is None
+    assert isinstance(held, str)
+    assert held == client.get_event(held).id
+
+
+def test_record_many_reports_pending_decisions(client):
+    from decisioning.models import Decision
+
+    ids = client.record_many(
+        [client.trace("a.b"), client.trace("c.d").because("x").requires_approval()]
+    )
+    assert [i.decision_id for i in ids] == [None, str(Decision.objects.get().pk)]
+
+
+def test_sdk_client_without_url_is_in_process(monkeypatch):
+    """Inside the project, decision_trace.DecisionTraceClient() with no URL stores here."""
+    import decision_trace
+
+    monkeypatch.delenv("DECISION_TRACE_URL", raising=False)
+    sdk_client = decision_trace.DecisionTraceClient()
+    event_id = sdk_client.trace("order.created", "Placed").record()
+    assert EventRecord.objects.filter(pk=event_id).exists()
+    assert sdk_client.transport.destination == "inprocess:default"
+    with pytest.raises(TraceValidationError, match="using= only"):
+        decision_trace.DecisionTraceClient(colour="blue")
+
+
+def test_in_process_client_ignores_the_url_variables(monkeypatch):
+    """traces.DecisionTraceClient() is always in-process, whatever the environment says."""
+    monkeypatch.setenv("DECISION_TRACE_URL", "http://127.0.0.1:9")
+    event_id = DecisionTraceClient().trace("order.created").record(wait=False)
+    assert EventRecord.objects.filter(pk=event_id).exists()  # wait=False stores at once here

@@ -19,6 +19,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.urls import reverse
 
+from decision_trace.exceptions import InvalidCursorError
+from decision_trace.validation import (
+    BAD_UNICODE,
+    CONTROL_IN_ID,
+    OFFSET_OUT_OF_RANGE,
+    TIME_OUT_OF_RANGE,
+    aware,
+    check_identifier,
+)
 from decisioning.models import Decision
 from tests.traces.factories import (
     ActorRecordFactory,
@@ -35,17 +44,8 @@ from traces import (
     TraceValidationError,
     TrackedObject,
 )
-from traces.exceptions import InvalidCursorError
 from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor
-from traces.validation import (
-    BAD_UNICODE,
-    CONTROL_IN_ID,
-    OFFSET_OUT_OF_RANGE,
-    TIME_OUT_OF_RANGE,
-    aware,
-    check_identifier,
-)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from decision_trace.exceptions import InvalidCursorError, TraceValidationError
 from tests.traces.factories import EventRecordFactory
-from traces.exceptions import InvalidCursorError, TraceValidationError
 from traces.models import EventRecord
 from traces.pagination import MAX_PAGE_SIZE, Cursor, check_page_limit, is_count, keyset_page
 

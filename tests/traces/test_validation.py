@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from traces import validation
-from traces.exceptions import TraceValidationError
+from decision_trace import validation
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import TraceJSONEncoder, aware, check_ip, jsonable
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
-from traces.validation import TraceJSONEncoder, aware, check_ip, jsonable
 
 
 @pytest.mark.parametrize(

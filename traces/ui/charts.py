@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from django.utils import timezone
 
-from traces.enums import ActorType, EventOutcome, choices
+from decision_trace.enums import ActorType, EventOutcome, choices
 from traces.models import EventRecord
 
 __all__ = [

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
+from decision_trace.enums import EventOutcome, RiskLevel
 from traces.counts import UTCFloor
-from traces.enums import EventOutcome, RiskLevel
 from traces.models import EventRecord, HourlyEventCount
 from traces.ui.charts import (
     NO_ACTOR,

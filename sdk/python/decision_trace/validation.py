@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
-from traces.exceptions import (
+from decision_trace.exceptions import (
     BAD_CHOICE,
     BAD_CONFIDENCE,
     BAD_DATETIME,
@@ -41,6 +41,7 @@ __all__ = [
     "EMAIL_LENGTH",
     "ID_LENGTH",
     "MAX_JSON_CHARS",
+    "MAX_OFFSET",
     "MAX_TEXT_LENGTH",
     "NAME_LENGTH",
     "ROLE_LENGTH",
@@ -54,6 +55,7 @@ __all__ = [
     "check_confidence",
     "check_duration",
     "check_event_id",
+    "check_event_type",
     "check_identifier",
     "check_ip",
     "check_json",
@@ -80,6 +82,8 @@ MAX_JSON_CHARS = 1_000_000
 # A year: longer is a unit mistake (milliseconds for seconds) and overflows time arithmetic.
 MAX_DURATION_SECONDS = 366 * 24 * 3600.0
 _MAX_JSON_DEPTH = 64
+# query(offset=) exists for the seed's sake; deeper pages use the cursor.
+MAX_OFFSET = 10_000
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -228,6 +232,16 @@ def check_event_id(field: str, value: object) -> str:
     raise TraceValidationError(BAD_EVENT_ID.format(field=field, got=shown))
 
 
+def check_event_type(value: object) -> str:
+    """A dotted event type such as ``order.created``: required, at most 100 characters, no ``*``."""
+    event_type = check_identifier("event_type", value, max_length=TYPE_LENGTH)
+    if "*" in event_type:
+        raise TraceValidationError(
+            f"event_type must not contain '*' (it is the query wildcard); got {event_type!r}."
+        )
+    return event_type
+
+
 def check_ip(value: object) -> str | None:
     """A valid IP address in Django's stored form, or ``None``."""
     if value is None or value == "":
@@ -238,11 +252,10 @@ def check_ip(value: object) -> str | None:
         address = ipaddress.ip_address(value.strip())
     except ValueError as exc:
         raise TraceValidationError(BAD_IP.format(got=value)) from exc
-    if address.version == 4:
-        return str(address)
-    from django.utils.ipv6 import clean_ipv6_address
-
-    return clean_ipv6_address(str(address))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # Stored as Django's GenericIPAddressField stores it: the IPv4 part dotted.
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def check_mapping(field: str, value: object) -> dict[str, Any]:
@@ -251,7 +264,8 @@ def check_mapping(field: str, value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise TraceValidationError(NOT_A_MAPPING.format(field=field, got=_type_name(value)))
-    return check_json(field, value)
+    plain: dict[str, Any] = check_json(field, value)
+    return plain
 
 
 def check_list(field: str, value: object) -> list[Any]:
@@ -260,7 +274,8 @@ def check_list(field: str, value: object) -> list[Any]:
         return []
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise TraceValidationError(NOT_A_LIST.format(field=field, got=_type_name(value)))
-    return check_json(field, list(value))
+    plain: list[Any] = check_json(field, list(value))
+    return plain
 
 
 def check_text_list(field: str, values: object, *, max_length: int) -> tuple[str, ...]:

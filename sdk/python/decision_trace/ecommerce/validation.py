@@ -1,12 +1,13 @@
 """Checks for the store's inputs: ids, money, quantities, order lines, e-mail, dates.
 
 Each returns the normalised value or raises ``TraceValidationError`` (a
-``ValueError``) saying what to pass, like ``traces.validation`` does for the
+``ValueError``) saying what to pass, like ``decision_trace.validation`` does for the
 trace fields; nothing here touches the database.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -14,10 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
-from ecommerce.exceptions import (
+from decision_trace.ecommerce.exceptions import (
     BAD_CURRENCY,
     BAD_EMAIL,
     BAD_ITEM,
@@ -31,8 +29,8 @@ from ecommerce.exceptions import (
     QUANTITY_RANGE,
     TOO_MANY_ITEMS,
 )
-from traces.exceptions import TraceValidationError
-from traces.validation import (
+from decision_trace.exceptions import TraceValidationError
+from decision_trace.validation import (
     EMAIL_LENGTH,
     ID_LENGTH,
     NAME_LENGTH,
@@ -66,6 +64,11 @@ MAX_QUANTITY = 1_000_000_000
 MAX_ITEMS = 500
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_LOCAL_PART_LENGTH = 64
+_DOT_ATOM = re.compile(r"[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*")
+_QUOTED_LOCAL = re.compile(r'"([\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"')
+# Labels of letters, digits and inner hyphens; a top-level label of letters (or punycode).
+_DOMAIN = re.compile(r"((?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})")
 
 
 def check_id(field: str, value: object) -> str:
@@ -155,13 +158,37 @@ def check_currency(value: object) -> str:
 
 
 def check_email(value: object) -> str:
-    """An e-mail address, as Django's ``EmailValidator`` accepts it."""
+    """An e-mail address: a dot-atom or quoted local part, ``@``, a domain of two or more labels.
+
+    The domain may be internationalised (it is checked in its IDNA form) or an
+    address literal such as ``[203.0.113.7]``.
+    """
     text = check_text("email", value, max_length=EMAIL_LENGTH, required=True)
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise TraceValidationError(BAD_EMAIL.format(got=text[:80])) from None
+    local, at, domain = text.rpartition("@")
+    if not at or not _email_local_ok(local) or not _email_domain_ok(domain):
+        raise TraceValidationError(BAD_EMAIL.format(got=text[:80]))
     return text
+
+
+def _email_local_ok(local: str) -> bool:
+    return len(local) <= _LOCAL_PART_LENGTH and bool(
+        _DOT_ATOM.fullmatch(local) or _QUOTED_LOCAL.fullmatch(local)
+    )
+
+
+def _email_domain_ok(domain: str) -> bool:
+    if domain.startswith("[") and domain.endswith("]"):
+        literal = domain[1:-1].removeprefix("IPv6:")
+        try:
+            ipaddress.ip_address(literal)
+        except ValueError:
+            return False
+        return True
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(_DOMAIN.fullmatch(ascii_domain))
 
 
 def check_when(field: str, value: object) -> date | datetime:

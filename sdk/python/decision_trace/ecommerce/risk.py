@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from traces.enums import RiskLevel
+from decision_trace.enums import RiskLevel
 
 __all__ = [
     "FRAUD_ERROR_CODES",

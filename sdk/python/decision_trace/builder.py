@@ -1,7 +1,8 @@
 """``TraceBuilder``: the fluent way to describe one event before recording it.
 
 The builder never writes: ``record()`` hands the finished ``TraceEvent`` to
-``traces.services.trace_record``. It needs no database until then.
+its client, whose transport stores it (in-process: ``traces.services``; over
+HTTP: ``POST /api/v1/events``). It needs no database and no server until then.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from traces.enums import EventOutcome, ObjectType, RiskLevel
-from traces.exceptions import UNKNOWN_DECISION_FIELD, WRONG_ITEM, TraceValidationError
-from traces.validation import (
+from decision_trace.enums import EventOutcome, ObjectType, RiskLevel
+from decision_trace.exceptions import UNKNOWN_DECISION_FIELD, WRONG_ITEM, TraceValidationError
+from decision_trace.validation import (
     ID_LENGTH,
     NAME_LENGTH,
     TAG_LENGTH,
@@ -24,6 +25,7 @@ from traces.validation import (
     check_confidence,
     check_duration,
     check_event_id,
+    check_event_type,
     check_identifier,
     check_ip,
     check_list,
@@ -32,7 +34,10 @@ from traces.validation import (
     check_text,
     check_text_list,
 )
-from traces.values import Actor, DecisionTrace, TraceEvent, TrackedObject, _new_event_id
+from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject, _new_event_id
+
+if TYPE_CHECKING:
+    from decision_trace.client import DecisionTraceClient, RecordedId
 
 __all__ = ["TraceBuilder"]
 
@@ -67,13 +72,13 @@ class TraceBuilder:
         description: str = "",
         *,
         actor: Actor | None = None,
-        using: str | None = None,
+        client: DecisionTraceClient | None = None,
     ) -> None:
-        self._event_type = check_text("event_type", event_type, max_length=100, required=True)
+        self._event_type = check_event_type(event_type)
         self._description = check_text("description", description)
         self._id = _new_event_id()
         self._decision_id = uuid.uuid4().hex
-        self._using = using
+        self._client = client
         self._actor: Actor | None = None
         if actor is not None:
             self.by(actor)
@@ -90,8 +95,6 @@ class TraceBuilder:
         self._source_ip: str | None = None
         self._timestamp: datetime | None = None
         self._duration = 0.0
-        # Validate the event type and description the way record() will.
-        self.build()
 
     def __repr__(self) -> str:
         return f"<TraceBuilder {self._event_type} {self._id}>"
@@ -105,7 +108,11 @@ class TraceBuilder:
     def parent_event_id(self) -> str | None:
         return self._parent
 
-    def copy(self) -> TraceBuilder:
+    @property
+    def correlation_id(self) -> str | None:
+        return self._correlation
+
+    def copy(self) -> Self:
         """An independent builder with the same values and a new event id."""
         clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -119,7 +126,7 @@ class TraceBuilder:
 
     # Who -----------------------------------------------------------------
 
-    def by(self, actor: Actor) -> TraceBuilder:
+    def by(self, actor: Actor) -> Self:
         """Who acted, as an ``Actor``."""
         if not isinstance(actor, Actor):
             raise TraceValidationError(
@@ -139,7 +146,7 @@ class TraceBuilder:
         email: str | None = None,
         role: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """A person acted."""
         return self.by(Actor.user(user_id, name, email=email, role=role, **metadata))
 
@@ -151,7 +158,7 @@ class TraceBuilder:
         version: str | None = None,
         confidence: float | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """An AI agent acted; ``confidence`` (0..1) goes on the decision."""
         actor = Actor.ai_agent(agent_id, name, model=model, version=version, **metadata)
         if confidence is not None:
@@ -165,25 +172,25 @@ class TraceBuilder:
         service_name: str | None = None,
         job_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """A script, cron job or worker acted."""
         return self.by(
             Actor.compute(job_name, name, service_name=service_name, job_id=job_id, **metadata)
         )
 
-    def by_system(self, name: str = "system", **metadata: Any) -> TraceBuilder:
+    def by_system(self, name: str = "system", **metadata: Any) -> Self:
         """The platform itself acted."""
         return self.by(Actor.system(name, **metadata))
 
     def by_external(
         self, service_id: str, name: str, service_name: str | None = None, **metadata: Any
-    ) -> TraceBuilder:
+    ) -> Self:
         """A third-party service acted."""
         return self.by(Actor.external(service_id, name, service_name=service_name, **metadata))
 
     # What was touched ----------------------------------------------------
 
-    def affecting(self, obj: TrackedObject) -> TraceBuilder:
+    def affecting(self, obj: TrackedObject) -> Self:
         """Add a tracked object."""
         if not isinstance(obj, TrackedObject):
             raise TraceValidationError(
@@ -203,17 +210,18 @@ class TraceBuilder:
         state_before: Mapping[str, Any] | None = None,
         state_after: Mapping[str, Any] | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add an object of any type, with its state before and after."""
         return self.affecting(
+            # TrackedObject takes the type's text and any mapping; it normalises both.
             TrackedObject(
                 id=object_id,
-                type=object_type,
+                type=object_type,  # type: ignore[arg-type]
                 external_id=external_id,
                 name=name,
                 metadata=metadata,
-                state_before=state_before,
-                state_after=state_after,
+                state_before=state_before,  # type: ignore[arg-type]
+                state_after=state_after,  # type: ignore[arg-type]
             )
         )
 
@@ -224,7 +232,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None,
         external_id: str | None,
         metadata: dict[str, Any],
-    ) -> TraceBuilder:
+    ) -> Self:
         return self.affecting_object(
             object_type, object_id, external_id=external_id, state_after=state, **metadata
         )
@@ -235,7 +243,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add an order; ``state`` is its state after the event."""
         return self._affecting_typed(ObjectType.ORDER, order_id, state, external_id, metadata)
 
@@ -245,7 +253,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add a product (``external_id`` is typically its SKU)."""
         return self._affecting_typed(ObjectType.PRODUCT, product_id, state, external_id, metadata)
 
@@ -255,7 +263,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add a customer."""
         return self._affecting_typed(ObjectType.CUSTOMER, customer_id, state, external_id, metadata)
 
@@ -265,7 +273,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add a payment."""
         return self._affecting_typed(ObjectType.PAYMENT, payment_id, state, external_id, metadata)
 
@@ -275,7 +283,7 @@ class TraceBuilder:
         state: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add a shipment."""
         return self._affecting_typed(ObjectType.SHIPMENT, shipment_id, state, external_id, metadata)
 
@@ -285,7 +293,7 @@ class TraceBuilder:
         quantity_before: int | float | None = None,
         quantity_after: int | float | None = None,
         **metadata: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Add a stock line by SKU, with the quantities before and after."""
         for name, value in (
             ("quantity_before", quantity_before),
@@ -314,7 +322,7 @@ class TraceBuilder:
         alternatives: list[Any] | None = None,
         rejection_reasons: Mapping[str, Any] | None = None,
         **kwargs: Any,
-    ) -> TraceBuilder:
+    ) -> Self:
         """Why it was done: reasoning, context, the alternatives and why each was rejected.
 
         Further keywords set the other decision fields: ``confidence``,
@@ -345,31 +353,31 @@ class TraceBuilder:
         self._decision.update(kwargs)
         return self
 
-    def with_confidence(self, confidence: float) -> TraceBuilder:
+    def with_confidence(self, confidence: float) -> Self:
         """How sure the actor was, from 0 to 1."""
         if confidence is None:
             raise TraceValidationError("with_confidence() needs a number from 0 to 1; got None.")
         self._decision["confidence"] = check_confidence(confidence)
         return self
 
-    def with_risk(self, risk_level: RiskLevel | str) -> TraceBuilder:
+    def with_risk(self, risk_level: RiskLevel | str) -> Self:
         """How risky: ``low``, ``medium``, ``high`` or ``critical``."""
         self._decision["risk_level"] = check_choice("risk level", risk_level, RiskLevel)
         return self
 
-    def requires_approval(self, required: bool = True) -> TraceBuilder:
+    def requires_approval(self, required: bool = True) -> Self:
         """Needs a person's decision: recording creates a pending ``decisioning.Decision``."""
         self._decision["requires_approval"] = check_bool("requires_approval", required)
         return self
 
-    def approved_by(self, approver: str) -> TraceBuilder:
+    def approved_by(self, approver: str) -> Self:
         """Who approved it (when approval happened outside this system)."""
         self._decision["approved_by"] = check_text(
             "approved_by", approver, max_length=NAME_LENGTH, required=True
         )
         return self
 
-    def triggered_by(self, trigger: str, event_id: str | None = None) -> TraceBuilder:
+    def triggered_by(self, trigger: str, event_id: str | None = None) -> Self:
         """What set it off, and optionally the id of the event that did."""
         self._decision["trigger"] = check_text(
             "trigger", trigger, max_length=NAME_LENGTH, required=True
@@ -378,7 +386,7 @@ class TraceBuilder:
             self._decision["trigger_event_id"] = check_event_id("trigger_event_id", event_id)
         return self
 
-    def depends_on(self, *event_ids: str) -> TraceBuilder:
+    def depends_on(self, *event_ids: str) -> Self:
         """Events (or other ids) this decision depended on; adds to earlier calls."""
         if not event_ids:
             raise TraceValidationError("depends_on() needs at least one id.")
@@ -393,55 +401,53 @@ class TraceBuilder:
 
     def with_outcome(
         self, outcome: EventOutcome | str, details: Mapping[str, Any] | None = None
-    ) -> TraceBuilder:
+    ) -> Self:
         """How it ended (``success``, ``failure``, ``partial``, ``pending``, ...)."""
         self._outcome = check_choice("outcome", outcome, EventOutcome)
         if details is not None:
             self._outcome_details = check_mapping("outcome details", details)
         return self
 
-    def succeeded(self, details: Mapping[str, Any] | None = None) -> TraceBuilder:
+    def succeeded(self, details: Mapping[str, Any] | None = None) -> Self:
         return self.with_outcome(EventOutcome.SUCCESS, details)
 
-    def failed(
-        self, error: str | BaseException, details: Mapping[str, Any] | None = None
-    ) -> TraceBuilder:
+    def failed(self, error: str | BaseException, details: Mapping[str, Any] | None = None) -> Self:
         """It failed; ``error`` is the error text (or the exception itself)."""
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
         self._error = check_text("error", error, required=True)
         return self.with_outcome(EventOutcome.FAILURE, details)
 
-    def partial(self, details: Mapping[str, Any] | None = None) -> TraceBuilder:
+    def partial(self, details: Mapping[str, Any] | None = None) -> Self:
         return self.with_outcome(EventOutcome.PARTIAL, details)
 
-    def pending(self, details: Mapping[str, Any] | None = None) -> TraceBuilder:
+    def pending(self, details: Mapping[str, Any] | None = None) -> Self:
         return self.with_outcome(EventOutcome.PENDING, details)
 
-    def cancelled(self, details: Mapping[str, Any] | None = None) -> TraceBuilder:
+    def cancelled(self, details: Mapping[str, Any] | None = None) -> Self:
         return self.with_outcome(EventOutcome.CANCELLED, details)
 
-    def skipped(self, details: Mapping[str, Any] | None = None) -> TraceBuilder:
+    def skipped(self, details: Mapping[str, Any] | None = None) -> Self:
         return self.with_outcome(EventOutcome.SKIPPED, details)
 
     # When, and the rest --------------------------------------------------
 
-    def with_duration(self, duration: timedelta | float) -> TraceBuilder:
+    def with_duration(self, duration: timedelta | float) -> Self:
         """How long it took: a ``timedelta`` or seconds, never negative."""
         self._duration = check_duration(duration)
         return self
 
-    def with_tags(self, *tags: str) -> TraceBuilder:
+    def with_tags(self, *tags: str) -> Self:
         """Add tags (duplicates are dropped)."""
         self._tags = check_text_list("tags", self._tags + tags, max_length=TAG_LENGTH)
         return self
 
-    def with_data(self, **data: Any) -> TraceBuilder:
+    def with_data(self, **data: Any) -> Self:
         """Add free-form event data; ``Decimal``/datetime/``UUID`` become JSON text."""
         self._data = check_mapping("data", {**self._data, **data})
         return self
 
-    def with_source(self, system: str, ip: str | None = None) -> TraceBuilder:
+    def with_source(self, system: str, ip: str | None = None) -> Self:
         """Which system reported it, and from which IP address."""
         self._source_system = check_text(
             "source system", system, max_length=NAME_LENGTH, required=True
@@ -449,12 +455,12 @@ class TraceBuilder:
         self._source_ip = check_ip(ip)
         return self
 
-    def with_correlation(self, correlation_id: str) -> TraceBuilder:
+    def with_correlation(self, correlation_id: str) -> Self:
         """Group it with the other events of one flow (a request, an order's checkout)."""
         self._correlation = check_identifier("correlation_id", str(correlation_id))
         return self
 
-    def child_of(self, event_id: str) -> TraceBuilder:
+    def child_of(self, event_id: str) -> Self:
         """Make it a child of a stored event (the parent's id, as ``record()`` returned it)."""
         parent = check_event_id("child_of()", event_id)
         if parent == self._id:
@@ -462,7 +468,7 @@ class TraceBuilder:
         self._parent = parent
         return self
 
-    def at(self, timestamp: datetime) -> TraceBuilder:
+    def at(self, timestamp: datetime) -> Self:
         """When it happened, if not now (backdating); a naive datetime is taken as UTC."""
         self._timestamp = aware("at()", timestamp)
         return self
@@ -497,13 +503,25 @@ class TraceBuilder:
             **kwargs,
         )
 
-    def record(self) -> str:
+    def record(self, *, wait: bool | None = None) -> RecordedId:
         """Store the event (with actor, decision, objects, tags) and return its id.
+
+        Args:
+            wait: over HTTP, ``False`` queues the event for the background
+                sender and returns at once; ``True`` sends it now. ``None``
+                follows the client (``batch=True`` queues).
+
+        Returns:
+            The event id, a ``str`` whose ``decision_id`` names the pending
+            review decision when the server held the event for approval.
 
         Raises:
             TraceValidationError: the event cannot be stored (e.g. the parent
                 does not exist); nothing was written.
         """
-        from traces.services import trace_record
+        client = self._client
+        if client is None:
+            from decision_trace.client import DecisionTraceClient
 
-        return trace_record(event=self.build(), using=self._using)
+            client = DecisionTraceClient()
+        return client.record_builder(self, wait=wait)

@@ -24,12 +24,17 @@ __all__ = [
     "NOT_JSON",
     "NOT_TEXT",
     "NO_OBJECT_KEY",
+    "NO_TRANSPORT",
     "NUL_IN_TEXT",
     "PARENT_NOT_FOUND",
+    "QUEUE_FULL",
     "TOO_LONG",
     "UNKNOWN_DECISION_FIELD",
     "UNKNOWN_EVENT_TYPE_PATTERN",
     "WRONG_ITEM",
+    "ApiError",
+    "ConfigurationError",
+    "DeliveryQueueFullError",
     "InvalidCursorError",
     "TraceValidationError",
     "TracesError",
@@ -66,6 +71,14 @@ BAD_OFFSET = (
 )
 UNKNOWN_EVENT_TYPE_PATTERN = "{field} items must be event types or prefixes like 'order.*'."
 WRONG_ITEM = "{field} takes {expected}; got {got}."
+NO_TRANSPORT = (
+    "DecisionTraceClient has no server to talk to: pass base_url= and token=, or set "
+    "DECISION_TRACE_URL and DECISION_TRACE_TOKEN."
+)
+QUEUE_FULL = (
+    "The delivery queue is full ({size} events waiting); the event was not queued. "
+    "Raise max_queue_size=, call flush(), or record with wait=True."
+)
 
 
 class TracesError(Exception):
@@ -74,6 +87,27 @@ class TracesError(Exception):
 
 class TraceValidationError(TracesError, ValueError):
     """Input to a trace (builder method, record, query) is not acceptable; nothing was written."""
+
+
+class ConfigurationError(TracesError):
+    """The client cannot be set up as asked (no server URL, a bad option)."""
+
+
+class DeliveryQueueFullError(TracesError):
+    """Buffered mode: the queue is full, so this event was refused (not silently dropped)."""
+
+
+class ApiError(TracesError):
+    """The server refused a request for a reason other than bad input (401, 403, 404, 409, 5xx).
+
+    ``status`` is the HTTP status (0 when the server could not be reached),
+    ``code`` the error code of its answer (``"not_found"``, ``"unauthorized"``).
+    """
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 class InvalidCursorError(TraceValidationError):
