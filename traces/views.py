@@ -202,7 +202,7 @@ def _attach_feedback(events: list[EventRecord]) -> None:
     """Give each row its latest label (``event.latest_feedback``, None if unlabelled): one query."""
     latest = feedback_latest(event.pk for event in events)
     for event in events:
-        event.latest_feedback = latest.get(event.pk)
+        vars(event)["latest_feedback"] = latest.get(event.pk)
 
 
 def _search_capped(text: str) -> str:

@@ -202,5 +202,7 @@ def test_every_trace_page_is_in_the_table():
         "decision_detail",
         "decision_review",
         "review_queue",
+        # A POST by review-group members only; its refusals are in test_views_feedback.py.
+        "event_feedback",
     }
     assert {pattern.name for pattern in urlpatterns} == covered
