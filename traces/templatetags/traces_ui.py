@@ -85,3 +85,17 @@ def pending_count(context: template.Context) -> int:
         count: int = context["pending_count"]
         return count
     return pending_decisions_count()
+
+
+@register.filter
+def proposal_state(event: Any, show_decisions: Any) -> str:
+    """What a needs-approval event is: "" (none, or approved: a fact), "proposal" (status
+    hidden from this user), "rejected", or "open" (pending, deferred or escalated)."""
+    if not getattr(event, "requires_approval", False):
+        return ""
+    if not show_decisions:
+        return "proposal"
+    status = getattr(event, "approval_status", "")
+    if status == "approved":
+        return ""
+    return "rejected" if status == "rejected" else "open"

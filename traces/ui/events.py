@@ -66,7 +66,7 @@ def _with_currency(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_state(state: Any) -> dict[str, Any]:
-    """A recorded state as a dict (None is empty; any other non-dict value is one key, ``value``)."""
+    """A recorded state as a dict (None is empty; any other value is one key, ``value``)."""
     if state is None:
         return {}
     return state if isinstance(state, dict) else {"value": state}
@@ -138,6 +138,11 @@ class EventDetail:
     correlated: list[EventRecord]
     decisions: list[Decision]
     span_seconds: float
+
+    @property
+    def decision_reason(self) -> str:
+        """The latest decision's reason (why a proposal was rejected), "" when none."""
+        return self.decisions[-1].reason if self.decisions else ""
 
 
 def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative]:

@@ -1,0 +1,76 @@
+"""Issue 16 points 2 and 3: a proposal is not a fact; decision time apart from proposal time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from decisioning.models import Decision
+from decisioning.services import decision_transition
+from tests.traces.factories import proposal_record
+from traces.models import EventRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rejected(admin):
+    proposed_at = timezone.now() - timedelta(hours=5)
+    event, decision = proposal_record(at=proposed_at)
+    obj = event.tracked_objects.get()
+    obj.state_before, obj.state_after = {"price": 56.99}, {"price": 52.99}
+    obj.save()
+    decision_transition(
+        decision=decision, action="reject", user=admin, reason="Below the floor price"
+    )
+    return EventRecord.objects.get(pk=event.pk)
+
+
+def test_event_page_shows_a_rejected_proposal_as_a_proposal(client, admin, rejected):
+    """Not "Success" and "changed": "Proposal rejected", "Proposed, rejected by alice: <reason>"."""
+    client.force_login(admin)
+    html = client.get(reverse("traces:event_detail", args=[rejected.pk])).content.decode()
+    assert "Proposal rejected" in html
+    assert "Proposed, rejected by alice: “Below the floor price”. Not applied." in html
+    assert ">Proposed</th>" in html
+    assert 'class="diff-kind">changed<' not in html
+    assert "outcome-success" not in html
+
+
+def test_lists_and_histories_show_proposals(client, admin, rejected, make_user):
+    """The timeline row and the order's history say "Proposal rejected"; others just "Proposal"."""
+    client.force_login(admin)
+    assert "Proposal rejected" in client.get(reverse("traces:timeline")).content.decode()
+    history = reverse("traces:object_history", args=["order", "ord-11890"])
+    html = client.get(history).content.decode()
+    assert "Proposal rejected" in html
+    assert "Not applied." in html
+    client.force_login(make_user("nobody"))
+    html = client.get(reverse("traces:timeline")).content.decode()
+    assert ">Proposal</span>" in html
+    assert "Proposal rejected" not in html
+    assert "approval-rejected" not in html
+
+
+def test_timeline_filters_by_decision_state(client, admin, rejected):
+    """The approval filter picks rejected proposals."""
+    client.force_login(admin)
+    html = client.get(reverse("traces:timeline"), {"approval": "rejected"}).content.decode()
+    assert f'id="ev-{rejected.pk}"' in html
+    html = client.get(reverse("traces:timeline"), {"approval": "approved"}).content.decode()
+    assert f'id="ev-{rejected.pk}"' not in html
+
+
+def test_approval_box_shows_decision_time_and_proposal_time_apart(client, admin, rejected):
+    """Point 3: "decided <time> by alice · proposed <time>", not the proposal time alone."""
+    client.force_login(admin)
+    html = client.get(reverse("traces:event_detail", args=[rejected.pk])).content.decode()
+    decision = Decision.objects.get(target_id=str(rejected.pk))
+    decided = timezone.localtime(decision.decided_at).strftime("%b %-d, %H:%M")
+    proposed = timezone.localtime(decision.effective_at).strftime("%b %-d, %H:%M")
+    assert decided != proposed
+    assert f">{decided}</time> by alice · proposed <time" in html
+    assert f">{proposed}</time>" in html
