@@ -30,6 +30,7 @@ from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
 __all__ = [
+    "DECISION_ORDER_DECIDED",
     "DecisionFilterSet",
     "EventFilterSet",
     "FilterChip",
@@ -328,6 +329,14 @@ class PeriodForm(_Form):
         return self.cleaned_data["period"] or "24h"
 
 
+DECISION_ORDER_PROPOSED = "proposed"
+DECISION_ORDER_DECIDED = "decided"
+DECISION_ORDERS = [
+    (DECISION_ORDER_PROPOSED, "Recently proposed"),
+    (DECISION_ORDER_DECIDED, "Recently decided"),
+]
+
+
 class DecisionFilterSet(django_filters.FilterSet):
     """Filters of the decisions list: the target event, the outcome and the decision type."""
 
@@ -342,11 +351,21 @@ class DecisionFilterSet(django_filters.FilterSet):
     decision_type = django_filters.CharFilter(
         field_name="decision_type", lookup_expr="exact", label="Decision type", max_length=100
     )
+    # Applied by the view (the page's order and cursor), not as a filter.
+    order = django_filters.ChoiceFilter(
+        method="filter_order",
+        label="Order",
+        choices=DECISION_ORDERS,
+        empty_label=None,
+    )
 
     class Meta:
         model = Decision
         form = _Form
-        fields = ["target", "outcome", "decision_type"]
+        fields = ["target", "outcome", "decision_type", "order"]
+
+    def filter_order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset
 
     def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
         # Decision.target_id is text holding str(uuid) of the event.

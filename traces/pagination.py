@@ -62,10 +62,12 @@ class Cursor:
         return cls(effective_at=effective_at, id=row_id)
 
     @classmethod
-    def of(cls, row: object) -> Cursor:
-        """The position of a model row, or of a ``values()`` row with effective_at and id."""
+    def of(cls, row: object, time_field: str = "effective_at") -> Cursor:
+        """The position of a model row, or of a ``values()`` row with the time field and id."""
         if isinstance(row, Mapping):
-            return cls(effective_at=row["effective_at"], id=row["id"])
+            return cls(effective_at=row[time_field], id=row["id"])
+        if time_field != "effective_at":
+            return cls(effective_at=getattr(row, time_field), id=getattr(row, "pk"))
         effective_at, pk = _POSITION(row)
         return cls(effective_at=effective_at, id=pk)
 
@@ -102,6 +104,7 @@ def keyset_page(
     cursor: str | Cursor | None = None,
     limit: int = 50,
     newest_first: bool = True,
+    time_field: str = "effective_at",
 ) -> Page[T]:
     """One page of ``queryset`` ordered by ``(effective_at, id)``.
 
@@ -112,6 +115,9 @@ def keyset_page(
         cursor: the ``next_cursor`` of the previous page (string or ``Cursor``).
         limit: rows per page, 1 to ``MAX_PAGE_SIZE``.
         newest_first: descending (timelines) or ascending (histories).
+        time_field: the time column the list is ordered by with ``id`` (another
+            one must be non-null in every row, e.g. ``decided_at`` of decided
+            decisions, and have an index with ``id``).
 
     Returns:
         The rows and the cursor of the next page (``None`` on the last page).
@@ -122,20 +128,21 @@ def keyset_page(
     """
     check_page_limit(limit)
     position = Cursor.decode(cursor) if isinstance(cursor, str) else cursor
+    when = time_field
     if newest_first:
-        queryset = queryset.order_by("-effective_at", "-id")
+        queryset = queryset.order_by(f"-{when}", "-id")
         if position is not None:
             queryset = queryset.filter(
-                Q(effective_at__lt=position.effective_at)
-                | Q(effective_at=position.effective_at, id__lt=position.id)
+                Q(**{f"{when}__lt": position.effective_at})
+                | Q(**{when: position.effective_at}, id__lt=position.id)
             )
     else:
-        queryset = queryset.order_by("effective_at", "id")
+        queryset = queryset.order_by(when, "id")
         if position is not None:
             queryset = queryset.filter(
-                Q(effective_at__gt=position.effective_at)
-                | Q(effective_at=position.effective_at, id__gt=position.id)
+                Q(**{f"{when}__gt": position.effective_at})
+                | Q(**{when: position.effective_at}, id__gt=position.id)
             )
     rows = list(queryset[: limit + 1])
-    next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
+    next_cursor = Cursor.of(rows[limit - 1], when).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)

@@ -50,6 +50,7 @@ from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
 from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
+    DECISION_ORDER_DECIDED,
     DecisionFilterSet,
     EventFilterSet,
     PeriodForm,
@@ -379,10 +380,13 @@ def decision_list(request: HtmxHttpRequest) -> HttpResponse:
             )
         try:
             # About one target: its story, oldest first. Across targets: newest first.
+            order = filterset.form.cleaned_data.get("order") if filterset.is_bound else ""
+            context["recently_decided"] = order == DECISION_ORDER_DECIDED
             context["page"] = decisions_page(
                 filterset.qs,
                 cursor=request.GET.get("cursor") or None,
                 newest_first=not target_id,
+                recently_decided=context["recently_decided"],
             )
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)

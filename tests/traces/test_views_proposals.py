@@ -74,3 +74,43 @@ def test_approval_box_shows_decision_time_and_proposal_time_apart(client, admin,
     assert decided != proposed
     assert f">{decided}</time> by alice · proposed <time" in html
     assert f">{proposed}</time>" in html
+
+
+def test_decisions_list_offers_recently_decided(client, admin):
+    """Point 8: "Recently decided" orders by decision time and shows it; pending ones drop out."""
+    now = timezone.now()
+    first, first_decision = proposal_record(at=now - timedelta(hours=5), order_id="ord-1")
+    second, second_decision = proposal_record(at=now - timedelta(hours=1), order_id="ord-2")
+    proposal_record(at=now - timedelta(minutes=5), order_id="ord-3")
+    # The older proposal is decided last.
+    decision_transition(
+        decision=second_decision, action="approve", user=admin, now=now - timedelta(minutes=30)
+    )
+    decision_transition(
+        decision=first_decision, action="approve", user=admin, now=now - timedelta(minutes=1)
+    )
+    client.force_login(admin)
+    url = reverse("traces:decision_list")
+    html = client.get(url, {"order": "decided"}).content.decode()
+    assert html.count('class="card decision"') == 2
+    assert html.index(str(first_decision.pk)) < html.index(str(second_decision.pk))
+    assert "decided-at" in html
+    html = client.get(url).content.decode()
+    assert html.count('class="card decision"') == 3
+    assert html.index(str(second_decision.pk)) < html.index(str(first_decision.pk))
+    assert client.get(url, {"order": "<script>"}).status_code == 400
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_recently_decided_pages_and_query_count(client, admin, rows, django_assert_max_num_queries):
+    """Keyset pages over (decided_at, id), with a fixed number of queries."""
+    now = timezone.now()
+    for index in range(rows):
+        _, decision = proposal_record(at=now - timedelta(hours=3), order_id=f"ord-{index}")
+        decision_transition(
+            decision=decision, action="approve", user=admin, now=now - timedelta(minutes=index)
+        )
+    client.force_login(admin)
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("traces:decision_list"), {"order": "decided"})
+    assert response.content.decode().count('class="card decision"') == rows
