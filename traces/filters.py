@@ -50,6 +50,7 @@ TIME_PRESETS = {
     "1h": ("Last hour", timedelta(hours=1)),
     "24h": ("Last 24 hours", timedelta(hours=24)),
     "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
 }
 CUSTOM = "custom"
 PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
