@@ -66,9 +66,8 @@ class Cursor:
         """The position of a model row, or of a ``values()`` row with the time field and id."""
         if isinstance(row, Mapping):
             return cls(effective_at=row[time_field], id=row["id"])
-        if time_field != "effective_at":
-            return cls(effective_at=getattr(row, time_field), id=getattr(row, "pk"))
-        effective_at, pk = _POSITION(row)
+        getter = _POSITION if time_field == "effective_at" else attrgetter(time_field, "pk")
+        effective_at, pk = getter(row)
         return cls(effective_at=effective_at, id=pk)
 
 

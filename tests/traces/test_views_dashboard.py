@@ -47,7 +47,7 @@ def test_dashboard_htmx_partial(admin_client):
 
 
 def test_dashboard_counts_failures_high_risk_and_pending(admin_client):
-    """The key figures count the period's failures and high-risk decisions, and pending decisions."""
+    """The key figures: the period's failures and high-risk decisions, and pending decisions."""
     now = timezone.now()
     EventRecordFactory(effective_at=now, outcome="failure", description="Sync failed")
     EventRecordFactory(effective_at=now - timedelta(days=2), outcome="failure")
@@ -163,7 +163,7 @@ def test_dashboard_periods_count_the_recorded_events(admin_client):
 
 
 def test_dashboard_buckets_split_at_utc_hours_and_days(admin_client):
-    """Day bars are 24 hours ending with the current hour: a microsecond earlier is the bar before."""
+    """Day bars are 24 hours ending with the current hour; a microsecond earlier is the bar before."""
     now = timezone.now()
     edge = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     edge -= timedelta(days=1)

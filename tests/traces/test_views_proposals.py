@@ -79,8 +79,8 @@ def test_approval_box_shows_decision_time_and_proposal_time_apart(client, admin,
 def test_decisions_list_offers_recently_decided(client, admin):
     """Point 8: "Recently decided" orders by decision time and shows it; pending ones drop out."""
     now = timezone.now()
-    first, first_decision = proposal_record(at=now - timedelta(hours=5), order_id="ord-1")
-    second, second_decision = proposal_record(at=now - timedelta(hours=1), order_id="ord-2")
+    _, first_decision = proposal_record(at=now - timedelta(hours=5), order_id="ord-1")
+    _, second_decision = proposal_record(at=now - timedelta(hours=1), order_id="ord-2")
     proposal_record(at=now - timedelta(minutes=5), order_id="ord-3")
     # The older proposal is decided last.
     decision_transition(
