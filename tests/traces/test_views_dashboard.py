@@ -163,7 +163,7 @@ def test_dashboard_periods_count_the_recorded_events(admin_client):
 
 
 def test_dashboard_buckets_split_at_utc_hours_and_days(admin_client):
-    """Day bars are 24 hours ending with the current hour; a microsecond earlier is the bar before."""
+    """Day bars are 24 hours ending with the current hour (a microsecond before: the bar before)."""
     now = timezone.now()
     edge = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     edge -= timedelta(days=1)
