@@ -17,12 +17,14 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,7 +32,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, replace_url
 from django_htmx.middleware import HtmxDetails
 
 from decision_trace.enums import ObjectType, choices
@@ -59,7 +61,8 @@ from traces.filters import (
 )
 from traces.forms import FeedbackForm
 from traces.models import ActorRecord, EventRecord
-from traces.pagination import keyset_page
+from traces.pagination import Cursor, Page, keyset_page
+from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import (
     QUEUE_OUTCOMES,
     decision_detail,
@@ -103,6 +106,9 @@ SEARCH_CAPPED = (
     "recently recorded of them. Add a word or a filter to narrow it."
 )
 
+
+# Back from an event to a long timeline reloads at most this many rows (10 pages).
+THROUGH_LIMIT = 300
 
 # Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
 _no_store = cache_control(private=True, no_store=True)
@@ -157,10 +163,28 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def _drop_empty(request: HtmxHttpRequest) -> HttpResponse | None:
+    """A redirect to the same list without its empty parameters (a plain form's GET), or None.
+
+    A form sends every field; the address should name only the filter. htmx
+    requests drop them before sending (static/js/app.js).
+    """
+    if request.htmx or not any("" in values for _, values in request.GET.lists()):
+        return None
+    query = QueryDict(mutable=True)
+    for name, values in request.GET.lists():
+        kept = [value for value in values if value != ""]
+        if kept:
+            query.setlist(name, kept)
+    return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+
+
 @_no_store
 @require_GET
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
+    if cleaner := _drop_empty(request):
+        return cleaner
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
     if not user_can_view_decisions(request.user):
         # Filtering by approval status would tell the outcome of decisions.
@@ -179,9 +203,15 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         status = 400
     else:
         try:
-            context["page"] = keyset_page(
-                filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
-            )
+            rows = filterset.qs.for_display()
+            through = request.GET.get("through", "")
+            if through and not scrolling and not context["cursor"]:
+                # Back from an event: every row the reader had scrolled to, again.
+                context["page"] = _rows_through(rows, through)
+            else:
+                context["page"] = keyset_page(
+                    rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
+                )
             _attach_feedback(context["page"].items)
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             if text and not scrolling:
@@ -190,13 +220,52 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             context["cursor_error"] = str(exc)
             status = 400
         context["chips"] = active_filter_chips(filterset)
-    return _render(
+    response = _render(
         request,
         "traces/timeline.html",
         context,
         partials={"timeline": "traces/_timeline.html", "timeline-more": "traces/_more.html"},
         status=status,
     )
+    page = context.get("page")
+    if scrolling and page is not None and page.items and request.htmx.current_url_abs_path:
+        # The address names every row loaded so far, so Back from an event restores them.
+        last = Cursor.of(page.items[-1]).encode()
+        replace_url(response, _with_param(request.htmx.current_url_abs_path, "through", last))
+    return response
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    """``url`` with one query parameter set (and ``cursor`` dropped)."""
+    parts = urlsplit(url)
+    query = QueryDict(parts.query, mutable=True)
+    query.pop("cursor", None)
+    query[name] = value
+    return urlunsplit(("", "", parts.path, query.urlencode(), ""))
+
+
+def _rows_through(queryset: EventRecordQuerySet, through: str) -> Page[EventRecord]:
+    """The rows from the newest down to the one at ``through`` (a cursor), at most
+    ``THROUGH_LIMIT``; the page's next cursor continues after them.
+
+    Raises:
+        InvalidCursorError: ``through`` is not a cursor of this list.
+    """
+    position = Cursor.decode(through)
+    upto = queryset.filter(
+        Q(effective_at__gt=position.effective_at)
+        | Q(effective_at=position.effective_at, id__gte=position.id)
+    )
+    page = keyset_page(upto, limit=THROUGH_LIMIT)
+    if page.next_cursor is None and page.items:
+        last = Cursor.of(page.items[-1])
+        older = queryset.filter(
+            Q(effective_at__lt=last.effective_at)
+            | Q(effective_at=last.effective_at, id__lt=last.id)
+        )
+        if older.exists():
+            return Page(items=page.items, next_cursor=last.encode())
+    return page
 
 
 def _attach_feedback(events: list[EventRecord]) -> None:
@@ -367,6 +436,8 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
     _require_decision_viewer(request)
+    if cleaner := _drop_empty(request):
+        return cleaner
     filterset = DecisionFilterSet(request.GET or None, queryset=Decision.objects.all())
     context: dict[str, Any] = {"filterset": filterset, "target": None}
     status = 200
