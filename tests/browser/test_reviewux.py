@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from django.utils import timezone
 
 from tests.traces.factories import EventRecordFactory
@@ -41,7 +40,8 @@ CONTRAST_SCRIPT = """() => {
     const size = parseFloat(style.fontSize);
     const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
     if (ratio < (large ? 3 : 4.5)) {
-      failures.push(`${el.tagName}.${el.className}: "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+      const text = el.textContent.trim().slice(0, 30);
+      failures.push(`${el.tagName}.${el.className}: "${text}" ${ratio.toFixed(2)}`);
     }
   }
   return failures;
