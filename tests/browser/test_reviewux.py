@@ -42,7 +42,6 @@ CONTRAST_SCRIPT = """() => {
     if (ratio < (large ? 3 : 4.5)) {
       const text = el.textContent.trim().slice(0, 30);
       failures.push(`${el.tagName}.${el.className}: "${text}" ${ratio.toFixed(2)}`);
-      failures.push(`${el.tagName}.${el.className}: "${text}" ${ratio.toFixed(2)}`);
     }
   }
   return failures;
