@@ -31,6 +31,7 @@ from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
 __all__ = [
     "DECISION_ORDER_DECIDED",
+    "SORT_BEST",
     "DecisionFilterSet",
     "EventFilterSet",
     "FilterChip",
@@ -56,6 +57,10 @@ CUSTOM = "custom"
 PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
     (CUSTOM, "Custom range")
 ]
+
+SORT_NEWEST = "newest"
+SORT_BEST = "best"
+SORT_CHOICES = [(SORT_NEWEST, "Newest first"), (SORT_BEST, "Best match")]
 
 FEEDBACK_ANY = "any"
 FEEDBACK_CHOICES = [(FEEDBACK_ANY, "Labelled (any)"), *FeedbackLabel.choices]
@@ -123,7 +128,7 @@ class EventFilterSet(django_filters.FilterSet):
         method="filter_q",
         label="Search",
         max_length=MAX_QUERY_LENGTH,
-        help_text="Words in the description or reasoning.",
+        help_text='All words match; "a phrase", either OR other, prefix*.',
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "refund, fraud, …"}),
     )
     actor_type = _checkboxes("filter_actor_type", "Actor type", choices(ActorType))
@@ -159,6 +164,13 @@ class EventFilterSet(django_filters.FilterSet):
         label="Approval",
         choices=APPROVAL_CHOICES,
         empty_label="Any",
+    )
+    sort = django_filters.ChoiceFilter(
+        method="filter_sort",
+        label="Order",
+        choices=SORT_CHOICES,
+        empty_label=None,
+        help_text="Best match applies to a search: its 50 best rows.",
     )
     feedback = django_filters.ChoiceFilter(
         method="filter_feedback",
@@ -200,6 +212,7 @@ class EventFilterSet(django_filters.FilterSet):
             "risk",
             "approval",
             "feedback",
+            "sort",
             "tag",
             "period",
             "since",
@@ -263,6 +276,10 @@ class EventFilterSet(django_filters.FilterSet):
             return queryset.needing_approval()
         return queryset.with_approval_status([value])
 
+    def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The view orders the page (best match has no keyset pages).
+        return queryset
+
     def filter_feedback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         labels = FeedbackLabel.values if value == FEEDBACK_ANY else [value]
         return marked(queryset, labels)
@@ -298,6 +315,8 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
     data: QueryDict = filterset.data
     chips = []
     for name in filterset.form.fields:
+        if name == "sort":
+            continue
         bound = filterset.form[name]
         option_labels = {str(key): str(label) for key, label in getattr(bound.field, "choices", [])}
         for raw in data.getlist(name):
@@ -306,7 +325,7 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
             remaining = [
                 (key, value)
                 for key in data
-                if key != "cursor"
+                if key not in ("cursor", "through")
                 for value in data.getlist(key)
                 if value.strip() and (key, value) != (name, raw)
             ]

@@ -53,6 +53,7 @@ from decisioning.transitions import allowed_actions, past_tense, required_permis
 from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
     DECISION_ORDER_DECIDED,
+    SORT_BEST,
     DecisionFilterSet,
     EventFilterSet,
     PeriodForm,
@@ -73,7 +74,7 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
-from traces.search import SEARCH_MATCH_LIMIT, search_match_count
+from traces.search import SEARCH_MATCH_LIMIT, highlight, search_match_count, search_ranked_ids
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
@@ -109,6 +110,8 @@ SEARCH_CAPPED = (
 
 # Back from an event to a long timeline reloads at most this many rows (10 pages).
 THROUGH_LIMIT = 300
+# A best-match search shows this many rows, best first (ranking has no keyset pages).
+BEST_MATCH_LIMIT = 50
 
 # Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
 _no_store = cache_control(private=True, no_store=True)
@@ -205,7 +208,23 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         try:
             rows = filterset.qs.for_display()
             through = request.GET.get("through", "")
-            if through and not scrolling and not context["cursor"]:
+            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
+            if best:
+                # Best match: the 50 best-ranked matches among the filtered events, one page.
+                ids = search_ranked_ids(
+                    text,
+                    EventFilterSet(
+                        _without(request.GET, "q"), queryset=EventRecord.objects.all()
+                    ).qs,
+                    limit=BEST_MATCH_LIMIT,
+                )
+                found = {event.pk: event for event in rows.filter(pk__in=ids)}
+                context["page"] = Page(
+                    items=[found[pk] for pk in ids if pk in found], next_cursor=None
+                )
+                context["best_match"] = True
+            elif through and not scrolling and not context["cursor"]:
                 # Back from an event: every row the reader had scrolled to, again.
                 context["page"] = _rows_through(rows, through)
             else:
@@ -213,9 +232,13 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
                 )
             _attach_feedback(context["page"].items)
-            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            if text:
+                _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                context["search_capped"] = _search_capped(text)
+                context["match_count"] = search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1)
+                context["match_capped"] = context["match_count"] > SEARCH_MATCH_LIMIT
+                if context["match_capped"] and not best:
+                    context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400
@@ -275,11 +298,25 @@ def _attach_feedback(events: list[EventRecord]) -> None:
         vars(event)["latest_feedback"] = latest.get(event.pk)
 
 
-def _search_capped(text: str) -> str:
-    """The notice for words in more events than a search reads ("" when all are read)."""
-    if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
-        return ""
-    return SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
+def _without(data: QueryDict, name: str) -> QueryDict:
+    copy = data.copy()
+    copy.pop(name, None)
+    return copy
+
+
+def _attach_snippets(events: list[EventRecord], text: str) -> None:
+    """Give each row the part of its text where the words matched (``event.search_snippet``)."""
+    for event in events:
+        reasons = event.rejection_reasons if isinstance(event.rejection_reasons, dict) else {}
+        places = [
+            ("reasoning", event.reasoning),
+            ("rejection reasons", " · ".join(f"{key}: {value}" for key, value in reasons.items())),
+            ("description", event.description),
+        ]
+        vars(event)["search_snippet"] = next(
+            ((place, snippet) for place, body in places if (snippet := highlight(body, text))),
+            None,
+        )
 
 
 @_no_store
