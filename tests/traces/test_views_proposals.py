@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision
 from decisioning.services import decision_transition
-from tests.traces.factories import proposal_record
+from tests.traces.factories import EventRecordFactory, TrackedObjectRecordFactory, proposal_record
 from traces.models import EventRecord
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,32 @@ def test_recently_decided_pages_and_query_count(client, admin, rows, django_asse
     with django_assert_max_num_queries(9):
         response = client.get(reverse("traces:decision_list"), {"order": "decided"})
     assert response.content.decode().count('class="card decision"') == rows
+
+
+def test_rows_titles_and_queue_items_name_the_object_and_its_numbers(client, admin):
+    """Point 4: "Order ord-4242 · refund 99.99 EUR", on the row, the event page and the queue."""
+    event, _ = proposal_record(order_id="ord-4242")
+    obj = event.tracked_objects.get()
+    obj.state_after = {"status": "refund_requested", "refund_amount": 99.99, "currency": "EUR"}
+    obj.save()
+    restock = EventRecordFactory(
+        event_type="ai.recommendation",
+        description="AI recommendation (inventory_restock) from demand-forecast-v2",
+        effective_at=timezone.now(),
+    )
+    TrackedObjectRecordFactory(
+        event=restock,
+        object_type="product",
+        object_id="prod-100",
+        external_id="SKU-100",
+        state_after={"quantity": 40},
+    )
+    client.force_login(admin)
+    expected = "Order ord-4242 · refund 99.99 EUR"
+    assert expected in client.get(reverse("traces:timeline")).content.decode()
+    assert (
+        "Product SKU-100 · quantity 40" in client.get(reverse("traces:timeline")).content.decode()
+    )
+    page = client.get(reverse("traces:event_detail", args=[event.pk])).content.decode()
+    assert expected in page
+    assert expected in client.get(reverse("traces:review_queue")).content.decode()
