@@ -319,8 +319,12 @@ def search_ranked_ids(
     *,
     limit: int = 50,
     using: str | None = None,
+    match_limit: int | None = None,
 ) -> list[uuid.UUID]:
     """Ids of the best ``limit`` matches, best first (ties: newest row first).
+
+    ``match_limit`` ranks only the ``match_limit`` most recently recorded
+    matches (a word in half a million events would rank them all).
 
     Args:
         text: the user's words, as typed; anything is safe.
@@ -340,19 +344,36 @@ def search_ranked_ids(
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
     if connection.vendor == "sqlite":
+        expression = _fts5_expression(groups)
+        recent, recent_params = "", []
+        if match_limit is not None:
+            # The rowid of the match_limit-th most recent match (0 when there are fewer).
+            recent = (
+                f" AND f.rowid >= COALESCE((SELECT rowid FROM {_FTS_TABLE} WHERE {_FTS_TABLE} "
+                "MATCH %s ORDER BY rowid DESC LIMIT 1 OFFSET %s), 0)"
+            )
+            recent_params = [expression, match_limit - 1]
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
-            f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
+            f"WHERE {_FTS_TABLE} MATCH %s{recent}{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
-        params = [_fts5_expression(groups), *restrict_params, limit]
+        params = [expression, *recent_params, *restrict_params, limit]
     else:
+        expression = _tsquery_expression(groups)
+        recent, recent_params = "", []
+        if match_limit is not None:
+            recent = (
+                f" AND d.id >= COALESCE((SELECT r.id FROM {_DOC_TABLE} r WHERE r.search_vector "
+                "@@ to_tsquery('english'::regconfig, %s) ORDER BY r.id DESC LIMIT 1 OFFSET %s), 0)"
+            )
+            recent_params = [expression, match_limit - 1]
         sql = (
             "SELECT d.event_id FROM "
             f"{_DOC_TABLE} d, to_tsquery('english'::regconfig, %s) q "
-            f"WHERE d.search_vector @@ q{restrict} "
+            f"WHERE d.search_vector @@ q{recent}{restrict} "
             "ORDER BY ts_rank(d.search_vector, q) DESC, d.id DESC LIMIT %s"
         )
-        params = [_tsquery_expression(groups), *restrict_params, limit]
+        params = [expression, *recent_params, *restrict_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, replace_url
 from django_htmx.middleware import HtmxDetails
 
@@ -212,14 +212,23 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
             if best:
                 # Best match: the 50 best-ranked matches among the filtered events, one page.
-                ids = search_ranked_ids(
-                    text,
-                    EventFilterSet(
-                        _without(request.GET, "q"), queryset=EventRecord.objects.all()
-                    ).qs,
-                    limit=BEST_MATCH_LIMIT,
+                others = _without(request.GET, "q")
+                for name in ("sort", "cursor", "through"):
+                    others.pop(name, None)
+                restrict = (
+                    EventRecord.objects.filter(
+                        pk__in=EventFilterSet(others, queryset=EventRecord.objects.all()).qs.values(
+                            "pk"
+                        )
+                    )
+                    if any(value for _, values in others.lists() for value in values)
+                    else None
                 )
-                found = {event.pk: event for event in rows.filter(pk__in=ids)}
+                ids = search_ranked_ids(
+                    text, restrict, limit=BEST_MATCH_LIMIT, match_limit=SEARCH_MATCH_LIMIT
+                )
+                best_rows = EventRecord.objects.for_display().filter(pk__in=ids)
+                found = {event.pk: event for event in best_rows}
                 context["page"] = Page(
                     items=[found[pk] for pk in ids if pk in found], next_cursor=None
                 )
@@ -350,15 +359,26 @@ def _event_page(
 
 
 @_no_store
-@require_POST
+@require_http_methods(["GET", "POST"])
 def event_feedback(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     """Mark an event correct, incorrect or unsure (``FeedbackForm``), as the signed-in reviewer.
 
-    htmx gets the updated feedback box (the page's or the row's, by the
-    form's ``place``); a plain post is redirected back (PRG) with a message,
-    or gets the event page again with the errors (400).
+    GET (htmx, from a timeline row) answers the row's box with the form open;
+    a plain GET goes to the event page's box. POST: htmx gets the updated
+    feedback box (the page's or the row's, by the form's ``place``); a plain
+    post is redirected back (PRG) with a message, or gets the event page
+    again with the errors (400).
     """
     page = reverse("traces:event_detail", args=[event_id])
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(f"{page}#feedback-{event_id}")
+        if not request.user.is_authenticated:
+            return HttpResponseClientRedirect(redirect_to_login(page).url)
+        if not user_can_view_decisions(request.user):
+            raise PermissionDenied(NO_FEEDBACK_PERMISSION)
+        event = get_object_or_404(EventRecord, pk=event_id)
+        return _feedback_box(request, event, place="row", opened=True)
     if not request.user.is_authenticated:
         if request.htmx:
             back = request.htmx.current_url_abs_path or page
@@ -404,14 +424,18 @@ def _feedback_box(
     notice: str = "",
     error: str = "",
     status: int = 200,
+    opened: bool = False,
 ) -> TemplateResponse:
     context = {
+        "feedback_open": opened,
         "event": event,
         "feedback": feedback_latest([event.pk]).get(event.pk),
         "feedback_form": form or FeedbackForm(initial={"place": place}),
         "feedback_error": error,
         "feedback_notice": notice,
-        "next_url": _safe_next(request, reverse("traces:event_detail", args=[event.pk])),
+        "next_url": _safe_next(request, reverse("traces:event_detail", args=[event.pk]))
+        if request.method == "POST"
+        else (request.htmx.current_url_abs_path or ""),
         "can_give_feedback": True,
         "place": place or "page",
     }

@@ -128,7 +128,8 @@ def test_feedback_refusals(client, make_user, ai_event):
     client.force_login(make_user("admin", username="alice"))
     missing = reverse("traces:event_feedback", args=[uuid.uuid4()])
     assert client.post(missing, {"label": "correct"}).status_code == 404
-    assert client.get(_url(ai_event)).status_code == 405
+    assert client.get(_url(ai_event))["Location"].endswith(f"#feedback-{ai_event.pk}")
+    assert client.put(_url(ai_event)).status_code == 405
     assert not EventRecord.objects.filter(parent=ai_event).exists()
 
 
@@ -181,3 +182,23 @@ def test_actor_page_shows_share_marked_correct_per_version(client, admin):
     assert "feedback=incorrect" in html
     user_page = reverse("traces:actor_detail", args=["user", admin.username])
     assert "Marked correct by reviewers" not in client.get(user_page).content.decode()
+
+
+def test_timeline_row_opens_its_form_on_demand(client, admin, ai_event, make_user):
+    """A row carries a link; htmx fetches the row's form (open), plain GET goes to the page."""
+    client.force_login(admin)
+    row = client.get(reverse("traces:timeline")).content.decode()
+    assert f'hx-get="{_url(ai_event)}?place=row"' in row
+    assert 'name="label"' not in row
+    response = client.get(
+        _url(ai_event),
+        {"place": "row"},
+        headers={**HTMX, "HX-Current-URL": "http://testserver/traces/?q=x"},
+    )
+    html = response.content.decode()
+    assert "<html" not in html
+    assert 'name="label"' in html
+    assert 'value="/traces/?q=x"' in html
+    assert '<details class="feedback-give" open>' in html
+    client.force_login(make_user("nobody"))
+    assert client.get(_url(ai_event), headers=HTMX).status_code == 403
