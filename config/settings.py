@@ -88,8 +88,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "ninja",
     "decisioning",
     "traces",
+    "traces.api",
     "ecommerce",
 ]
 

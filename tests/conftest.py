@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from decisioning.permissions import ADMINS, REVIEWERS, SENIOR_ADMINS
-from decisioning.services import review_groups_ensure
+from decisioning.review import review_groups_ensure
 from tests.decisioning.factories import UserFactory
 
 # Role -> the review group it belongs to (anonymous: not signed in).

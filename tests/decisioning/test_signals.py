@@ -8,7 +8,7 @@ from django.db import transaction
 from decisioning.choices import DecisionAction, DecisionOutcome
 from decisioning.exceptions import DecisionAlreadyDecidedError
 from decisioning.models import Decision, DecisionTransition, IdempotencyKey
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from decisioning.signals import decision_changed, decision_transitioned
 from tests.decisioning.factories import DecisionFactory, OrderFactory
 from tests.testapp.models import Order

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from decisioning.exceptions import InvalidTransitionError
 from decisioning.models import Decision, DecisionOutcome
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from decisioning.signals import decision_transitioned
 from tests.decisioning.factories import DecisionFactory
 from tests.traces.factories import EventRecordFactory, proposal_record

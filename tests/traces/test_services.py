@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 
 from decision_trace.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
 from traces.counts import event_counts_differences
 from traces.models import (
