@@ -146,7 +146,8 @@ class TargetTypeListFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        # Content type ids are small: anything else (text, 40 digits) matches nothing.
+        if not value.isdigit() or len(value) > 9:
             return queryset.none()
         return queryset.filter(target_content_type_id=int(value))
 

@@ -90,3 +90,22 @@ def test_admin_list_query_count_is_bounded(admin_client, url, django_assert_max_
         proposal_record(order_id=f"ord-9{index}")
     with django_assert_max_num_queries(12):
         assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "effective_at_within=<script>",
+        "effective_at_within=" + "9" * 500,
+        "effective_at_within=%00",
+        "decided_at_within=older",
+        "target_content_type__id__exact=-1",
+        "target_content_type__id__exact=" + "9" * 40,
+        "target_content_type__id__exact=%F0%9F%98%80",
+    ],
+)
+def test_new_admin_filters_take_hostile_values_without_500(admin_client, query):
+    """Unknown, huge, NUL or emoji values of the new filters: an answer, never a 500."""
+    proposal_record()
+    for url in (EVENTS, DECISIONS):
+        assert admin_client.get(f"{url}?{query}").status_code in (200, 302, 400)
