@@ -276,11 +276,15 @@ class EventFilterSet(django_filters.FilterSet):
             return queryset.needing_approval()
         return queryset.with_approval_status([value])
 
-    def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_sort(
+        self, queryset: QuerySet[EventRecord], name: str, value: str
+    ) -> QuerySet[EventRecord]:
         # The view orders the page (best match has no keyset pages).
         return queryset
 
-    def filter_feedback(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_feedback(
+        self, queryset: QuerySet[EventRecord], name: str, value: str
+    ) -> QuerySet[EventRecord]:
         labels = FeedbackLabel.values if value == FEEDBACK_ANY else [value]
         return marked(queryset, labels)
 
@@ -384,7 +388,9 @@ class DecisionFilterSet(django_filters.FilterSet):
         form = _Form
         fields = ["target", "outcome", "decision_type", "order"]
 
-    def filter_order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_order(
+        self, queryset: QuerySet[Decision], name: str, value: str
+    ) -> QuerySet[Decision]:
         return queryset
 
     def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
