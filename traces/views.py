@@ -332,7 +332,7 @@ def _attach_snippets(events: list[EventRecord], text: str) -> None:
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
-    event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
+    event = get_object_or_404(EventRecord.objects.for_display(), pk=event_id)
     return _event_page(request, event)
 
 

@@ -185,7 +185,8 @@ def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDet
     """
     objects = [
         ObjectState(obj, state_changes(obj.state_before, obj.state_after))
-        for obj in event.tracked_objects.order_by("position")
+        # The view's for_display() prefetch (ordered by position), else one query.
+        for obj in event.tracked_objects.all()
     ]
     chain_rows = list(
         EventRecord.objects.in_chain(event.root_id)
