@@ -16,13 +16,14 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
@@ -50,12 +51,14 @@ from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
+from traces.evidence.corrections import corrections_apply
 from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
     DECISION_ORDER_DECIDED,
     SORT_BEST,
     DecisionFilterSet,
     EventFilterSet,
+    KnownAtForm,
     PeriodForm,
     ReviewFilterSet,
     active_filter_chips,
@@ -240,6 +243,8 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                 context["page"] = keyset_page(
                     rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
                 )
+            known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
+            corrections_apply(context["page"].items, known_at=known_at)
             _attach_feedback(context["page"].items)
             if text:
                 _attach_snippets(context["page"].items, text)
@@ -332,8 +337,22 @@ def _attach_snippets(events: list[EventRecord], text: str) -> None:
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
-    event = get_object_or_404(EventRecord.objects.for_display(), pk=event_id)
-    return _event_page(request, event)
+    known_at = _known_at(request)
+    events = EventRecord.objects.for_display()
+    if known_at is not None:
+        events = events.recorded_before(known_at)
+    event = get_object_or_404(events, pk=event_id)
+    return _event_page(request, event, known_at=known_at)
+
+
+def _known_at(request: HtmxHttpRequest) -> datetime | None:
+    """``?known_at=`` (ISO 8601; naive means the site's time zone); a bad value is a 400."""
+    form = KnownAtForm(request.GET)
+    if not form.is_valid():
+        problems: list[str] = [str(problem) for problem in form.errors.get("known_at") or []]
+        raise BadRequest("known_at: " + " ".join(problems))
+    known_at: datetime | None = form.cleaned_data["known_at"]
+    return known_at
 
 
 def _event_page(
@@ -343,11 +362,13 @@ def _event_page(
     form: FeedbackForm | None = None,
     error: str = "",
     status: int = 200,
+    known_at: datetime | None = None,
 ) -> TemplateResponse:
     can_review = user_can_view_decisions(request.user)
-    detail = event_detail(event, with_decisions=can_review)
+    detail = event_detail(event, with_decisions=can_review, known_at=known_at)
     context = {
         "detail": detail,
+        "known_at": known_at,
         "event": event,
         "feedback": feedback_latest([event.pk]).get(event.pk),
         "feedback_form": form or FeedbackForm(initial={"place": "page"}),
@@ -456,6 +477,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
             object_type=object_type,
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
+            known_at=_known_at(request),
         )
     except InvalidCursorError as exc:
         context["cursor_error"] = str(exc)

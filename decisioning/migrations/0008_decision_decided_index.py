@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('decisioning', '0006_idempotency_fingerprint_dict_results'),
+        ('decisioning', '0007_append_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
