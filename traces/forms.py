@@ -29,7 +29,7 @@ class FeedbackForm(forms.Form):
     corrected_value = forms.CharField(
         required=False,
         max_length=FEEDBACK_NOTE_MAX,
-        label="Corrected value",
+        label="Should have been",
         help_text="What it should have been, e.g. 54.99 EUR.",
     )
     place = forms.ChoiceField(
