@@ -32,8 +32,7 @@ def test_event_page_shows_a_rejected_proposal_as_a_proposal(client, admin, rejec
     client.force_login(admin)
     html = client.get(reverse("traces:event_detail", args=[rejected.pk])).content.decode()
     assert "Proposal rejected" in html
-    assert "Proposed, rejected" in html
-    assert "“Below the floor price”. Not applied." in html
+    assert "Proposed, rejected by alice: “Below the floor price”. Not applied." in html
     assert ">Proposed</th>" in html
     assert 'class="diff-kind">changed<' not in html
     assert "outcome-success" not in html
