@@ -41,6 +41,8 @@ EMPTY_TO_FIELD = "_to_field must name a field; it was empty."
 
 _DATE_PART = re.compile(r"__(year|month|day)$")
 _DATE_VALUE = re.compile(r"\d{1,4}")
+_DATE_PART_MAX = {"year": 9999, "month": 12, "day": 31}
+BAD_DATE_RANGE = "{name} must be from 1 to {high}; got {value}."
 _LOOKS_LIKE_TIME = re.compile(r"\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}[T ]")
 
 
@@ -76,8 +78,13 @@ def admin_input_problem(request: HttpRequest) -> str:
                     return SEARCH_TOO_LONG.format(
                         max_length=ADMIN_SEARCH_MAX_LENGTH, max_words=ADMIN_SEARCH_MAX_WORDS
                     )
-                if _DATE_PART.search(name) and not _DATE_VALUE.fullmatch(value):
+                part = _DATE_PART.search(name)
+                if part and not _DATE_VALUE.fullmatch(value):
                     return BAD_DATE_PART.format(name=name, value=value[:40])
+                if part and not 1 <= int(value) <= _DATE_PART_MAX[part.group(1)]:
+                    return BAD_DATE_RANGE.format(
+                        name=name, value=value, high=_DATE_PART_MAX[part.group(1)]
+                    )
                 if name == "_to_field" and not value:
                     return EMPTY_TO_FIELD
                 problem = _time_problem(name, value)

@@ -205,6 +205,12 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
             models.Index(fields=["decision_type"]),
             models.Index(fields=["outcome"]),
             models.Index(fields=["effective_at", "id"], name="decision_effective_id"),
+            # The decisions list's "recently decided" order: keyset on (decided_at, id).
+            models.Index(
+                fields=["decided_at", "id"],
+                name="decision_decided_idx",
+                condition=models.Q(decided_at__isnull=False),
+            ),
             # The review queue: one outcome (a tab), oldest first, keyset on
             # (effective_at, id), live rows only; the second also by type.
             models.Index(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from decision_trace.enums import ActorType, EventOutcome, RiskLevel
+from decisioning.admin import CappedCountPaginator, DecisionAdmin, recent_list_filter
+from decisioning.models import Decision
 from traces.models import (
     ActorRecord,
     EventCorrection,
@@ -190,13 +193,20 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
         "risk_level",
         "approval_status",
     )
-    list_filter = (ActorTypeFilter, OutcomeFilter, RiskFilter, ApprovalFilter, EventFamilyFilter)
+    list_filter = (
+        recent_list_filter("effective_at"),
+        ActorTypeFilter,
+        OutcomeFilter,
+        RiskFilter,
+        ApprovalFilter,
+        EventFamilyFilter,
+    )
     list_select_related = ("actor",)
     search_fields = ("description",)
     search_help_text = "Full-text search over description, reasoning, alternatives, rejections."
-    date_hierarchy = "effective_at"
     ordering = ("-effective_at", "-id")
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     inlines = (TrackedObjectInline, EventCorrectionInline)
     fieldsets = (
@@ -289,6 +299,43 @@ class ActorRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[ActorRecord]):
     search_fields = ("actor_id", "name", "email")
     ordering = ("actor_type", "actor_id")
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in ActorRecord._meta.concrete_fields]
+
+
+# Searching an object's id: how many of the events that touched it are looked at.
+DECISION_SEARCH_EVENT_LIMIT = 1_000
+
+
+class TracedDecisionAdmin(DecisionAdmin):
+    """``DecisionAdmin`` plus search by what the target event touched (an order id, a SKU)."""
+
+    search_help_text = (
+        "Decision type, reason, target id, or the id or external id of an object the "
+        "target event touched (an order id, a SKU)."
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Decision], search_term: str
+    ) -> tuple[QuerySet[Decision], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        # The object's few events through the object indexes, then the decisions about
+        # them through the (target type, target id) index: no scan of the decisions.
+        event_ids = EventRecord.objects.touching([term]).values_list("pk", flat=True)
+        targets = [str(pk) for pk in event_ids[:DECISION_SEARCH_EVENT_LIMIT]]
+        if not targets:
+            return results, may_have_duplicates
+        about = queryset.filter(
+            target_content_type=ContentType.objects.get_for_model(EventRecord),
+            target_id__in=targets,
+        )
+        return results | about, may_have_duplicates
+
+
+admin.site.unregister(Decision)
+admin.site.register(Decision, TracedDecisionAdmin)

@@ -22,6 +22,7 @@ from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel,
 from decision_trace.exceptions import TraceValidationError
 from decision_trace.validation import aware
 from decisioning.models import Decision, DecisionOutcome
+from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import SEARCH_MATCH_LIMIT, search_events
@@ -29,6 +30,8 @@ from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
 __all__ = [
+    "DECISION_ORDER_DECIDED",
+    "SORT_BEST",
     "DecisionFilterSet",
     "EventFilterSet",
     "FilterChip",
@@ -49,11 +52,19 @@ TIME_PRESETS = {
     "1h": ("Last hour", timedelta(hours=1)),
     "24h": ("Last 24 hours", timedelta(hours=24)),
     "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
 }
 CUSTOM = "custom"
 PERIOD_CHOICES = [(key, label) for key, (label, _) in TIME_PRESETS.items()] + [
     (CUSTOM, "Custom range")
 ]
+
+SORT_NEWEST = "newest"
+SORT_BEST = "best"
+SORT_CHOICES = [(SORT_NEWEST, "Newest first"), (SORT_BEST, "Best match")]
+
+FEEDBACK_ANY = "any"
+FEEDBACK_CHOICES = [(FEEDBACK_ANY, "Labelled (any)"), *FeedbackLabel.choices]
 
 APPROVAL_ANY = "required"
 APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)"), *DecisionOutcome.choices]
@@ -141,7 +152,7 @@ class EventFilterSet(django_filters.FilterSet):
         method="filter_q",
         label="Search",
         max_length=MAX_QUERY_LENGTH,
-        help_text="Words in the description or reasoning.",
+        help_text='All words match; "a phrase", either OR other, prefix*.',
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "refund, fraud, …"}),
     )
     actor_type = _checkboxes("filter_actor_type", "Actor type", choices(ActorType))
@@ -177,6 +188,20 @@ class EventFilterSet(django_filters.FilterSet):
         label="Approval",
         choices=APPROVAL_CHOICES,
         empty_label="Any",
+    )
+    sort = django_filters.ChoiceFilter(
+        method="filter_sort",
+        label="Order",
+        choices=SORT_CHOICES,
+        empty_label=None,
+        help_text="Best match applies to a search: its 50 best rows.",
+    )
+    feedback = django_filters.ChoiceFilter(
+        method="filter_feedback",
+        label="Feedback",
+        choices=FEEDBACK_CHOICES,
+        empty_label="Any",
+        help_text="The latest label a reviewer gave.",
     )
     tag = django_filters.CharFilter(
         method="filter_tag",
@@ -220,6 +245,8 @@ class EventFilterSet(django_filters.FilterSet):
             "outcome",
             "risk",
             "approval",
+            "feedback",
+            "sort",
             "tag",
             "period",
             "since",
@@ -284,6 +311,18 @@ class EventFilterSet(django_filters.FilterSet):
             return queryset.needing_approval()
         return queryset.with_approval_status([value])
 
+    def filter_sort(
+        self, queryset: QuerySet[EventRecord], name: str, value: str
+    ) -> QuerySet[EventRecord]:
+        # The view orders the page (best match has no keyset pages).
+        return queryset
+
+    def filter_feedback(
+        self, queryset: QuerySet[EventRecord], name: str, value: str
+    ) -> QuerySet[EventRecord]:
+        labels = FeedbackLabel.values if value == FEEDBACK_ANY else [value]
+        return marked(queryset, labels)
+
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         tags = _split_tags(value)
         if not tags:
@@ -315,6 +354,8 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
     data: QueryDict = filterset.data
     chips = []
     for name in filterset.form.fields:
+        if name == "sort":
+            continue
         bound = filterset.form[name]
         option_labels = {str(key): str(label) for key, label in getattr(bound.field, "choices", [])}
         for raw in data.getlist(name):
@@ -323,7 +364,7 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
             remaining = [
                 (key, value)
                 for key in data
-                if key != "cursor"
+                if key not in ("cursor", "through")
                 for value in data.getlist(key)
                 if value.strip() and (key, value) != (name, raw)
             ]
@@ -361,6 +402,14 @@ class PeriodForm(_Form):
         return self.cleaned_data["period"] or "24h"
 
 
+DECISION_ORDER_PROPOSED = "proposed"
+DECISION_ORDER_DECIDED = "decided"
+DECISION_ORDERS = [
+    (DECISION_ORDER_PROPOSED, "Recently proposed"),
+    (DECISION_ORDER_DECIDED, "Recently decided"),
+]
+
+
 class DecisionFilterSet(django_filters.FilterSet):
     """Filters of the decisions list: the target event, the outcome and the decision type."""
 
@@ -375,11 +424,23 @@ class DecisionFilterSet(django_filters.FilterSet):
     decision_type = django_filters.CharFilter(
         field_name="decision_type", lookup_expr="exact", label="Decision type", max_length=100
     )
+    # Applied by the view (the page's order and cursor), not as a filter.
+    order = django_filters.ChoiceFilter(
+        method="filter_order",
+        label="Order",
+        choices=DECISION_ORDERS,
+        empty_label=None,
+    )
 
     class Meta:
         model = Decision
         form = _Form
-        fields = ["target", "outcome", "decision_type"]
+        fields = ["target", "outcome", "decision_type", "order"]
+
+    def filter_order(
+        self, queryset: QuerySet[Decision], name: str, value: str
+    ) -> QuerySet[Decision]:
+        return queryset
 
     def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
         # Decision.target_id is text holding str(uuid) of the event.

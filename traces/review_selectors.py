@@ -153,7 +153,7 @@ def _review_items(decisions: Sequence[Decision], *, user: AnyUser) -> list[Revie
     wanted = {event_id for event_id in event_ids.values() if event_id is not None}
     events = {}
     if wanted:
-        rows = EventRecord.objects.select_related("actor").filter(pk__in=wanted)
+        rows = EventRecord.objects.for_display().filter(pk__in=wanted)
         events = {event.pk: event for event in rows}
     others = [decision for decision in decisions if event_ids[decision.pk] is None]
     targets = decision_targets(decisions=others) if others else {}

@@ -6,10 +6,16 @@ FTS5 (table ``traces_event_fts``, porter stemming), PostgreSQL with a generated
 ``tsvector`` column and a GIN index (English configuration); both are created
 by migration 0002 on their own database only.
 
-User text never reaches either engine's query syntax: it is cut into word
-tokens and each token is quoted (SQLite) or handed to ``plainto_tsquery``
-(PostgreSQL), so quotes, ``AND``/``OR``/``NEAR``, ``*``, parentheses, emoji
-and 10 kB strings are just words or nothing. All words must match.
+User text never reaches either engine's query syntax as typed: ``parse_query``
+reads the small syntax written next to the search box and each engine's
+expression is built from its parts, every word quoted (FTS5) or a quoted
+lexeme (``to_tsquery``), so stray quotes, ``AND``/``NEAR``, parentheses,
+emoji and 10 kB strings are just words or nothing:
+
+- words: all must match (``refund damaged``);
+- ``"a phrase"``: these words next to each other, in this order;
+- ``OR`` (capitals) between words or phrases: either side;
+- ``word*``: any word starting so (a prefix).
 
 Two ways in:
 
@@ -23,10 +29,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from django.db import connections, router
 from django.db.models.expressions import RawSQL
+from django.utils.safestring import SafeString, mark_safe
 
 from decision_trace.exceptions import TraceValidationError
 from traces.bulk import insert_rows, insert_rows_returning
@@ -37,7 +46,10 @@ from traces.querysets import EventRecordQuerySet
 __all__ = [
     "MAX_QUERY_TOKENS",
     "SEARCH_MATCH_LIMIT",
+    "SearchTerm",
     "document_body",
+    "highlight",
+    "parse_query",
     "query_tokens",
     "search_events",
     "search_index_add",
@@ -94,6 +106,100 @@ def query_tokens(text: object) -> list[str]:
     return tokens[:MAX_QUERY_TOKENS]
 
 
+@dataclass(frozen=True)
+class SearchTerm:
+    """One required part of a query: a word (``prefix``: any word starting so) or a phrase."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+_ITEM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def parse_query(text: object) -> list[list[SearchTerm]]:
+    """The search text as alternatives (``OR``) of terms that must all match; never raises.
+
+    At most ``MAX_QUERY_TOKENS`` words in all; an empty list matches nothing.
+    """
+    if not isinstance(text, str):
+        return []
+    groups: list[list[SearchTerm]] = [[]]
+    budget = MAX_QUERY_TOKENS
+    for match in _ITEM.finditer(text):
+        phrase, item = match.group(1), match.group(2)
+        if item == "OR":
+            if groups[-1]:
+                groups.append([])
+            continue
+        raw = phrase if phrase is not None else item
+        words = [word[:_MAX_TOKEN_LENGTH] for word in _WORD.findall(raw.replace("_", " "))]
+        words = words[:budget]
+        if not words:
+            continue
+        budget -= len(words)
+        prefix = phrase is None and item.endswith("*") and len(words) == 1
+        groups[-1].append(SearchTerm(tuple(words), prefix))
+        if budget <= 0:
+            break
+    return [group for group in groups if group]
+
+
+def _fts5_expression(groups: list[list[SearchTerm]]) -> str:
+    """The FTS5 MATCH expression: each term quoted (words, never syntax)."""
+
+    def term(part: SearchTerm) -> str:
+        return '"' + " ".join(part.words) + '"' + ("*" if part.prefix else "")
+
+    return " OR ".join("(" + " AND ".join(term(part) for part in group) + ")" for group in groups)
+
+
+def _tsquery_expression(groups: list[list[SearchTerm]]) -> str:
+    """The ``to_tsquery`` text: quoted lexemes, ``<->`` for phrases, ``:*`` for prefixes."""
+
+    def term(part: SearchTerm) -> str:
+        lexemes = [f"'{word}'" for word in part.words]
+        if part.prefix:
+            lexemes[-1] += ":*"
+        return lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")"
+
+    return " | ".join("(" + " & ".join(term(part) for part in group) + ")" for group in groups)
+
+
+def _words(groups: list[list[SearchTerm]]) -> list[SearchTerm]:
+    return [part for group in groups for part in group]
+
+
+def highlight(text: str, text_query: object, *, width: int = 160) -> SafeString:
+    """The part of ``text`` where the query matched, escaped, matches in ``<mark>``; "" if none.
+
+    Word starts are compared case-insensitively (stems: the first five letters
+    of a longer word), the way a reader would spot them.
+    """
+    stems = []
+    for part in _words(parse_query(text_query)):
+        for word in part.words:
+            stem = word.lower() if part.prefix or len(word) <= 5 else word.lower()[:5]
+            stems.append(re.escape(stem))
+    if not stems or not text:
+        return SafeString("")
+    pattern = re.compile(r"\b(?:" + "|".join(stems) + r")\w*", re.IGNORECASE)
+    first = pattern.search(text)
+    if first is None:
+        return SafeString("")
+    start = max(0, first.start() - width // 3)
+    end = min(len(text), start + width)
+    window = text[start:end]
+    pieces, last = [], 0
+    for found in pattern.finditer(window):
+        pieces.append(escape(window[last : found.start()]))
+        pieces.append(f"<mark>{escape(found.group(0))}</mark>")
+        last = found.end()
+    pieces.append(escape(window[last:]))
+    # Every piece of the text is escaped above; only the <mark> tags are markup.
+    return mark_safe(("…" if start else "") + "".join(pieces) + ("…" if end < len(text) else ""))
+
+
 def _db(using: str | None) -> str:
     return using or router.db_for_read(EventRecord)
 
@@ -144,13 +250,8 @@ def search_index_rebuild(*, using: str | None = None) -> None:
             cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
 
 
-def _fts5_match(tokens: list[str]) -> str:
-    """An FTS5 MATCH expression: each token quoted (a word, never syntax), all required."""
-    return " ".join(f'"{token}"' for token in tokens)
-
-
 def _matching_ids_sql(
-    vendor: str, tokens: list[str], match_limit: int | None
+    vendor: str, groups: list[list[SearchTerm]], match_limit: int | None
 ) -> tuple[str, list[Any]]:
     # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
     # With a limit, the most recently indexed matches (document ids grow with each write).
@@ -159,14 +260,14 @@ def _matching_ids_sql(
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
             f"WHERE {_FTS_TABLE} MATCH %s"
         )
-        params: list[Any] = [_fts5_match(tokens)]
+        params: list[Any] = [_fts5_expression(groups)]
         order = " ORDER BY f.rowid DESC"
     else:
         sql = (
             f"SELECT d.event_id FROM {_DOC_TABLE} d "
-            "WHERE d.search_vector @@ plainto_tsquery('english'::regconfig, %s)"
+            "WHERE d.search_vector @@ to_tsquery('english'::regconfig, %s)"
         )
-        params = [" ".join(tokens)]
+        params = [_tsquery_expression(groups)]
         order = " ORDER BY d.id DESC"
     if match_limit is not None:
         sql += f"{order} LIMIT %s"
@@ -176,11 +277,11 @@ def _matching_ids_sql(
 
 def search_match_count(text: object, *, cap: int, using: str | None = None) -> int:
     """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word)."""
-    tokens = query_tokens(text)
-    if not tokens:
+    groups = parse_query(text)
+    if not groups:
         return 0
     connection = connections[_db(using)]
-    inner, params = _matching_ids_sql(connection.vendor, tokens, cap)
+    inner, params = _matching_ids_sql(connection.vendor, groups, cap)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({inner}) matches", params)
         (count,) = cursor.fetchone()
@@ -205,10 +306,10 @@ def search_events(
     ``search_match_count``).
     """
     base = EventRecord.objects.all() if queryset is None else queryset
-    tokens = query_tokens(text)
-    if not tokens:
+    groups = parse_query(text)
+    if not groups:
         return base.none()
-    sql, params = _matching_ids_sql(connections[base.db].vendor, tokens, match_limit)
+    sql, params = _matching_ids_sql(connections[base.db].vendor, groups, match_limit)
     return base.filter(pk__in=RawSQL(sql, params))
 
 
@@ -218,8 +319,12 @@ def search_ranked_ids(
     *,
     limit: int = 50,
     using: str | None = None,
+    match_limit: int | None = None,
 ) -> list[uuid.UUID]:
     """Ids of the best ``limit`` matches, best first (ties: newest row first).
+
+    ``match_limit`` ranks only the ``match_limit`` most recently recorded
+    matches (a word in half a million events would rank them all).
 
     Args:
         text: the user's words, as typed; anything is safe.
@@ -229,8 +334,8 @@ def search_ranked_ids(
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    tokens = query_tokens(text)
-    if not tokens:
+    groups = parse_query(text)
+    if not groups:
         return []
     db = queryset.db if queryset is not None else _db(using)
     connection = connections[db]
@@ -239,19 +344,36 @@ def search_ranked_ids(
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
     if connection.vendor == "sqlite":
+        expression = _fts5_expression(groups)
+        recent, recent_params = "", []
+        if match_limit is not None:
+            # The rowid of the match_limit-th most recent match (0 when there are fewer).
+            recent = (
+                f" AND f.rowid >= COALESCE((SELECT rowid FROM {_FTS_TABLE} WHERE {_FTS_TABLE} "
+                "MATCH %s ORDER BY rowid DESC LIMIT 1 OFFSET %s), 0)"
+            )
+            recent_params = [expression, match_limit - 1]
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
-            f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
+            f"WHERE {_FTS_TABLE} MATCH %s{recent}{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
-        params = [_fts5_match(tokens), *restrict_params, limit]
+        params = [expression, *recent_params, *restrict_params, limit]
     else:
+        expression = _tsquery_expression(groups)
+        recent, recent_params = "", []
+        if match_limit is not None:
+            recent = (
+                f" AND d.id >= COALESCE((SELECT r.id FROM {_DOC_TABLE} r WHERE r.search_vector "
+                "@@ to_tsquery('english'::regconfig, %s) ORDER BY r.id DESC LIMIT 1 OFFSET %s), 0)"
+            )
+            recent_params = [expression, match_limit - 1]
         sql = (
             "SELECT d.event_id FROM "
-            f"{_DOC_TABLE} d, plainto_tsquery('english'::regconfig, %s) q "
-            f"WHERE d.search_vector @@ q{restrict} "
+            f"{_DOC_TABLE} d, to_tsquery('english'::regconfig, %s) q "
+            f"WHERE d.search_vector @@ q{recent}{restrict} "
             "ORDER BY ts_rank(d.search_vector, q) DESC, d.id DESC LIMIT %s"
         )
-        params = [" ".join(tokens), *restrict_params, limit]
+        params = [expression, *recent_params, *restrict_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [

@@ -15,6 +15,7 @@ app_name = "traces"
 urlpatterns = [
     path("", views.timeline, name="timeline"),
     path("events/<uuid:event_id>/", views.event_detail_view, name="event_detail"),
+    path("events/<uuid:event_id>/feedback/", views.event_feedback, name="event_feedback"),
     path(
         "objects/<slug:object_type>/<record_id:object_id>/",
         views.object_history_view,

@@ -18,20 +18,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, replace_url
 from django_htmx.middleware import HtmxDetails
 
 from decision_trace.enums import ObjectType, choices
@@ -50,7 +52,10 @@ from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
 from traces.evidence.corrections import corrections_apply
+from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
+    DECISION_ORDER_DECIDED,
+    SORT_BEST,
     DecisionFilterSet,
     EventFilterSet,
     KnownAtForm,
@@ -58,8 +63,10 @@ from traces.filters import (
     ReviewFilterSet,
     active_filter_chips,
 )
+from traces.forms import FeedbackForm
 from traces.models import ActorRecord, EventRecord
-from traces.pagination import keyset_page
+from traces.pagination import Cursor, Page, keyset_page
+from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import (
     QUEUE_OUTCOMES,
     decision_detail,
@@ -70,7 +77,7 @@ from traces.review_selectors import (
     user_can_review,
     user_can_view_decisions,
 )
-from traces.search import SEARCH_MATCH_LIMIT, search_match_count
+from traces.search import SEARCH_MATCH_LIMIT, highlight, search_match_count, search_ranked_ids
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
@@ -86,6 +93,7 @@ __all__ = [
     "decision_list",
     "decision_review",
     "event_detail_view",
+    "event_feedback",
     "object_history_view",
     "review_queue",
     "timeline",
@@ -95,11 +103,18 @@ DONE = "{Action} “{decision_type}”."
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
+NO_FEEDBACK_PERMISSION = "You have no permission to give feedback on events."
+FEEDBACK_SAVED = "Marked {label}."
 SEARCH_CAPPED = (
     "These words are in more than {limit:,} events: the list covers the {limit:,} most "
     "recently recorded of them. Add a word or a filter to narrow it."
 )
 
+
+# Back from an event to a long timeline reloads at most this many rows (10 pages).
+THROUGH_LIMIT = 300
+# A best-match search shows this many rows, best first (ranking has no keyset pages).
+BEST_MATCH_LIMIT = 50
 
 # Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
 _no_store = cache_control(private=True, no_store=True)
@@ -154,10 +169,28 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def _drop_empty(request: HtmxHttpRequest) -> HttpResponse | None:
+    """A redirect to the same list without its empty parameters (a plain form's GET), or None.
+
+    A form sends every field; the address should name only the filter. htmx
+    requests drop them before sending (static/js/app.js).
+    """
+    if request.htmx or not any("" in values for _, values in request.GET.lists()):
+        return None
+    query = QueryDict(mutable=True)
+    for name, values in request.GET.lists():
+        kept = [value for value in values if value != ""]
+        if kept:
+            query.setlist(name, kept)
+    return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+
+
 @_no_store
 @require_GET
 @login_required
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
+    if cleaner := _drop_empty(request):
+        return cleaner
     filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
     if not user_can_view_decisions(request.user):
         # Filtering by approval status would tell the outcome of decisions.
@@ -176,32 +209,128 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         status = 400
     else:
         try:
-            context["page"] = keyset_page(
-                filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
-            )
+            rows = filterset.qs.for_display()
+            through = request.GET.get("through", "")
+            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
+            if best:
+                # Best match: the 50 best-ranked matches among the filtered events, one page.
+                others = _without(request.GET, "q")
+                for name in ("sort", "cursor", "through"):
+                    others.pop(name, None)
+                restrict = (
+                    EventRecord.objects.filter(
+                        pk__in=EventFilterSet(others, queryset=EventRecord.objects.all()).qs.values(
+                            "pk"
+                        )
+                    )
+                    if any(value for _, values in others.lists() for value in values)
+                    else None
+                )
+                ids = search_ranked_ids(
+                    text, restrict, limit=BEST_MATCH_LIMIT, match_limit=SEARCH_MATCH_LIMIT
+                )
+                best_rows = EventRecord.objects.for_display().filter(pk__in=ids)
+                found = {event.pk: event for event in best_rows}
+                context["page"] = Page(
+                    items=[found[pk] for pk in ids if pk in found], next_cursor=None
+                )
+                context["best_match"] = True
+            elif through and not scrolling and not context["cursor"]:
+                # Back from an event: every row the reader had scrolled to, again.
+                context["page"] = _rows_through(rows, through)
+            else:
+                context["page"] = keyset_page(
+                    rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
+                )
             known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
             corrections_apply(context["page"].items, known_at=known_at)
-            text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
+            _attach_feedback(context["page"].items)
+            if text:
+                _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                context["search_capped"] = _search_capped(text)
+                context["match_count"] = search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1)
+                context["match_capped"] = context["match_count"] > SEARCH_MATCH_LIMIT
+                if context["match_capped"] and not best:
+                    context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400
         context["chips"] = active_filter_chips(filterset)
-    return _render(
+    response = _render(
         request,
         "traces/timeline.html",
         context,
         partials={"timeline": "traces/_timeline.html", "timeline-more": "traces/_more.html"},
         status=status,
     )
+    page = context.get("page")
+    if scrolling and page is not None and page.items and request.htmx.current_url_abs_path:
+        # The address names every row loaded so far, so Back from an event restores them.
+        last = Cursor.of(page.items[-1]).encode()
+        replace_url(response, _with_param(request.htmx.current_url_abs_path, "through", last))
+    return response
 
 
-def _search_capped(text: str) -> str:
-    """The notice for words in more events than a search reads ("" when all are read)."""
-    if search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1) <= SEARCH_MATCH_LIMIT:
-        return ""
-    return SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
+def _with_param(url: str, name: str, value: str) -> str:
+    """``url`` with one query parameter set (and ``cursor`` dropped)."""
+    parts = urlsplit(url)
+    query = QueryDict(parts.query, mutable=True)
+    query.pop("cursor", None)
+    query[name] = value
+    return urlunsplit(("", "", parts.path, query.urlencode(), ""))
+
+
+def _rows_through(queryset: EventRecordQuerySet, through: str) -> Page[EventRecord]:
+    """The rows from the newest down to the one at ``through`` (a cursor), at most
+    ``THROUGH_LIMIT``; the page's next cursor continues after them.
+
+    Raises:
+        InvalidCursorError: ``through`` is not a cursor of this list.
+    """
+    position = Cursor.decode(through)
+    upto = queryset.filter(
+        Q(effective_at__gt=position.effective_at)
+        | Q(effective_at=position.effective_at, id__gte=position.id)
+    )
+    page = keyset_page(upto, limit=THROUGH_LIMIT)
+    if page.next_cursor is None and page.items:
+        last = Cursor.of(page.items[-1])
+        older = queryset.filter(
+            Q(effective_at__lt=last.effective_at)
+            | Q(effective_at=last.effective_at, id__lt=last.id)
+        )
+        if older.exists():
+            return Page(items=page.items, next_cursor=last.encode())
+    return page
+
+
+def _attach_feedback(events: list[EventRecord]) -> None:
+    """Give each row its latest label (``event.latest_feedback``, None if unlabelled): one query."""
+    latest = feedback_latest(event.pk for event in events)
+    for event in events:
+        vars(event)["latest_feedback"] = latest.get(event.pk)
+
+
+def _without(data: QueryDict, name: str) -> QueryDict:
+    copy = data.copy()
+    copy.pop(name, None)
+    return copy
+
+
+def _attach_snippets(events: list[EventRecord], text: str) -> None:
+    """Give each row the part of its text where the words matched (``event.search_snippet``)."""
+    for event in events:
+        reasons = event.rejection_reasons if isinstance(event.rejection_reasons, dict) else {}
+        places = [
+            ("reasoning", event.reasoning),
+            ("rejection reasons", " · ".join(f"{key}: {value}" for key, value in reasons.items())),
+            ("description", event.description),
+        ]
+        vars(event)["search_snippet"] = next(
+            ((place, snippet) for place, body in places if (snippet := highlight(body, text))),
+            None,
+        )
 
 
 @_no_store
@@ -209,15 +338,11 @@ def _search_capped(text: str) -> str:
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     known_at = _known_at(request)
-    events = EventRecord.objects.select_related("actor")
+    events = EventRecord.objects.for_display()
     if known_at is not None:
         events = events.recorded_before(known_at)
     event = get_object_or_404(events, pk=event_id)
-    detail = event_detail(
-        event, with_decisions=user_can_view_decisions(request.user), known_at=known_at
-    )
-    context = {"detail": detail, "known_at": known_at}
-    return TemplateResponse(request, "traces/event_detail.html", context)
+    return _event_page(request, event, known_at=known_at)
 
 
 def _known_at(request: HtmxHttpRequest) -> datetime | None:
@@ -228,6 +353,114 @@ def _known_at(request: HtmxHttpRequest) -> datetime | None:
         raise BadRequest("known_at: " + " ".join(problems))
     known_at: datetime | None = form.cleaned_data["known_at"]
     return known_at
+
+
+def _event_page(
+    request: HtmxHttpRequest,
+    event: EventRecord,
+    *,
+    form: FeedbackForm | None = None,
+    error: str = "",
+    status: int = 200,
+    known_at: datetime | None = None,
+) -> TemplateResponse:
+    can_review = user_can_view_decisions(request.user)
+    detail = event_detail(event, with_decisions=can_review, known_at=known_at)
+    context = {
+        "detail": detail,
+        "known_at": known_at,
+        "event": event,
+        "feedback": feedback_latest([event.pk]).get(event.pk),
+        "feedback_form": form or FeedbackForm(initial={"place": "page"}),
+        "feedback_error": error,
+        "can_give_feedback": can_review,
+        "place": "page",
+    }
+    return TemplateResponse(request, "traces/event_detail.html", context, status=status)
+
+
+@_no_store
+@require_http_methods(["GET", "POST"])
+def event_feedback(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
+    """Mark an event correct, incorrect or unsure (``FeedbackForm``), as the signed-in reviewer.
+
+    GET (htmx, from a timeline row) answers the row's box with the form open;
+    a plain GET goes to the event page's box. POST: htmx gets the updated
+    feedback box (the page's or the row's, by the form's ``place``); a plain
+    post is redirected back (PRG) with a message, or gets the event page
+    again with the errors (400).
+    """
+    page = reverse("traces:event_detail", args=[event_id])
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(f"{page}#feedback-{event_id}")
+        if not request.user.is_authenticated:
+            return HttpResponseClientRedirect(redirect_to_login(page).url)
+        if not user_can_view_decisions(request.user):
+            raise PermissionDenied(NO_FEEDBACK_PERMISSION)
+        event = get_object_or_404(EventRecord, pk=event_id)
+        return _feedback_box(request, event, place="row", opened=True)
+    if not request.user.is_authenticated:
+        if request.htmx:
+            back = request.htmx.current_url_abs_path or page
+            return HttpResponseClientRedirect(redirect_to_login(back).url)
+        return redirect_to_login(page)
+    if not user_can_view_decisions(request.user):
+        raise PermissionDenied(NO_FEEDBACK_PERMISSION)
+    event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
+    form = FeedbackForm(request.POST)
+    error = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            event_feedback_record(
+                event=event,
+                user=request.user,
+                label=data["label"],
+                note=data["note"],
+                corrected_value=data["corrected_value"],
+            )
+        except FeedbackError as exc:
+            error = str(exc)
+        else:
+            notice = FEEDBACK_SAVED.format(label=data["label"])
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_safe_next(request, page))
+            return _feedback_box(request, event, place=data["place"], notice=notice)
+    else:
+        error = " ".join(map(str, form.errors.get("place") or []))
+    place = "row" if form.data.get("place") == "row" else "page"
+    if not request.htmx:
+        return _event_page(request, event, form=form, error=error, status=400)
+    return _feedback_box(request, event, place=place, form=form, error=error, status=400)
+
+
+def _feedback_box(
+    request: HtmxHttpRequest,
+    event: EventRecord,
+    *,
+    place: str,
+    form: FeedbackForm | None = None,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+    opened: bool = False,
+) -> TemplateResponse:
+    context = {
+        "feedback_open": opened,
+        "event": event,
+        "feedback": feedback_latest([event.pk]).get(event.pk),
+        "feedback_form": form or FeedbackForm(initial={"place": place}),
+        "feedback_error": error,
+        "feedback_notice": notice,
+        "next_url": _safe_next(request, reverse("traces:event_detail", args=[event.pk]))
+        if request.method == "POST"
+        else (request.htmx.current_url_abs_path or ""),
+        "can_give_feedback": True,
+        "place": place or "page",
+    }
+    return TemplateResponse(request, "traces/_feedback.html", context, status=status)
 
 
 @_no_store
@@ -286,6 +519,8 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
 @login_required
 def decision_list(request: HtmxHttpRequest) -> HttpResponse:
     _require_decision_viewer(request)
+    if cleaner := _drop_empty(request):
+        return cleaner
     filterset = DecisionFilterSet(request.GET or None, queryset=Decision.objects.all())
     context: dict[str, Any] = {"filterset": filterset, "target": None}
     status = 200
@@ -299,10 +534,13 @@ def decision_list(request: HtmxHttpRequest) -> HttpResponse:
             )
         try:
             # About one target: its story, oldest first. Across targets: newest first.
+            order = filterset.form.cleaned_data.get("order") if filterset.is_bound else ""
+            context["recently_decided"] = order == DECISION_ORDER_DECIDED
             context["page"] = decisions_page(
                 filterset.qs,
                 cursor=request.GET.get("cursor") or None,
                 newest_first=not target_id,
+                recently_decided=context["recently_decided"],
             )
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)

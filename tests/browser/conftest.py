@@ -53,6 +53,18 @@ def browser(_allow_orm_beside_playwright, django_db_setup, live_server) -> Itera
         browser.close()
 
 
+@pytest.fixture(autouse=True, params=["debug-on", "debug-off"])
+def run_settings(request, settings) -> str:
+    """Every browser test twice: with DEBUG on, as ``make run`` serves, and off, as production.
+
+    pytest-django turns DEBUG off; DEBUG on changes what pages load (django-htmx
+    adds a helper that swaps whole error pages in), so a bug that only shows
+    under ``make run`` is caught here. The live server reads these settings.
+    """
+    settings.DEBUG = request.param == "debug-on"
+    return str(request.param)
+
+
 @pytest.fixture
 def story(transactional_db) -> Story:
     """The story's events, seen by the demo accounts as `make run` creates them (with groups)."""

@@ -128,9 +128,10 @@ def test_actor_and_decisions_pages(page, story):
 
 
 def test_narrow_screen_timeline_is_usable(page):
-    """On a phone-sized screen the filters stack above the list and nothing overflows sideways."""
+    """On a phone-sized screen the filters fold above the list and nothing overflows sideways."""
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/traces/?outcome=failure")
+    page.get_by_text("Filters (1 active)").click()
     assert page.get_by_label("Search", exact=True).is_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0

@@ -78,6 +78,9 @@ def test_admin_approves_and_escalates_from_the_queue(browser, live_server, propo
     second.get_by_role("button", name="Escalate").click()
     page.wait_for_selector(f"#review-row-{big_refund.pk} .errorlist")
     assert "A reason is required to escalate a decision." in second.inner_text()
+    # In place and styled, with DEBUG on as well: the page around the row is still there.
+    assert page.locator("header.topbar").is_visible()
+    assert page.get_by_role("heading", name="Review queue").is_visible()
     assert _pending_count(page) == "1"
     second = page.locator(f"#review-row-{big_refund.pk}")
     second.get_by_label("Reason").fill("Above my refund limit; needs a senior admin")

@@ -11,7 +11,10 @@ from traces.models import EventRecord
 from traces.pagination import keyset_page
 from traces.search import (
     MAX_QUERY_TOKENS,
+    SearchTerm,
     document_body,
+    highlight,
+    parse_query,
     query_tokens,
     search_events,
     search_index_rebuild,
@@ -149,3 +152,45 @@ def test_query_tokens_bounds_and_words():
 def test_document_body_flattens_json_text():
     body = document_body("d", "r", [{"action": "replace", "n": 2}, "cheaper"], {"a": "no"})
     assert body.split("\n") == ["d", "r", "action", "replace", "n", "2", "cheaper", "a", "no"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"price increase"', {"reasoning"}),
+        ('"increase price"', set()),
+        ("backorder OR window", {"alternative", "rejection"}),
+        ('"return window" OR margin', {"rejection", "reasoning", "description"}),
+        ("marg*", {"reasoning", "description"}),
+        ("backord*", {"alternative"}),
+        ("quart* report", {"description"}),
+        ("OR margin", {"reasoning", "description"}),
+        ("margin OR", {"reasoning", "description"}),
+        ('"unbalanced phrase', set()),
+    ],
+)
+def test_search_syntax_phrases_or_prefix(client, events, text, expected):
+    """Issue 16 point 6: phrases, OR and prefixes mean the same on SQLite and PostgreSQL."""
+    names = {v: k for k, v in events.items()}
+    assert {names[e.id] for e in client.search(text)} == expected
+
+
+def test_parse_query_reads_the_syntax_and_bounds_it():
+    """Terms, phrases and OR groups; the word budget holds whatever is typed."""
+    assert parse_query('refund "out of stock" OR damag*') == [
+        [SearchTerm(("refund",)), SearchTerm(("out", "of", "stock"))],
+        [SearchTerm(("damag",), prefix=True)],
+    ]
+    assert parse_query("OR OR") == []
+    assert parse_query(None) == []
+    assert sum(len(t.words) for g in parse_query('"w w" ' * 500) for t in g) == MAX_QUERY_TOKENS
+
+
+def test_highlight_marks_the_match_and_escapes_the_rest():
+    """The snippet shows where the words are, in <mark>; any markup in the text is escaped."""
+    text = "<b>Competitor</b> price increase squeezed our margins this week"
+    snippet = highlight(text, "margin")
+    assert "<mark>margins</mark>" in snippet
+    assert "&lt;b&gt;" in snippet
+    assert highlight(text, "zebra") == ""
+    assert "<mark>increase</mark>" in highlight(text, '"price increase"')

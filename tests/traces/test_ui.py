@@ -26,9 +26,10 @@ NOW = datetime(2025, 3, 10, 14, 25, tzinfo=UTC)
 
 
 def test_period_start_covers_whole_buckets_ending_now():
-    """24 hourly buckets end with the current hour; 7 daily buckets with today."""
+    """Rolling windows (issue 16 point 9): 24 hours or 7 x 24 hours ending with the current hour."""
     assert PERIODS["24h"].start(NOW) == datetime(2025, 3, 9, 15, tzinfo=UTC)
-    assert PERIODS["7d"].start(NOW) == datetime(2025, 3, 4, tzinfo=UTC)
+    assert PERIODS["7d"].start(NOW) == datetime(2025, 3, 3, 15, tzinfo=UTC)
+    assert PERIODS["30d"].start(NOW) == datetime(2025, 2, 8, 15, tzinfo=UTC)
 
 
 @pytest.mark.django_db

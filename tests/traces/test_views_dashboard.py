@@ -47,11 +47,15 @@ def test_dashboard_htmx_partial(admin_client):
 
 
 def test_dashboard_counts_failures_high_risk_and_pending(admin_client):
-    """The key figures count the last 24 hours' failures and high risks, and pending decisions."""
+    """The key figures: the period's failures and high-risk decisions, and pending decisions."""
     now = timezone.now()
     EventRecordFactory(effective_at=now, outcome="failure", description="Sync failed")
     EventRecordFactory(effective_at=now - timedelta(days=2), outcome="failure")
-    EventRecordFactory(effective_at=now, risk_level="critical", description="Big refund")
+    EventRecordFactory(
+        effective_at=now, risk_level="critical", has_decision=True, description="Big refund"
+    )
+    # High risk without a decision (a failed payment, say) is not a high-risk decision.
+    EventRecordFactory(effective_at=now, risk_level="high", description="Card declined")
     waiting = EventRecordFactory(requires_approval=True, approval_status="pending")
     Decision.objects.create(target=waiting, decision_type="refund_approval")
     Decision.objects.create(target=waiting, decision_type="refund_approval", outcome="approved")
@@ -63,6 +67,29 @@ def test_dashboard_counts_failures_high_risk_and_pending(admin_client):
     html = response.content.decode()
     assert "Sync failed" in html
     assert "Big refund" in html
+    assert "Card declined" not in html
+
+
+@pytest.mark.parametrize(("period", "label"), [("7d", "last 7 days"), ("30d", "last 30 days")])
+def test_dashboard_cards_follow_the_period_and_say_so(admin_client, period, label):
+    """Point 9: every card counts the chosen rolling window and names it; links keep it."""
+    now = timezone.now()
+    EventRecordFactory(effective_at=now - timedelta(days=2), outcome="failure")
+    EventRecordFactory(effective_at=now - timedelta(days=3), risk_level="high", has_decision=True)
+    # Just outside the rolling window: 7 x 24 hours plus one before the current hour's end.
+    EventRecordFactory(
+        effective_at=now - timedelta(days=int(period[:-1]), hours=1), outcome="failure"
+    )
+    response = admin_client.get(URL, {"period": period})
+    summary = response.context["summary"]
+    assert summary.failure_count == 1
+    assert summary.high_risk_count == 1
+    html = response.content.decode()
+    assert f"failures, {label}" in html
+    assert f"high-risk decisions, {label}" in html
+    assert f"Failures, {label}" in html
+    assert f"outcome=failure&amp;period={period}" in html
+    assert "a rolling window, not from midnight" in html
 
 
 @pytest.mark.parametrize("period", ["1y", "<script>", "0"])
@@ -136,14 +163,15 @@ def test_dashboard_periods_count_the_recorded_events(admin_client):
 
 
 def test_dashboard_buckets_split_at_utc_hours_and_days(admin_client):
-    """An event a microsecond before midnight UTC is in the earlier day's bar, not today's."""
+    """Day bars are 24 hours ending with the current hour (a microsecond before: the bar before)."""
     now = timezone.now()
-    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    edge = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    edge -= timedelta(days=1)
     trace_record_many(
         events=[
-            _record(midnight - timedelta(microseconds=1), "user"),
-            _record(midnight, "user"),
-            _record(midnight, "ai_agent"),
+            _record(edge - timedelta(microseconds=1), "user"),
+            _record(edge, "user"),
+            _record(edge, "ai_agent"),
         ]
     )
     chart = admin_client.get(URL, {"period": "7d"}).context["summary"].chart

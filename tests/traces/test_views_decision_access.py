@@ -236,5 +236,7 @@ def test_every_trace_page_is_in_the_table():
         "timeline_export",
         "object_history_export",
         "review_queue_export",
+        # A POST by review-group members only; its refusals are in test_views_feedback.py.
+        "event_feedback",
     }
     assert {pattern.name for pattern in urlpatterns} == covered

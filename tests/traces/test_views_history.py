@@ -170,5 +170,27 @@ def test_actor_page_query_count_is_constant(admin_client, django_assert_max_num_
     actor = ActorRecordFactory(actor_type="ai_agent", actor_id="pricing-ai")
     for _ in range(rows):
         TrackedObjectRecordFactory(event=EventRecordFactory(actor=actor))
-    with django_assert_max_num_queries(8):
+    # +1 for an AI agent: the share of its decisions marked correct (issue 16).
+    with django_assert_max_num_queries(9):
         admin_client.get(ACTOR)
+
+
+def test_object_history_reads_as_changes_when_only_the_state_after_is_recorded(admin_client):
+    """Issue 16 point 5: before-values come from the previous event; money keeps its currency."""
+    start = timezone.now() - timedelta(hours=1)
+    for minute, state in enumerate(
+        [
+            {"status": "placed", "total": 56.99, "currency": "EUR"},
+            {"status": "paid"},
+            {"total": 52.99, "currency": "EUR"},
+        ]
+    ):
+        event = EventRecordFactory(effective_at=start + timedelta(minutes=minute))
+        TrackedObjectRecordFactory(event=event, object_id="ord-7", state_after=state)
+    html = admin_client.get(HISTORY).content.decode()
+    assert html.count('class="diff-kind">added<') == 3  # the first event's three fields
+    assert html.count('class="diff-kind">changed<') == 2  # status, then the total
+    assert '<td class="before">placed</td>' in html
+    assert '<td class="before">56.99 EUR</td>' in html
+    assert '<td class="after">52.99 EUR</td>' in html
+    assert "removed" not in html

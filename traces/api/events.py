@@ -39,6 +39,7 @@ from traces.api.schemas import (
 )
 from traces.audit import AUDIT_EVENT_PREFIX
 from traces.evidence.verification import event_proof
+from traces.feedback import FeedbackError, event_feedback_record
 from traces.filters import KnownAtForm
 from traces.formats.exports import event_export
 from traces.mapping import actor_from_record, event_from_values
@@ -48,7 +49,7 @@ from traces.search import search_ranked_ids
 from traces.selectors import event_chain, event_stats, tracked_object_values
 from traces.services import trace_record_many
 
-__all__ = ["ERRORS", "PAGE_PARAMETERS", "next_link", "page_of", "router"]
+__all__ = ["ERRORS", "PAGE_PARAMETERS", "event_feedback", "next_link", "page_of", "router"]
 
 router = Router(tags=["events"])
 
@@ -673,5 +674,64 @@ def events_create(request: HttpRequest) -> JsonResponse:
         answers, created = _record(payloads)
         body = {"events": answers} if batch else answers[0]
         return (201 if created else 200), body
+
+    return run_idempotent(request, principal, run)
+
+
+FEEDBACK_FIELDS = frozenset({"label", "note", "corrected_value"})
+FEEDBACK_FORBIDDEN = "Giving feedback needs the permission to view decisions (a review group)."
+
+
+@router.post("/events/{event_id}/feedback", response={201: dict[str, Any], **ERRORS})
+def event_feedback(request: HttpRequest, event_id: str) -> JsonResponse:
+    """Label an event correct, incorrect or unsure as the token's owner (a child event).
+
+    Body: ``{"label": "correct"|"incorrect"|"unsure", "note": str, "corrected_value": str}``
+    (note and corrected value optional). The same service as the web UI's form.
+    """
+    principal = require(request, Scope.EVENTS_WRITE)
+    if not can_view_decisions(principal.user):
+        raise ApiError(403, "permission_denied", FEEDBACK_FORBIDDEN)
+
+    def run() -> ApiAnswer:
+        body = parse_json(request)
+        if not isinstance(body, dict):
+            raise ApiError(422, "validation_error", "Send a JSON object.")
+        problems: list[Problem] = [
+            {"field": str(name), "message": "Unknown field."}
+            for name in body
+            if name not in FEEDBACK_FIELDS
+        ]
+        problems += [
+            {"field": name, "message": "Must be a string."}
+            for name in FEEDBACK_FIELDS
+            if name in body and not isinstance(body[name], str)
+        ]
+        if problems:
+            raise ApiError(422, "validation_error", "The feedback is not valid.", details=problems)
+        event = EventRecord.objects.filter(pk=_event_id(event_id)).first()
+        if event is None:
+            raise ApiError(404, "not_found", "No event has this id.")
+        try:
+            child = event_feedback_record(
+                event=event,
+                user=principal.user,
+                label=body.get("label", ""),
+                note=body.get("note", ""),
+                corrected_value=body.get("corrected_value", ""),
+            )
+        except FeedbackError as exc:
+            raise ApiError(
+                422, "validation_error", str(exc), details=[{"field": "", "message": str(exc)}]
+            ) from None
+        return 201, {
+            "id": str(child.pk),
+            "event_id": str(event.pk),
+            "label": child.data["label"],
+            "note": child.data["note"],
+            "corrected_value": child.data["corrected_value"],
+            "by": principal.user.get_username(),
+            "at": child.effective_at.isoformat(),
+        }
 
     return run_idempotent(request, principal, run)

@@ -85,3 +85,64 @@ def pending_count(context: template.Context) -> int:
         count: int = context["pending_count"]
         return count
     return pending_decisions_count()
+
+
+@register.filter
+def proposal_state(event: Any, show_decisions: Any) -> str:
+    """What a needs-approval event is: "" (none, or approved: a fact), "proposal" (status
+    hidden from this user), "rejected", or "open" (pending, deferred or escalated)."""
+    if not getattr(event, "requires_approval", False):
+        return ""
+    if not show_decisions:
+        return "proposal"
+    status = getattr(event, "approval_status", "")
+    if status == "approved":
+        return ""
+    return "rejected" if status == "rejected" else "open"
+
+
+# The numbers a reader looks for first, in this order, in the main object's state or the context.
+_KEY_NUMBERS = (
+    ("quantity", "quantity"),
+    ("qty", "quantity"),
+    ("amount", "amount"),
+    ("refund_amount", "refund"),
+    ("total", "total"),
+    ("price", "price"),
+    ("new_price", "price"),
+)
+_MONEY = {"amount", "refund", "total", "price"}
+
+
+@register.filter
+def subject(event: Any) -> str:
+    """What an event is about: its main object and key numbers, e.g.
+    "Product SKU-100 · quantity 40" or "Order ord-123 · refund 99.99 EUR" ("" when unknown).
+
+    Reads the prefetched tracked objects (``for_display``): no query.
+    """
+    objects = list(event.tracked_objects.all()) if hasattr(event, "tracked_objects") else []
+    if not objects:
+        return ""
+    main = objects[0]
+    parts = [f"{main.get_object_type_display()} {main.external_id or main.object_id}"]
+    order = next((o for o in objects[1:] if o.object_type == "order"), None)
+    if order is not None:
+        parts.append(f"order {order.object_id}")
+    sources = [
+        s for s in (main.state_after, event.context, main.state_before) if isinstance(s, dict)
+    ]
+    shown: set[str] = set()
+    for key, label in _KEY_NUMBERS:
+        if label in shown:
+            continue
+        source = next((s for s in sources if isinstance(s.get(key), int | float | str)), None)
+        if source is None or isinstance(source[key], bool) or source[key] == "":
+            continue
+        value = f"{source[key]}"
+        currency = source.get("currency")
+        if label in _MONEY and isinstance(currency, str) and currency:
+            value = f"{value} {currency}"
+        parts.append(f"{label} {value}")
+        shown.add(label)
+    return " · ".join(parts)

@@ -8,10 +8,19 @@ from datetime import datetime
 from django.db.models import Count
 from django.utils import timezone
 
+from traces.feedback import FeedbackShare, feedback_shares
 from traces.models import ActorRecord, EventRecord
 from traces.ui.charts import OUTCOME_LABELS, CountRow, Period, count_rows
 
-__all__ = ["ACTOR_COUNT_LIMIT", "ACTOR_RECENT_LIMIT", "ActorSummary", "actor_summary"]
+__all__ = [
+    "ACTOR_COUNT_LIMIT",
+    "ACTOR_RECENT_LIMIT",
+    "ActorSummary",
+    "FeedbackChart",
+    "FeedbackLine",
+    "actor_summary",
+    "feedback_chart",
+]
 
 ACTOR_RECENT_LIMIT = 15
 # An actor with hundreds of thousands of events in the period: count its latest ones
@@ -29,6 +38,58 @@ class ActorSummary:
     by_event_type: list[CountRow]
     by_outcome: list[CountRow]
     recent: list[EventRecord]
+    feedback: FeedbackChart
+
+
+@dataclass(frozen=True)
+class FeedbackLine:
+    """One model version's share marked correct per bucket, as SVG polyline points (0-100)."""
+
+    label: str
+    series: int
+    points: str
+    dots: list[tuple[float, float, int]]
+
+
+@dataclass(frozen=True)
+class FeedbackChart:
+    """The actor page's "share marked correct" chart and table (empty for non-AI actors)."""
+
+    rows: list[FeedbackShare]
+    lines: list[FeedbackLine]
+    buckets: int
+
+
+# Lines get one of a few distinguishable classes; more versions repeat them (the table names all).
+FEEDBACK_SERIES = 4
+
+
+def feedback_chart(rows: list[FeedbackShare], *, since: datetime, period: Period) -> FeedbackChart:
+    """Polylines on a 100 x 100 box: x is the bucket's place in the period, y the share correct."""
+    by_version: dict[str, list[FeedbackShare]] = {}
+    for row in rows:
+        name = f"{row.model} {row.version}".strip() or "unknown version"
+        by_version.setdefault(name, []).append(row)
+    span = max(period.buckets - 1, 1)
+    lines = []
+    for index, (name, shares) in enumerate(by_version.items()):
+        dots = [
+            (
+                round(100 * ((share.bucket - since) / period.step) / span, 2),
+                round(100 - share.share_correct * 100, 2),
+                share.percent,
+            )
+            for share in shares
+        ]
+        lines.append(
+            FeedbackLine(
+                label=name,
+                series=index % FEEDBACK_SERIES,
+                points=" ".join(f"{x},{y}" for x, y, _ in dots),
+                dots=dots,
+            )
+        )
+    return FeedbackChart(rows=rows, lines=lines, buckets=period.buckets)
 
 
 def actor_summary(
@@ -68,5 +129,8 @@ def actor_summary(
             EventRecord.objects.filter(actor=actor)
             .for_display()
             .newest_first()[:ACTOR_RECENT_LIMIT]
+        ),
+        feedback=feedback_chart(
+            feedback_shares(actor, since=since, step=period.step), since=since, period=period
         ),
     )

@@ -54,13 +54,14 @@ class Period:
         return timedelta(hours=1) if self.unit == "hour" else timedelta(days=1)
 
     def start(self, now: datetime) -> datetime:
-        """The start of the first bucket: ``buckets`` whole units ending with the current one."""
-        now = now.astimezone(UTC)
-        if self.unit == "hour":
-            floor = now.replace(minute=0, second=0, microsecond=0)
-        else:
-            floor = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return floor - self.step * (self.buckets - 1)
+        """The start of the window: ``buckets`` whole units ending with the current hour.
+
+        Rolling, to the hour: "last 7 days" is the 7 x 24 hours up to the end of
+        the current hour, not a window from midnight. (Hour buckets end with the
+        current hour as well.)
+        """
+        floor = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return floor + timedelta(hours=1) - self.step * self.buckets
 
 
 PERIODS: dict[str, Period] = {

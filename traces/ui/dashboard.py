@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from decision_trace.enums import EventOutcome, RiskLevel
-from traces.counts import UTCFloor
 from traces.models import EventRecord, HourlyEventCount
 from traces.ui.charts import (
     NO_ACTOR,
@@ -25,6 +24,8 @@ from traces.ui.common import pending_decisions_count
 __all__ = ["DASHBOARD_LIST_LIMIT", "HIGH_RISK", "Dashboard", "dashboard_summary"]
 
 DASHBOARD_LIST_LIMIT = 8
+# High-risk decisions are counted up to this many (then "5,000+"), through the risk index.
+HIGH_RISK_COUNT_LIMIT = 5_000
 HIGH_RISK = (RiskLevel.HIGH.value, RiskLevel.CRITICAL.value)
 
 
@@ -39,17 +40,21 @@ class Dashboard:
     failure_count: int
     high_risk: list[EventRecord]
     high_risk_count: int
+    high_risk_capped: bool
     pending_count: int
 
 
 def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
-    """Counts per bucket and actor type, per outcome, and the last 24 hours' trouble.
+    """Counts per bucket and actor type, per outcome, failures and high-risk decisions.
 
-    The period's counts come from the hourly counts (``traces.counts``) in one
-    query of at most hours x actor types x outcomes rows, so a month costs
-    what a day does. The last 24 hours' failures and high risks are read from
-    the events through the ``outcome`` and ``risk_level`` indexes (a rolling
-    window to the second, and the rows themselves are listed).
+    Every figure covers the same rolling window (``Period.start``). The counts
+    come from the hourly counts (``traces.counts``) in one query of at most
+    hours x actor types x outcomes rows, bucketed here, so a month costs what
+    a day does; the failure count is theirs too. The failures and high-risk
+    decisions listed are read from the events through the ``outcome`` and
+    ``risk_level`` indexes; high-risk means an event recorded with a decision
+    (``has_decision``) at high or critical risk, counted up to
+    ``HIGH_RISK_COUNT_LIMIT``.
     """
     now = now or timezone.now()
     since = period.start(now)
@@ -59,19 +64,24 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
     outcome_counts: dict[str, int] = {}
     for row in (
         HourlyEventCount.objects.filter(hour__gte=since, hour__lt=until)
-        .values("actor_type", "outcome", bucket=UTCFloor("hour", unit=period.unit))
+        .values("hour", "actor_type", "outcome")
         .annotate(n=Sum("event_count"))
         .order_by()
     ):
-        cell = (row["bucket"], row["actor_type"])
+        bucket = since + period.step * int((row["hour"] - since) / period.step)
+        cell = (bucket, row["actor_type"])
         grid[cell] = grid.get(cell, 0) + row["n"]
         outcome_counts[row["outcome"]] = outcome_counts.get(row["outcome"], 0) + row["n"]
 
-    day_ago = now - timedelta(hours=24)
     failures = EventRecord.objects.filter(
-        outcome=EventOutcome.FAILURE.value, effective_at__gte=day_ago
+        outcome=EventOutcome.FAILURE.value, effective_at__gte=since
     )
-    high_risk = EventRecord.objects.filter(risk_level__in=HIGH_RISK, effective_at__gte=day_ago)
+    high_risk = EventRecord.objects.filter(
+        risk_level__in=HIGH_RISK, effective_at__gte=since, has_decision=True
+    )
+    high_risk_count = len(
+        high_risk.order_by().values_list("pk", flat=True)[: HIGH_RISK_COUNT_LIMIT + 1]
+    )
 
     chart = activity_chart(period, since, grid)
     by_actor_type = [row for row in chart.series if row.count or row.key != NO_ACTOR]
@@ -82,8 +92,9 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
         by_outcome=count_rows(outcome_counts, OUTCOME_LABELS),
         by_actor_type=by_actor_type,
         failures=list(failures.select_related("actor").newest_first()[:DASHBOARD_LIST_LIMIT]),
-        failure_count=failures.order_by().count(),
+        failure_count=outcome_counts.get(EventOutcome.FAILURE.value, 0),
         high_risk=list(high_risk.select_related("actor").newest_first()[:DASHBOARD_LIST_LIMIT]),
-        high_risk_count=high_risk.order_by().count(),
+        high_risk_count=min(high_risk_count, HIGH_RISK_COUNT_LIMIT),
+        high_risk_capped=high_risk_count > HIGH_RISK_COUNT_LIMIT,
         pending_count=pending_decisions_count(),
     )

@@ -14,9 +14,16 @@ __all__ = ["decisions_page"]
 
 
 def decisions_page(
-    queryset: QuerySet[Decision], *, cursor: str | Cursor | None, newest_first: bool
+    queryset: QuerySet[Decision],
+    *,
+    cursor: str | Cursor | None,
+    newest_first: bool,
+    recently_decided: bool = False,
 ) -> Page[Decision]:
     """One keyset page of decisions with who decided and the target event joined.
+
+    ``recently_decided``: decided decisions only, newest decision first (through
+    the ``(decided_at, id)`` index) instead of by proposal time.
 
     Raises:
         InvalidCursorError: ``cursor`` was not produced by this list.
@@ -24,4 +31,11 @@ def decisions_page(
     queryset = queryset.select_related("decided_by", "target_content_type").prefetch_related(
         GenericPrefetch("target", [EventRecord.objects.select_related("actor")])
     )
+    if recently_decided:
+        return keyset_page(
+            queryset.filter(decided_at__isnull=False),
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            time_field="decided_at",
+        )
     return keyset_page(queryset, cursor=cursor, limit=PAGE_SIZE, newest_first=newest_first)

@@ -21,6 +21,7 @@ __all__ = [
     "EventDetail",
     "FieldChange",
     "ObjectState",
+    "as_state",
     "event_detail",
     "state_changes",
 ]
@@ -45,19 +46,56 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def state_changes(before: Any, after: Any) -> list[FieldChange]:
-    """Compare two recorded states key by key (a non-dict state is one key, ``value``)."""
+# Amounts shown with the state's currency ("56.99 EUR"): these keys, and keys ending so.
+MONEY_KEYS = frozenset({"price", "amount", "total", "subtotal", "refund", "cost"})
+MONEY_SUFFIXES = ("_price", "_amount", "_total", "_cost")
+
+
+def _is_money(key: str) -> bool:
+    return key in MONEY_KEYS or key.endswith(MONEY_SUFFIXES)
+
+
+def _with_currency(state: dict[str, Any]) -> dict[str, Any]:
+    currency = state.get("currency")
+    if not isinstance(currency, str) or not currency:
+        return state
+    return {
+        key: f"{value} {currency}"
+        if _is_money(str(key)) and isinstance(value, int | float | str) and value != ""
+        else value
+        for key, value in state.items()
+    }
+
+
+def as_state(state: Any) -> dict[str, Any]:
+    """A recorded state as a dict (None is empty; any other value is one key, ``value``)."""
+    if state is None:
+        return {}
+    return state if isinstance(state, dict) else {"value": state}
+
+
+def state_changes(
+    before: Any, after: Any, *, known: dict[str, Any] | None = None
+) -> list[FieldChange]:
+    """Compare two recorded states key by key (a non-dict state is one key, ``value``).
+
+    ``known``: the object's state as its earlier events left it. When the event
+    recorded no state before, each field's before-value is taken from there,
+    and only the fields the event recorded are compared (an event that records
+    part of the state after removes nothing).
+    """
     if before is None and after is None:
         return []
-
-    def as_dict(state: Any) -> dict[str, Any]:
-        if state is None:
-            return {}
-        return state if isinstance(state, dict) else {"value": state}
-
-    old, new = as_dict(before), as_dict(after)
+    old, new = as_state(before), as_state(after)
+    if before is None and known:
+        old = {key: known[key] for key in new if key in known}
+    if "currency" not in old and "currency" in new:
+        old = {**old, "currency": new["currency"]} if old else old
+    old, new = _with_currency(old), _with_currency(new)
     changes = []
     for key in dict.fromkeys([*old, *new]):
+        if key == "currency" and key not in new:
+            continue
         if key in old and key in new:
             kind = "same" if old[key] == new[key] else "changed"
         else:
@@ -103,6 +141,11 @@ class EventDetail:
     decisions: list[Decision]
     span_seconds: float
     versions: list[EventVersion]
+
+    @property
+    def decision_reason(self) -> str:
+        """The latest decision's reason (why a proposal was rejected), "" when none."""
+        return self.decisions[-1].reason if self.decisions else ""
 
 
 def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative]:
@@ -154,7 +197,8 @@ def event_detail(
         known = known.recorded_before(known_at)
     objects = [
         ObjectState(obj, state_changes(obj.state_before, obj.state_after))
-        for obj in event.tracked_objects.order_by("position")
+        # The view's for_display() prefetch (ordered by position), else one query.
+        for obj in event.tracked_objects.all()
     ]
     chain_rows = list(
         known.in_chain(event.root_id).select_related("actor").oldest_first()[: CHAIN_LIMIT + 1]

@@ -9,7 +9,7 @@ from traces.evidence.corrections import corrections_apply
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Page, keyset_page
 from traces.ui.common import PAGE_SIZE
-from traces.ui.events import FieldChange, state_changes
+from traces.ui.events import FieldChange, as_state, state_changes
 
 __all__ = ["HistoryEntry", "ObjectHistory", "object_history_page"]
 
@@ -55,6 +55,9 @@ def object_history_page(
     page = keyset_page(queryset.for_display(), cursor=cursor, limit=limit, newest_first=False)
     corrections_apply(page.items, known_at=known_at)
     entries, name = [], ""
+    # The object's state as the events so far left it: an event that records only the
+    # state after takes its before-values from here, so the history reads as changes.
+    known: dict[str, object] = {}
     for event in page.items:
         mine = None
         others = []
@@ -69,6 +72,9 @@ def object_history_page(
                 others.append(obj)
         if mine is not None and mine.name and not name:
             name = mine.name
-        changes = state_changes(mine.state_before, mine.state_after) if mine else []
+        changes = []
+        if mine is not None:
+            changes = state_changes(mine.state_before, mine.state_after, known=known)
+            known = {**known, **as_state(mine.state_before), **as_state(mine.state_after)}
         entries.append(HistoryEntry(event, mine, changes, others))
     return ObjectHistory(object_type, object_id, name, page, entries)
