@@ -24,6 +24,7 @@ from decision_trace.validation import aware
 from decisioning.models import Decision, DecisionOutcome
 from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
+from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import SEARCH_MATCH_LIMIT, search_events
 from traces.ui.charts import PERIODS
@@ -122,7 +123,8 @@ class EventFilterForm(_Form):
     """Cross-field checks: a time range that ends after it starts, an object type with an id."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("since", "until"):
             if data.get(name):
                 try:
@@ -254,13 +256,17 @@ class EventFilterSet(django_filters.FilterSet):
             "known_at",
         ]
 
-    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
         return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
 
-    def filter_actor_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_actor_type(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.of_actor_types(value) if value else queryset
 
-    def filter_actor(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_actor(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         if not value.strip():
             return queryset
         # The actors' keys first: one key is an equality, which lets the database read
@@ -273,7 +279,9 @@ class EventFilterSet(django_filters.FilterSet):
             return queryset.filter(actor_id=keys[0])
         return queryset.filter(actor__in=keys)
 
-    def filter_event_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_event_type(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         pattern = value.strip()
         if not pattern:
             return queryset
@@ -290,23 +298,33 @@ class EventFilterSet(django_filters.FilterSet):
                 return queryset.of_event_types(matches)
         return queryset.of_event_types([pattern])
 
-    def filter_object_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_object_type(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         # Applied together with the id in filter_object_id (the index is on id, then type).
         return queryset
 
-    def filter_object_id(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_object_id(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         if not value.strip():
             return queryset
         object_type = self.form.cleaned_data.get("object_type")
         return queryset.touching([value.strip()], [object_type] if object_type else None)
 
-    def filter_outcome(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_outcome(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.with_outcomes(value) if value else queryset
 
-    def filter_risk(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_risk(
+        self, queryset: EventRecordQuerySet, name: str, value: list[str]
+    ) -> EventRecordQuerySet:
         return queryset.with_risk_levels(value) if value else queryset
 
-    def filter_approval(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_approval(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         if value == APPROVAL_ANY:
             return queryset.needing_approval()
         return queryset.with_approval_status([value])
@@ -323,7 +341,9 @@ class EventFilterSet(django_filters.FilterSet):
         labels = FeedbackLabel.values if value == FEEDBACK_ANY else [value]
         return marked(queryset, labels)
 
-    def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_tag(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         tags = _split_tags(value)
         if not tags:
             return queryset
@@ -332,7 +352,9 @@ class EventFilterSet(django_filters.FilterSet):
         rows = EventTag.objects.filter(tag__in=tags)[: TAG_PROBE_AFTER + 1].count()
         return queryset.tagged(tags, probe=rows > TAG_PROBE_AFTER)
 
-    def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_period(
+        self, queryset: EventRecordQuerySet, name: str, value: str
+    ) -> EventRecordQuerySet:
         if value not in TIME_PRESETS:
             return queryset
         return queryset.filter(effective_at__gte=timezone.now() - TIME_PRESETS[value][1])
@@ -351,7 +373,9 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
     """One chip per active value of a valid, bound FilterSet (multi-valued filters: one each)."""
     if not filterset.is_bound or not filterset.is_valid():
         return []
-    data: QueryDict = filterset.data
+    data = filterset.data
+    if not isinstance(data, QueryDict):  # bound to a plain dict (tests, request=None)
+        data = QueryDict(urlencode(data or {}, doseq=True))
     chips = []
     for name in filterset.form.fields:
         if name == "sort":
@@ -442,7 +466,9 @@ class DecisionFilterSet(django_filters.FilterSet):
     ) -> QuerySet[Decision]:
         return queryset
 
-    def filter_target(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    def filter_target(
+        self, queryset: QuerySet[Decision], name: str, value: Any
+    ) -> QuerySet[Decision]:
         # Decision.target_id is text holding str(uuid) of the event.
         return queryset.filter(target_id=str(value)) if value else queryset
 
@@ -497,20 +523,24 @@ class ReviewFilterSet(django_filters.FilterSet):
         form = ReviewFilterForm
         fields = ["tab", "decision_type", "risk", "actor_type", "age"]
 
-    def filter_tab(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_tab(self, queryset: QuerySet[Decision], name: str, value: str) -> QuerySet[Decision]:
         return queryset.filter(outcome=value)
 
-    def filter_risk(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_risk(
+        self, queryset: QuerySet[Decision], name: str, value: list[str]
+    ) -> QuerySet[Decision]:
         if not value:
             return queryset
         return decisions_about_events(queryset, EventRecord.objects.with_risk_levels(value))
 
-    def filter_actor_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+    def filter_actor_type(
+        self, queryset: QuerySet[Decision], name: str, value: list[str]
+    ) -> QuerySet[Decision]:
         if not value:
             return queryset
         return decisions_about_events(queryset, EventRecord.objects.of_actor_types(value))
 
-    def filter_age(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_age(self, queryset: QuerySet[Decision], name: str, value: str) -> QuerySet[Decision]:
         if value not in REVIEW_AGES:
             return queryset
         return queryset.filter(effective_at__lte=timezone.now() - REVIEW_AGES[value][1])

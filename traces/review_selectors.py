@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import NotSupportedError
 from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUIDField
@@ -30,6 +30,10 @@ from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, keyset_page
 from traces.ui.common import distinct_indexed_values
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 __all__ = [
     "DECISION_TYPE_LIMIT",
@@ -56,16 +60,21 @@ REVIEW_PAGE_SIZE = 25
 AnyUser = AbstractBaseUser | AnonymousUser
 
 
+def _has_perm(user: AnyUser, permission: str) -> bool:
+    # The user model's permissions (PermissionsMixin); an anonymous user has none.
+    return isinstance(user, PermissionsMixin) and user.has_perm(permission)
+
+
 def user_can_view_decisions(user: AnyUser) -> bool:
     """Whether ``user`` may see the review pages: ``view_decision`` or a review right."""
     return user.is_active and (
-        user.has_perm(VIEW_DECISION) or any(user.has_perm(p) for p in REVIEW_PERMISSIONS)
+        _has_perm(user, VIEW_DECISION) or any(_has_perm(user, p) for p in REVIEW_PERMISSIONS)
     )
 
 
 def user_can_review(user: AnyUser) -> bool:
     """Whether ``user`` holds any review permission (so may try an action at all)."""
-    return user.is_active and any(user.has_perm(p) for p in REVIEW_PERMISSIONS)
+    return user.is_active and any(_has_perm(user, p) for p in REVIEW_PERMISSIONS)
 
 
 class _TargetEventPk(Func):
@@ -80,7 +89,15 @@ class _TargetEventPk(Func):
 
     output_field = UUIDField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> _AsSqlType:
         raise NotSupportedError(f"event ids are not implemented for {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
@@ -160,7 +177,7 @@ def _review_items(decisions: Sequence[Decision], *, user: AnyUser) -> list[Revie
     return [
         ReviewItem(
             decision=decision,
-            event=events.get(event_ids[decision.pk]),
+            event=events.get(event_id) if (event_id := event_ids[decision.pk]) else None,
             target=targets.get(decision.pk),
             actions=decision_allowed_actions(decision=decision, user=user),
             request_token=decision_request_token_new(),

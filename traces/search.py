@@ -40,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 from decision_trace.exceptions import TraceValidationError
 from traces.bulk import insert_rows, insert_rows_returning
 from traces.models import EventRecord, EventSearchDocument
-from traces.pagination import MAX_PAGE_SIZE
+from traces.pagination import MAX_PAGE_SIZE, is_count
 from traces.querysets import EventRecordQuerySet
 
 __all__ = [
@@ -332,14 +332,14 @@ def search_ranked_ids(
         limit: 1 to ``MAX_PAGE_SIZE``.
         using: the database alias, when ``queryset`` is not given.
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+    if not is_count(limit) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
     groups = parse_query(text)
     if not groups:
         return []
     db = queryset.db if queryset is not None else _db(using)
     connection = connections[db]
-    restrict, restrict_params = "", []
+    restrict, restrict_params = "", ()
     if queryset is not None:
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
@@ -357,7 +357,7 @@ def search_ranked_ids(
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
             f"WHERE {_FTS_TABLE} MATCH %s{recent}{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
         )
-        params = [expression, *recent_params, *restrict_params, limit]
+        params: list[Any] = [expression, *recent_params, *restrict_params, limit]
     else:
         expression = _tsquery_expression(groups)
         recent, recent_params = "", []

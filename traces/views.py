@@ -17,7 +17,7 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
@@ -209,7 +209,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         status = 400
     else:
         try:
-            rows = filterset.qs.for_display()
+            rows = cast(
+                EventRecordQuerySet, filterset.qs
+            ).for_display()  # django-filter: QuerySet[Any]
             through = request.GET.get("through", "")
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
@@ -736,9 +738,9 @@ def _review_answer(
     errors = [error] if error else []
     reason_error = ""
     if form is not None:
-        reason_error = " ".join(form.errors.get("reason", []))
+        reason_error = " ".join(str(message) for message in form.errors.get("reason", []))
         errors.extend(
-            message
+            str(message)
             for name, field_errors in form.errors.items()
             if name != "reason"
             for message in field_errors

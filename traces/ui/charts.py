@@ -239,8 +239,12 @@ class ChainNode:
 
 def _duration(row: EventRecord) -> float:
     # Seconds as stored; a row written around the services may hold NaN or a negative value.
-    value = row.duration
-    return value if isinstance(value, float | int) and math.isfinite(value) and value > 0 else 0.0
+    value: object = row.duration
+    return (
+        float(value)
+        if isinstance(value, float | int) and math.isfinite(value) and value > 0
+        else 0.0
+    )
 
 
 def chain_layout(rows: list[EventRecord], current: EventRecord) -> tuple[list[ChainNode], float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import QuerySet
 
@@ -11,6 +13,12 @@ from traces.pagination import Cursor, Page, keyset_page
 from traces.ui.common import PAGE_SIZE
 
 __all__ = ["decisions_page"]
+
+
+def _events_with_actors() -> QuerySet[Any]:
+    # GenericPrefetch takes querysets of any model: typed as such.
+    events: QuerySet[Any] = EventRecord.objects.select_related("actor")
+    return events
 
 
 def decisions_page(
@@ -29,7 +37,7 @@ def decisions_page(
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
     queryset = queryset.select_related("decided_by", "target_content_type").prefetch_related(
-        GenericPrefetch("target", [EventRecord.objects.select_related("actor")])
+        GenericPrefetch("target", [_events_with_actors()])
     )
     if recently_decided:
         return keyset_page(

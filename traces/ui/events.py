@@ -30,6 +30,9 @@ CHAIN_LIMIT = 200
 CORRELATED_LIMIT = 20
 
 
+ChangeKind = Literal["added", "removed", "changed", "same"]
+
+
 @dataclass(frozen=True)
 class FieldChange:
     """One key of an object's state: its value before and after, and what happened to it."""
@@ -37,7 +40,7 @@ class FieldChange:
     key: str
     before: str
     after: str
-    kind: Literal["added", "removed", "changed", "same"]
+    kind: ChangeKind
 
 
 def _as_text(value: Any) -> str:
@@ -97,7 +100,7 @@ def state_changes(
         if key == "currency" and key not in new:
             continue
         if key in old and key in new:
-            kind = "same" if old[key] == new[key] else "changed"
+            kind: ChangeKind = "same" if old[key] == new[key] else "changed"
         else:
             kind = "added" if key in new else "removed"
         changes.append(
@@ -169,7 +172,7 @@ def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative
     return result
 
 
-def _decisions_about(events: QuerySet) -> QuerySet:
+def _decisions_about(events: QuerySet[Any] | list[str]) -> QuerySet[Decision]:
     return Decision.objects.filter(
         target_content_type__app_label=EventRecord._meta.app_label,
         target_content_type__model=EventRecord._meta.model_name,
@@ -250,7 +253,7 @@ def event_detail(
         constraints=constraint_list,
         chain=chain,
         chain_truncated=truncated,
-        parent=by_id.get(event.parent_id),
+        parent=by_id.get(event.parent_id) if event.parent_id is not None else None,
         children=[row for row in chain_rows if row.parent_id == event.pk],
         correlated=correlated,
         decisions=decisions,
