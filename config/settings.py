@@ -89,9 +89,13 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "decisioning",
     "traces",
     "traces.api",
+    "traces.rules",
+    "traces.webhooks",
     "ecommerce",
 ]
 
@@ -255,3 +259,16 @@ LOGGING = {
     # django-axes logs every successful login at INFO; lockouts stay (WARNING).
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# The background worker (``manage.py db_worker``; ``make run`` starts one):
+# webhook deliveries, on both databases, through django-tasks' database backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Reviewer emails: the console under DEBUG (``make run``), SMTP from the environment otherwise.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "decision-trace@localhost")
