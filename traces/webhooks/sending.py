@@ -100,7 +100,8 @@ def url_check(url: str, *, resolve: bool) -> None:
 
 
 def _next_wait(attempts: int) -> timedelta:
-    return min(_FIRST_RETRY * (2 ** max(attempts - 1, 0)), _LONGEST_WAIT)
+    wait: timedelta = _FIRST_RETRY * (2 ** min(max(attempts - 1, 0), 20))
+    return min(wait, _LONGEST_WAIT)
 
 
 @dataclass(frozen=True)
