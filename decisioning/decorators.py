@@ -52,7 +52,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from django.db import DatabaseError, transaction
 
@@ -144,7 +144,8 @@ def idempotent(
                 result = claim.record.replay_result()
                 if raise_on_duplicate:
                     raise DuplicateOperationError(key, claim.record.completed_at, result)
-                return result
+                # What this function returned the first time, decoded from the key's row.
+                return cast("R", result)
             try:
                 with transaction.atomic():
                     result = func(*args, **kwargs)

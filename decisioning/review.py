@@ -13,8 +13,9 @@ import functools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
@@ -183,7 +184,7 @@ def decision_transition(
             from its outcome.
     """
     action = parse_action(action)
-    _check_reviewer(user)
+    reviewer = _check_reviewer(user)
     reason = _clean_reason(reason, action=action)
     if request_token is not None:
         _check_request_token(request_token)
@@ -203,7 +204,7 @@ def decision_transition(
     result = _transition_apply(
         decision=decision,
         action=action,
-        user=user,
+        user=reviewer,
         reason=reason,
         now=now,
         request_token=request_token or "",
@@ -214,13 +215,16 @@ def decision_transition(
     return result
 
 
-def _check_reviewer(user: AnyUser | None) -> None:
+def _check_reviewer(user: AnyUser | None) -> User:
     if user is None or not user.is_authenticated:
         raise DecisionPermissionError(PERMISSION_ANONYMOUS)
     if not user.is_active:
         raise DecisionPermissionError(PERMISSION_INACTIVE)
-    if not any(user.has_perm(permission) for permission in REVIEW_PERMISSIONS):
+    # Signed in and active: a row of the user model, which has permissions.
+    reviewer = cast("User", user)
+    if not any(reviewer.has_perm(permission) for permission in REVIEW_PERMISSIONS):
         raise DecisionPermissionError(PERMISSION_NONE)
+    return reviewer
 
 
 def _clean_reason(reason: object, *, action: DecisionAction) -> str:
@@ -276,7 +280,7 @@ def _transition_apply(
     *,
     decision: Decision,
     action: DecisionAction,
-    user: AbstractBaseUser,
+    user: User,
     reason: str,
     now: datetime,
     request_token: str,
@@ -402,7 +406,7 @@ def _already_decided(current: Decision, *, action: DecisionAction) -> DecisionAl
         when = last.at
         what = past_tense(DecisionAction(last.action))
     else:
-        who = current.decided_by.get_username() if current.decided_by_id else None
+        who = current.decided_by.get_username() if current.decided_by is not None else None
         when = current.decided_at or current.updated_at
         what = current.outcome
     message = ALREADY_DECIDED.format(

@@ -151,14 +151,23 @@ def test_hostile_paths_are_404_in_the_error_shape(api, path):
 
 @pytest.mark.parametrize(
     ("query", "count"),
-    [({"since": "2026-12-01T08:00:00+23:00"}, 1), ({"until": "2026-12-01T09:00:00-23:59"}, 1)],
+    [({"since": "2026-12-01T08:00:00+14:00"}, 1), ({"until": "2026-12-01T09:00:00-12:00"}, 1)],
 )
 def test_extreme_but_valid_offsets_work_on_both_databases(api, query, count):
-    """An offset PostgreSQL cannot take is converted to UTC first: 200, not 400 or 500."""
+    """The widest real offsets (+14:00, -12:00) are converted to UTC first: 200 on both."""
     api.post("/api/v1/events", event_payload())
     response = api.get("/api/v1/events", query)
     assert response.status_code == 200
     assert len(response.json()["results"]) == count
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"since": "2026-12-01T08:00:00+23:00"}, {"until": "2026-12-01T09:00:00-23:59"}],
+)
+def test_offsets_beyond_fourteen_hours_are_400(api, query):
+    """No place on earth is more than 14 hours from UTC: such a time is refused, never a 500."""
+    assert _error(api.get("/api/v1/events", query), 400)["code"] == "bad_parameter"
 
 
 def test_post_to_no_endpoint_is_404_not_a_csrf_page(api):
