@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from traces.rules.forms import ReviewRuleForm
 from traces.rules.models import ReviewRule
 
 
 @admin.register(ReviewRule)
 class ReviewRuleAdmin(admin.ModelAdmin[ReviewRule]):
+    form = ReviewRuleForm
     list_display = ("name", "enabled", "order", "action", "decision_type", "deciding_group")
     list_filter = ("enabled", "action")
     list_editable = ("enabled", "order")
