@@ -99,9 +99,14 @@ def test_receiver_down_then_up(allow_private):
 def test_rollback_sends_nothing(allow_private, receiver):
     """A change rolled back leaves no delivery and no task: nothing is ever sent."""
     _endpoint(receiver.url)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        trace_record(event=_held())
-        raise RuntimeError("the caller failed after recording")
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            trace_record(event=_held())
+            raise RuntimeError("the caller failed after recording")
+
+    with pytest.raises(RuntimeError):
+        record_then_fail()
     _work()
     assert WebhookDelivery.objects.count() == 0
     assert DBTaskResult.objects.count() == 0
