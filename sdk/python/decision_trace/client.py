@@ -328,7 +328,7 @@ class DecisionTraceClient:
             result = self.transport.get_decision(decision_id, wait=left)
             if result is None:
                 raise TracesError(f"No review decision has the id {decision_id!r}.")
-            if result.final or left < 1:
+            if result.final or deadline - time.monotonic() <= 0:
                 return result
 
     def request_approval(self, builder: TraceBuilder, timeout: float = 300.0) -> DecisionResult:

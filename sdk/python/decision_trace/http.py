@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -341,7 +342,7 @@ class HttpTransport:
 
     def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
         pk = check_event_id("decision id", decision_id)
-        seconds = max(0, min(MAX_WAIT_SECONDS, int(wait)))
+        seconds = max(0, min(MAX_WAIT_SECONDS, math.ceil(wait)))
         # The server may hold the answer ``seconds``; the read timeout leaves room for that.
         read = self._client.timeout.read or 10.0
         response = self.request(
