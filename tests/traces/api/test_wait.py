@@ -57,9 +57,11 @@ def test_wait_answers_within_a_second_of_the_decision(live):
     started = time.monotonic()
     result = client.wait_for_decision(decision_id, timeout=20)
     answered = time.monotonic()
-    assert result.approved and not result.rejected
+    assert result.approved
+    assert not result.rejected
     assert result.decided_by == "gate"
-    assert decided and answered - decided[0] < 1.0
+    assert decided
+    assert answered - decided[0] < 1.0
     assert answered - started < 10
 
 
@@ -109,7 +111,8 @@ def test_in_process_request_approval(make_user):
     client = DecisionTraceClient()
     _decide_when_pending(admin, "approve")
     result = client.request_approval(client.trace("pricing.change_proposed", "x"), timeout=20)
-    assert result.approved and result.decided_by == admin.get_username()
+    assert result.approved
+    assert result.decided_by == admin.get_username()
     with pytest.raises(TracesError, match="No review decision"):
         client.wait_for_decision("00000000-0000-0000-0000-000000000001", timeout=0)
 
