@@ -26,6 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
@@ -62,6 +63,7 @@ from traces.review_selectors import (
     decision_detail,
     review_decision_types,
     review_item,
+    review_overdue,
     review_page,
     review_tab_counts,
     user_can_review,
@@ -329,9 +331,18 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
         context["filtered"] = any(
             value for name, value in filterset.form.cleaned_data.items() if name != "tab"
         )
+        queryset = filterset.qs
+        if not filterset.form.cleaned_data.get("overdue"):
+            # Overdue first: the most overdue above the list, which then holds the rest.
+            now = timezone.now()
+            if not context["cursor"] and not appending:
+                context["overdue"], context["overdue_count"] = review_overdue(
+                    queryset, user=request.user, now=now
+                )
+            queryset = queryset.exclude(due_at__lt=now)
         try:
             context["page"] = review_page(
-                filterset.qs, user=request.user, cursor=context["cursor"] or None
+                queryset, user=request.user, cursor=context["cursor"] or None
             )
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)

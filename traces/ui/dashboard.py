@@ -20,7 +20,7 @@ from traces.ui.charts import (
     activity_chart,
     count_rows,
 )
-from traces.ui.common import pending_decisions_count
+from traces.ui.common import overdue_decisions_count, pending_decisions_count
 
 __all__ = ["DASHBOARD_LIST_LIMIT", "HIGH_RISK", "Dashboard", "dashboard_summary"]
 
@@ -40,6 +40,7 @@ class Dashboard:
     high_risk: list[EventRecord]
     high_risk_count: int
     pending_count: int
+    overdue_count: int
 
 
 def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
@@ -86,4 +87,5 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
         high_risk=list(high_risk.select_related("actor").newest_first()[:DASHBOARD_LIST_LIMIT]),
         high_risk_count=high_risk.order_by().count(),
         pending_count=pending_decisions_count(),
+        overdue_count=overdue_decisions_count(now=now),
     )
