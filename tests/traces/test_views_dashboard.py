@@ -78,7 +78,7 @@ def test_dashboard_bad_period_is_400(admin_client, period):
 def test_dashboard_query_count_is_constant(
     admin_client, django_assert_max_num_queries, rows, period
 ):
-    """The dashboard's queries grow neither with the events nor with the period (9: with the overdue count)."""
+    """The dashboard's queries grow neither with the events nor with the period (9 in all)."""
     now = timezone.now()
     for i in range(rows):
         EventRecordFactory(
