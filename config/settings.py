@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "traces.api",
     "traces.rules",
     "traces.webhooks",
+    "traces.notifications",
     "ecommerce",
 ]
 
