@@ -19,6 +19,9 @@ run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
+	@# The background worker (webhooks, emails) runs beside the web server; Ctrl-C stops both.
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite on SQLite, then on PostgreSQL when DATABASE_URL points at one.
