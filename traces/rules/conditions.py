@@ -37,7 +37,6 @@ import fnmatch
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from decision_trace.enums import ActorType, EventOutcome, RiskLevel
@@ -45,12 +44,12 @@ from decision_trace.values import TraceEvent
 
 __all__ = [
     "CONDITION_KEYS",
+    "CompiledCondition",
     "Condition",
     "RuleConditionError",
     "condition_compile",
 ]
 
-Condition = Callable[[TraceEvent], bool]
 _Predicate = Callable[[TraceEvent], bool]
 
 CONDITION_KEYS = (
@@ -64,14 +63,14 @@ CONDITION_KEYS = (
     "outcome",
     "values",
 )
-_COMPARE_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+_COMPARE_OPS: dict[str, Callable[[float, float], bool]] = {
     "gt": lambda a, b: a > b,
     "gte": lambda a, b: a >= b,
     "lt": lambda a, b: a < b,
     "lte": lambda a, b: a <= b,
     "eq": lambda a, b: a == b,
 }
-_CHANGE_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+_CHANGE_OPS: dict[str, Callable[[float, float], bool]] = {
     "pct_gt": lambda a, b: a > b,
     "pct_lt": lambda a, b: a < b,
     "abs_pct_gt": lambda a, b: abs(a) > b,
@@ -79,6 +78,8 @@ _CHANGE_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
 _ACTOR_TYPES = tuple(member.value for member in ActorType)
 _RISK_LEVELS = tuple(member.value for member in RiskLevel)
 _OUTCOMES = tuple(member.value for member in EventOutcome)
+# RiskLevel.rank searches the enum each time; a rule asks for every event.
+_RISK_RANK = {level: index for index, level in enumerate(RiskLevel)}
 _MAX_TEXT = 200
 _MAX_ITEMS = 50
 _MAX_DEPTH = 8
@@ -122,21 +123,24 @@ def _choices(key: str, value: object, allowed: Sequence[str], problems: list[str
     return items
 
 
-def _number(value: object) -> Decimal | None:
-    """A finite number from a JSON number or numeric text; None otherwise."""
+def _number(value: object) -> float | None:
+    """A finite number from a JSON number or numeric text; None otherwise.
+
+    Floats, not Decimals: a rule compares against a threshold, and this runs
+    for every event of a bulk write.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) else None
-    if isinstance(value, str) and len(value) <= 50:
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and len(value) <= 50:
         try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
+            number = float(value)
+        except ValueError:
             return None
-        return number if number.is_finite() else None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _dig(value: Any, keys: Sequence[str]) -> Any:
@@ -199,7 +203,7 @@ def _change_reader(path: object, problems: list[str]) -> Callable[[TraceEvent], 
         return None
     object_type, keys = parts[0], parts[1:]
 
-    def read(event: TraceEvent) -> Decimal | None:
+    def read(event: TraceEvent) -> float | None:
         before = _number(_dig(_object_state(event, object_type, "before"), keys))
         after = _number(_dig(_object_state(event, object_type, "after"), keys))
         if before is None or after is None or before == 0:
@@ -251,12 +255,16 @@ def _value_predicate(item: object, problems: list[str]) -> _Predicate | None:
     return by_change
 
 
+def _type_matcher(condition: Mapping[str, Any], problems: list[str]) -> Callable[[str], bool]:
+    if "event_type" not in condition:
+        return lambda event_type: True
+    patterns = _texts("event_type", condition["event_type"], problems)
+    matcher = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
+    return lambda event_type: matcher(event_type) is not None
+
+
 def _predicates(condition: Mapping[str, Any], problems: list[str]) -> list[_Predicate]:
     predicates: list[_Predicate] = []
-    if "event_type" in condition:
-        patterns = _texts("event_type", condition["event_type"], problems)
-        if patterns:
-            predicates.append(lambda e: any(fnmatch.fnmatchcase(e.event_type, p) for p in patterns))
     if "actor_type" in condition:
         types = frozenset(_choices("actor_type", condition["actor_type"], _ACTOR_TYPES, problems))
         if types:
@@ -278,7 +286,7 @@ def _predicates(condition: Mapping[str, Any], problems: list[str]) -> list[_Pred
                 lambda e: (
                     e.decision is not None
                     and e.decision.confidence is not None
-                    and Decimal(repr(e.decision.confidence)) < below
+                    and e.decision.confidence < below
                 )
             )
     if "risk_at_least" in condition:
@@ -286,12 +294,12 @@ def _predicates(condition: Mapping[str, Any], problems: list[str]) -> list[_Pred
         if len(levels) > 1:
             problems.append("'risk_at_least' takes one risk level.")
         elif levels:
-            rank = RiskLevel(levels[0]).rank
+            rank = _RISK_RANK[RiskLevel(levels[0])]
             predicates.append(
                 lambda e: (
                     e.decision is not None
                     and e.decision.risk_level is not None
-                    and e.decision.risk_level.rank >= rank
+                    and _RISK_RANK[e.decision.risk_level] >= rank
                 )
             )
     if "tags" in condition:
@@ -314,8 +322,38 @@ def _predicates(condition: Mapping[str, Any], problems: list[str]) -> list[_Pred
     return predicates
 
 
-def condition_compile(condition: object) -> Condition:
-    """Check ``condition`` and return a function telling whether an event matches it.
+class CompiledCondition:
+    """A checked condition: ``type_matches(event_type)`` alone, or ``condition(event)`` whole.
+
+    The event type part is separate so that a batch can remember its answer
+    per event type (``traces.rules.engine``) instead of asking per event.
+    """
+
+    def __init__(
+        self, type_matches: Callable[[str], bool], predicates: Sequence[_Predicate]
+    ) -> None:
+        self.type_matches = type_matches
+        self._predicates = tuple(predicates)
+
+    def rest_matches(self, event: TraceEvent) -> bool:
+        """Everything but the event type; False, never an exception, when a field is missing."""
+        try:
+            for predicate in self._predicates:
+                if not predicate(event):
+                    return False
+        except (ArithmeticError, TypeError, ValueError, AttributeError):
+            return False
+        return True
+
+    def __call__(self, event: TraceEvent) -> bool:
+        return self.type_matches(event.event_type) and self.rest_matches(event)
+
+
+Condition = CompiledCondition
+
+
+def condition_compile(condition: object) -> CompiledCondition:
+    """Check ``condition`` and return a ``CompiledCondition`` telling whether an event matches.
 
     Raises:
         RuleConditionError: the condition is not an object of the keys above
@@ -327,14 +365,9 @@ def condition_compile(condition: object) -> Condition:
     unknown = [str(key)[:40] for key in condition if key not in CONDITION_KEYS]
     if unknown:
         problems.append(f"Unknown condition {unknown[0]!r}; use {', '.join(CONDITION_KEYS)}.")
+    type_matches = _type_matcher(condition, problems)
+    # In the order built: the cheap checks (actors, levels) before the value lookups.
     predicates = _predicates(condition, problems)
     if problems:
         raise RuleConditionError(problems)
-
-    def matches(event: TraceEvent) -> bool:
-        try:
-            return all(predicate(event) for predicate in predicates)
-        except (ArithmeticError, TypeError, ValueError, AttributeError):
-            return False
-
-    return matches
+    return CompiledCondition(type_matches, predicates)

@@ -9,11 +9,11 @@ for an event, without queries.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from decision_trace.values import TraceEvent
-from traces.rules.conditions import Condition, RuleConditionError, condition_compile
+from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
 __all__ = ["LoadedRule", "rule_for", "rules_load"]
@@ -25,11 +25,13 @@ class LoadedRule:
 
     pk: int
     name: str
-    matches: Condition
+    matches: CompiledCondition
     sample_percent: int | None
     decision_type: str
     deciding_group_id: int | None
     due_in: timedelta | None
+    # Event type -> whether it matches: a batch has few types, so each is asked once.
+    type_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
 def rules_load(*, using: str) -> list[LoadedRule]:
@@ -64,7 +66,11 @@ def _sampled(event_id: str, rule: LoadedRule) -> bool:
 
 def rule_for(rules: list[LoadedRule], event: TraceEvent) -> LoadedRule | None:
     """The first rule that fires for ``event``, or None."""
+    event_type = event.event_type
     for rule in rules:
-        if rule.matches(event) and _sampled(event.id, rule):
+        type_ok = rule.type_cache.get(event_type)
+        if type_ok is None:
+            type_ok = rule.type_cache[event_type] = rule.matches.type_matches(event_type)
+        if type_ok and rule.matches.rest_matches(event) and _sampled(event.id, rule):
             return rule
     return None
