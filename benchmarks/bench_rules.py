@@ -6,8 +6,9 @@ Uses a fresh SQLite file in ``var/`` (or ``DATABASE_URL``). Each round stores
 the same kind of batch (5,000 events per ``trace_record_many`` call, mixed
 actors, tracked objects with a price before and after) once with every rule
 disabled and once with ten enabled rules that look at event types, actors,
-risk, tags and price changes, alternating to cancel drift; the best round of
-each is reported. The order alternates per round (the tables grow). About 1 % of the events match a rule and get a Decision.
+risk, tags and price changes; the order alternates per round (the tables
+grow) and the best round of each is reported. About 1 % of the events match
+a rule and get a Decision.
 """
 
 from __future__ import annotations
