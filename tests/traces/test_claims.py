@@ -77,7 +77,7 @@ def test_claiming_a_final_decision_is_refused(client, make_user):
 @pytest.mark.parametrize("decision_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
 def test_claim_unknown_decision(client, make_user, decision_id):
     client.force_login(make_user("admin"))
-    response = client.post(f"/decisions/{decision_id}/claim/")
+    response = client.post(f"/traces/decisions/{decision_id}/claim/")
     assert response.status_code == 404
 
 

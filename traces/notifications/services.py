@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
@@ -45,7 +46,7 @@ def decision_recipients(decision: Decision, *, escalated: bool = False) -> list[
 
 
 def _link(decision: Decision) -> str:
-    return f"/decisions/{decision.pk}/"
+    return reverse("traces:decision_detail", args=[decision.pk])
 
 
 def _send(messages: Iterable[tuple[str, str, None, list[str]]]) -> int:
@@ -114,7 +115,7 @@ def digests_send(*, now: datetime | None = None) -> int:
             (
                 f"Decision Trace: {total} waiting for review, {overdue} overdue",
                 f"Waiting: {total}, overdue: {overdue}.\nOldest:\n{lines or '(none)'}\n\n"
-                "Open the queue at /review/\n",
+                f"Open the queue at {reverse('traces:review_queue')}\n",
                 None,
                 [user.email],
             )
