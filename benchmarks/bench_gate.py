@@ -1,6 +1,6 @@
 """Concurrent approval-gate waiters on gunicorn, and the latency of other requests meanwhile.
 
-    DATABASE_URL=postgres://... python benchmarks/bench_gate.py [--threads 16] [--waiters 8,16,24,30]
+    DATABASE_URL=postgres://... python benchmarks/bench_gate.py [--threads 16] [--waiters 8,16]
 
 Starts ``gunicorn config.wsgi`` with 2 gthread workers of ``--threads``
 threads each on a free port, makes pending decisions, then for each waiter
@@ -102,7 +102,7 @@ def main() -> None:
         for count in counts:
             done: list[int] = []
 
-            def wait(decision_id: str) -> None:
+            def wait(decision_id: str, done: list[int] = done) -> None:
                 response = httpx.get(
                     f"{base}/decisions/{decision_id}",
                     params={"wait": WAIT},

@@ -54,6 +54,6 @@ def test_admin_rule_sends_matching_event_to_the_queue(browser, live_server, tran
 
     page.goto("/traces/review/")
     row = page.locator(".review-row", has_text="Cut the espresso machine")
-    assert "Needs approval: rule ‘Large price drops’" in row.inner_text()
+    assert "Needs approval: rule \u2018Large price drops\u2019" in row.inner_text()
     assert page.locator(".review-row", has_text="Nudge the grinder").count() == 0
     context.close()
