@@ -43,6 +43,7 @@ QUEUE_PARAMETERS = [
         ("risk", {"type": "array", "items": {"type": "string"}}, "Risk of the event (repeatable)."),
         ("actor_type", {"type": "array", "items": {"type": "string"}}, "Who proposed it."),
         ("age", {"type": "string"}, "Waiting longer than 1h, 24h or 7d."),
+        ("overdue", {"type": "string", "enum": ["1"]}, "1: only decisions past their due time."),
     )
 ] + PAGE_PARAMETERS
 
