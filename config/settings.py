@@ -86,11 +86,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "csp",
     "axes",
     "ninja",
-    "django_tasks",
-    "django_tasks_db",
     "decisioning",
     "traces",
     "traces.api",
@@ -222,6 +222,17 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Work after commit (sealing the evidence log, webhook deliveries, reviewer
+# emails) runs in `manage.py db_worker`; `make run` starts one.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
+# (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
+TRACES_EVIDENCE_SIGNING_KEY = os.environ.get("TRACES_EVIDENCE_SIGNING_KEY", "")
+TRACES_EVIDENCE_SIGNING_KEY_FILE = Path(
+    os.environ.get(
+        "TRACES_EVIDENCE_SIGNING_KEY_FILE", BASE_DIR / "var" / "evidence-signing-key.pem"
+    )
+)
 # Content-Security-Policy (django-csp 4): only the app's own scripts, styles and
 # images (htmx is a static file of django-htmx, served by whitenoise); no inline
 # script or style, no plugin, no framing, forms post to the app only.
@@ -260,10 +271,6 @@ LOGGING = {
     # django-axes logs every successful login at INFO; lockouts stay (WARNING).
     "loggers": {"axes": {"level": "WARNING"}},
 }
-
-# The background worker (``manage.py db_worker``; ``make run`` starts one):
-# webhook deliveries, on both databases, through django-tasks' database backend.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # Reviewer emails: the console under DEBUG (``make run``), SMTP from the environment otherwise.
 EMAIL_BACKEND = os.environ.get(

@@ -302,13 +302,20 @@ def test_duplicate_message_constant():
 
 
 def test_trace_update_text_keeps_search_in_sync():
-    """After an update the old words no longer match and the new ones do."""
+    """After a correction the old words no longer match, the new ones do; the row is unchanged."""
     event_id = trace_record(event=_event(because=("alpha reasoning",)))
     assert search_ranked_ids("alpha") == [uuid.UUID(event_id)]
-    trace_update_text(event_id=event_id, reasoning="omega reasoning", description="changed")
+    version = trace_update_text(
+        event_id=event_id,
+        reasoning="omega reasoning",
+        description="changed",
+        corrected_by="ops",
+        reason="Typo",
+    )
+    assert version == 2
     assert search_ranked_ids("alpha") == []
     assert search_ranked_ids("omega") == [uuid.UUID(event_id)]
-    assert EventRecord.objects.get().description == "changed"
+    assert EventRecord.objects.get().description != "changed"
 
 
 @pytest.mark.parametrize(
@@ -317,7 +324,7 @@ def test_trace_update_text_keeps_search_in_sync():
 )
 def test_trace_update_text_unknown_event(event_id, message):
     with pytest.raises(TraceValidationError, match=message):
-        trace_update_text(event_id=event_id, description="x")
+        trace_update_text(event_id=event_id, description="x", corrected_by="ops", reason="Typo")
 
 
 def test_trace_delete_removes_subtree_and_index():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -35,6 +35,9 @@ from traces.api.schemas import (
     EventWriteOut,
     SearchOut,
 )
+from traces.audit import AUDIT_EVENT_PREFIX
+from traces.evidence.verification import event_proof
+from traces.filters import KnownAtForm
 from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
@@ -63,6 +66,11 @@ _FILTER_PARAMETERS = (
     ("q", "Words in the description or reasoning."),
     ("period", "A preset look-back window."),
     ("correlation_id", "Events of one flow."),
+    (
+        "known_at",
+        "As known at this time (ISO 8601 with offset): events and corrections recorded later "
+        "are left out.",
+    ),
 )
 
 
@@ -212,9 +220,33 @@ def _with_decisions(principal: ApiPrincipal) -> bool:
     return Scope.DECISIONS_READ.value in principal.scopes and can_view_decisions(principal.user)
 
 
-def filtered_events(request: HttpRequest) -> Any:
-    """``EventRecord`` rows matching the request's filters; 400 listing bad parameters."""
-    filterset = ApiEventFilterSet(request.GET, queryset=EventRecord.objects.all())
+def _visible(queryset: Any, principal: ApiPrincipal) -> Any:
+    """The events this caller may read.
+
+    Without access to decisions the review trail's audit events are left out
+    too: each one tells a decision's outcome, reason and decider.
+    """
+    if _with_decisions(principal):
+        return queryset
+    return queryset.exclude(event_type__startswith=AUDIT_EVENT_PREFIX)
+
+
+def filtered_events(request: HttpRequest, principal: ApiPrincipal) -> Any:
+    """``EventRecord`` rows matching the request's filters; 400 listing bad parameters.
+
+    Filtering by approval status needs what reading decisions needs (403
+    otherwise, as on the timeline): the answer would tell their outcomes.
+    """
+    if request.GET.get("approval") and not _with_decisions(principal):
+        raise ApiError(
+            403,
+            "permission_denied",
+            "Filtering by approval status needs the decisions:read scope and a user "
+            "who may view decisions.",
+        )
+    filterset = ApiEventFilterSet(
+        request.GET, queryset=_visible(EventRecord.objects.all(), principal)
+    )
     if not filterset.is_valid():
         details = [
             {"field": field, "message": str(message)}
@@ -222,7 +254,7 @@ def filtered_events(request: HttpRequest) -> Any:
             for message in messages
         ]
         raise ApiError(400, "bad_parameter", "Some filter parameters are not valid.", details)
-    for name in ("since", "until"):
+    for name in ("since", "until", "known_at"):
         raw = request.GET.get(name)
         if raw and filterset.form.cleaned_data.get(name) is not None and _is_naive(raw):
             raise ApiError(
@@ -252,10 +284,13 @@ def _is_naive(raw: str) -> bool:
 def events_list(request: HttpRequest) -> JsonResponse:
     """Events matching every filter, newest first, one keyset page at a time."""
     principal = require(request, Scope.EVENTS_READ)
-    rows, next_cursor = page_of(request, event_values(filtered_events(request)))
+    known_at = known_at_of(request)
+    rows, next_cursor = page_of(request, event_values(filtered_events(request, principal)))
     return JsonResponse(
         {
-            "results": event_resources(rows, with_decisions=_with_decisions(principal)),
+            "results": event_resources(
+                rows, with_decisions=_with_decisions(principal), known_at=known_at
+            ),
             "next_cursor": next_cursor,
             "next": next_link(request, next_cursor),
         }
@@ -269,14 +304,89 @@ def _event_id(raw: str) -> uuid.UUID:
         raise ApiError(404, "not_found", "No event has this id.") from None
 
 
-@router.get("/events/{event_id}", response={200: EventOut, **ERRORS})
+def known_at_of(request: HttpRequest) -> datetime | None:
+    """``?known_at=`` (ISO 8601 with an offset), in UTC; a 400 naming it when it is not one."""
+    raw = request.GET.get("known_at")
+    if not raw:
+        return None
+    form = KnownAtForm({"known_at": raw})
+    if not form.is_valid() or _is_naive(raw):
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "known_at must be a time with a UTC offset, e.g. 2026-12-07T09:30:00+00:00.",
+            [{"field": "known_at", "message": "Not a time with a UTC offset in range."}],
+        )
+    known_at: datetime = form.cleaned_data["known_at"].astimezone(UTC)
+    return known_at
+
+
+KNOWN_AT_PARAMETER = [_parameter("known_at", "As known at this time (ISO 8601 with offset).")]
+
+
+@router.get(
+    "/events/{event_id}",
+    response={200: EventOut, **ERRORS},
+    openapi_extra={"parameters": KNOWN_AT_PARAMETER},
+)
 def event_detail(request: HttpRequest, event_id: str) -> JsonResponse:
-    """One event."""
+    """One event, as its current version (or as known at ``known_at``)."""
     principal = require(request, Scope.EVENTS_READ)
-    rows = list(event_values(EventRecord.objects.filter(pk=_event_id(event_id))))
+    known_at = known_at_of(request)
+    events = _visible(EventRecord.objects.filter(pk=_event_id(event_id)), principal)
+    if known_at is not None:
+        events = events.recorded_before(known_at)
+    rows = list(event_values(events))
     if not rows:
         raise ApiError(404, "not_found", "No event has this id.")
-    return JsonResponse(event_resources(rows, with_decisions=_with_decisions(principal))[0])
+    resources = event_resources(rows, with_decisions=_with_decisions(principal), known_at=known_at)
+    return JsonResponse(resources[0])
+
+
+@router.get(
+    "/events/{event_id}/proof",
+    response={200: dict[str, Any], **ERRORS},
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "size",
+                "in": "query",
+                "required": False,
+                "description": "The size of a checkpoint you kept; the latest one by default.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        ]
+    },
+)
+def event_proof_view(request: HttpRequest, event_id: str) -> JsonResponse:
+    """The event's inclusion proof in the evidence log, against a signed checkpoint.
+
+    ``decision_trace.evidence.event_proof_verify`` checks it offline.
+    """
+    require(request, Scope.EVENTS_READ)
+    pk = _event_id(event_id)
+    raw = request.GET.get("size")
+    size = None
+    if raw:
+        if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+            raise ApiError(
+                400,
+                "bad_parameter",
+                "size must be a checkpoint's size, a whole number from 1.",
+                [{"field": "size", "message": "Not a checkpoint size."}],
+            )
+        size = int(raw)
+    if not EventRecord.objects.filter(pk=pk).exists():
+        raise ApiError(404, "not_found", "No event has this id.")
+    proof = event_proof(pk, size=size)
+    if proof is None:
+        raise ApiError(
+            404,
+            "not_found",
+            "No proof yet: the event is not sealed into that checkpoint (sealing runs "
+            "seconds after a commit), or no checkpoint has that size.",
+        )
+    return JsonResponse(proof.to_dict())
 
 
 @router.get("/events/{event_id}/chain", response={200: ChainOut, **ERRORS})
@@ -288,9 +398,13 @@ def event_chain_view(request: HttpRequest, event_id: str) -> JsonResponse:
     if not pairs:
         raise ApiError(404, "not_found", "No event has this id.")
     ids = [row.pk for _, row in pairs]
-    by_id = {row["id"]: row for row in event_values(EventRecord.objects.filter(pk__in=ids))}
+    visible = _visible(EventRecord.objects.filter(pk__in=ids), principal)
+    by_id = {row["id"]: row for row in event_values(visible)}
+    if pk not in by_id:
+        raise ApiError(404, "not_found", "No event has this id.")
+    pairs = [(depth, row) for depth, row in pairs if row.pk in by_id]
     resources = event_resources(
-        [by_id[pk] for pk in ids], with_decisions=_with_decisions(principal)
+        [by_id[row.pk] for _, row in pairs], with_decisions=_with_decisions(principal)
     )
     return JsonResponse(
         {
@@ -305,7 +419,7 @@ def event_chain_view(request: HttpRequest, event_id: str) -> JsonResponse:
 @router.get(
     "/objects/{object_type}/{object_id}/history",
     response={200: EventPageOut, **ERRORS},
-    openapi_extra={"parameters": PAGE_PARAMETERS},
+    openapi_extra={"parameters": PAGE_PARAMETERS + KNOWN_AT_PARAMETER},
 )
 def object_history_view(request: HttpRequest, object_type: str, object_id: str) -> JsonResponse:
     """Every event that touched the object (by id or external id), oldest first."""
@@ -315,11 +429,16 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
         check_text("object_id", object_id, max_length=ID_LENGTH, required=True)
     except TraceValidationError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
-    queryset = EventRecord.objects.touching([object_id], [object_type])
+    known_at = known_at_of(request)
+    queryset = _visible(EventRecord.objects.touching([object_id], [object_type]), principal)
+    if known_at is not None:
+        queryset = queryset.recorded_before(known_at)
     rows, next_cursor = page_of(request, event_values(queryset), newest_first=False)
     return JsonResponse(
         {
-            "results": event_resources(rows, with_decisions=_with_decisions(principal)),
+            "results": event_resources(
+                rows, with_decisions=_with_decisions(principal), known_at=known_at
+            ),
             "next_cursor": next_cursor,
             "next": next_link(request, next_cursor),
         }
@@ -350,7 +469,8 @@ def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonRe
 def search(request: HttpRequest) -> JsonResponse:
     """Full-text search, best match first, within the ``/events`` filters."""
     principal = require(request, Scope.EVENTS_READ)
-    queryset = filtered_events(request)
+    known_at = known_at_of(request)
+    queryset = filtered_events(request, principal)
     try:
         ids = search_ranked_ids(request.GET.get("q", ""), queryset, limit=limit_of(request))
     except TraceValidationError as exc:
@@ -362,7 +482,11 @@ def search(request: HttpRequest) -> JsonResponse:
     )
     ordered = [rows[pk] for pk in ids if pk in rows]
     return JsonResponse(
-        {"results": event_resources(ordered, with_decisions=_with_decisions(principal))}
+        {
+            "results": event_resources(
+                ordered, with_decisions=_with_decisions(principal), known_at=known_at
+            )
+        }
     )
 
 

@@ -59,7 +59,7 @@ class ApiEventFilterForm(EventFilterForm):
         self.cleaned_data["tag"] = ",".join(tags)
         data = super().clean()
         data["tag"] = tags
-        for name in ("since", "until"):
+        for name in ("since", "until", "known_at"):
             value = data.get(name)
             if value is None:
                 continue

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, QuerySet
 
 from decisioning.models import Decision, DecisionTransition
+from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
 from traces.selectors import tracked_object_values
@@ -46,17 +48,7 @@ def _approvals(
     if not ids:
         return approvals
     if not with_decisions:
-        # The status only: the caller may not see who decided or why.
-        for row in rows:
-            if row["requires_approval"]:
-                approvals[str(row["id"])] = {
-                    "decision_id": None,
-                    "status": row["approval_status"] or "pending",
-                    "decided_by": None,
-                    "decided_at": None,
-                    "reason": None,
-                    "rule": None,
-                }
+        # The caller may not see decisions: not even their outcome (as on the pages).
         return approvals
     decisions = (
         Decision.objects.filter(
@@ -78,10 +70,15 @@ def _approvals(
 
 
 def event_resources(
-    rows: Iterable[dict[str, Any]], *, with_decisions: bool
+    rows: Iterable[dict[str, Any]], *, with_decisions: bool, known_at: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The event resources of ``event_values`` rows, in order: two or three queries."""
+    """The event resources of ``event_values`` rows, in order: three or four queries.
+
+    Each event is its current version: the corrections recorded by
+    ``known_at`` (all when None) applied.
+    """
     rows = list(rows)
+    corrections_apply_values(rows, known_at=known_at)
     objects = tracked_object_values([row["id"] for row in rows])
     approvals = _approvals(rows, with_decisions=with_decisions)
     resources = []

@@ -29,16 +29,16 @@ def _seed(api: Any, count: int) -> dict[str, str]:
 
 
 # Queries: 1 token lookup; then the endpoint's own.
-# Events: the page, its objects, its approval decisions. Decisions: the page and
+# Events: the page, its corrections, its objects, its approval decisions. Decisions: the page and
 # the transitions prefetch (none when the page is empty).
 GETS = [
-    ("/api/v1/events?limit=50", 4),
-    ("/api/v1/events?actor_type=ai_agent&tag=a&tag=b&outcome=success", 4),
-    ("/api/v1/events/{event}", 4),
-    ("/api/v1/events/{event}/chain", 6),
-    ("/api/v1/objects/order/EXT-1/history", 4),
+    ("/api/v1/events?limit=50", 5),
+    ("/api/v1/events?actor_type=ai_agent&tag=a&tag=b&outcome=success", 5),
+    ("/api/v1/events/{event}", 5),
+    ("/api/v1/events/{event}/chain", 7),
+    ("/api/v1/objects/order/EXT-1/history", 5),
     ("/api/v1/actors/ai_agent/pricing-ai", 8),
-    ("/api/v1/search?q=placed", 5),
+    ("/api/v1/search?q=placed", 6),
     ("/api/v1/stats", 7),
     ("/api/v1/decisions?tab=deferred", 3),
     ("/api/v1/decisions?tab=pending", 3),

@@ -56,6 +56,7 @@ def test_schema_is_served_and_lists_every_endpoint(client):
         "/api/v1/events",
         "/api/v1/events/{event_id}",
         "/api/v1/events/{event_id}/chain",
+        "/api/v1/events/{event_id}/proof",
         "/api/v1/objects/{object_type}/{object_id}/history",
         "/api/v1/actors/{actor_type}/{actor_id}",
         "/api/v1/search",

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('decisioning', '0006_idempotency_fingerprint_dict_results'),
+        ('decisioning', '0007_append_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
