@@ -18,6 +18,14 @@ from traces.notifications.models import ReviewerPreference
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _database_worker(settings):
+    """The production backend: tasks wait in the database for the real worker (not Immediate)."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+
+
 def _work() -> None:
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 

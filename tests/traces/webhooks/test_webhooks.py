@@ -23,6 +23,14 @@ from traces.webhooks.sending import RETRY_FOR, UnsafeUrlError, delivery_attempt,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _database_worker(settings):
+    """The production backend: tasks wait in the database for the real worker (not Immediate)."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+
+
 @pytest.fixture
 def allow_private(settings):
     settings.TRACES_WEBHOOKS_ALLOW_PRIVATE = True
