@@ -442,7 +442,9 @@ class ReviewFilterSet(django_filters.FilterSet):
         form = ReviewFilterForm
         fields = ["tab", "decision_type", "risk", "actor_type", "age", "overdue"]
 
-    def filter_overdue(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_overdue(
+        self, queryset: QuerySet[Decision], name: str, value: str
+    ) -> QuerySet[Decision]:
         if value != "1":
             return queryset
         return queryset.filter(due_at__lt=timezone.now())
