@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -16,7 +17,35 @@ from traces.webhooks.sending import UnsafeUrlError, url_check
 from traces.webhooks.tasks import webhook_deliveries_send
 
 
+class _PatternsField(forms.JSONField):
+    """JSON that fails as a form error, never a 500 (Django catches JSONDecodeError only)."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 10_000:
+            raise forms.ValidationError("At most 10,000 characters of JSON.")
+        try:
+            return super().to_python(value)
+        except ValueError:
+            raise forms.ValidationError(
+                'A list of event type patterns, e.g. ["pricing.*"].'
+            ) from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except ValueError:
+            return InvalidJSONInput(data)
+
+    def prepare_value(self, value: Any) -> str:
+        text: str = super().prepare_value(value)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
+    event_types = _PatternsField(
+        required=False,
+        help_text='Event type patterns of the decided event, e.g. ["pricing.*"]; empty: all.',
+    )
     url = forms.URLField(
         max_length=2000, assume_scheme="https", help_text="http or https; public addresses only."
     )
@@ -40,7 +69,7 @@ class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
 
     def clean_event_types(self) -> list[str]:
         value = self.cleaned_data.get("event_types")
-        if value in (None, ""):
+        if value in (None, "", []):
             return []
         if not isinstance(value, list) or not all(
             isinstance(item, str) and 0 < len(item) <= 200 and item.isprintable() for item in value

@@ -100,15 +100,9 @@ def webhook_outbox_add(
     if not deliveries:
         return []
     with transaction.atomic(using=using):
+        # Both databases return the new primary keys (INSERT ... RETURNING).
         created = WebhookDelivery.objects.using(using).bulk_create(deliveries)
-        ids = [d.pk for d in created]
-        if any(pk is None for pk in ids):
-            ids = list(
-                WebhookDelivery.objects.using(using)
-                .filter(created_at=now)
-                .order_by("id")
-                .values_list("pk", flat=True)
-            )
+        ids = [delivery.pk for delivery in created]
         # Imported here: the worker's task module imports the sending code.
         from traces.webhooks.tasks import webhook_deliveries_send
 
