@@ -23,7 +23,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from decisioning.exceptions import ClaimLostError
-from traces.api import decisions, events
+from traces.api import decisions, events, otlp
 from traces.api.auth import ApiAuth, unauthorized
 from traces.api.conf import get_max_body_bytes
 from traces.api.errors import ApiError, error_response
@@ -52,6 +52,7 @@ api = NinjaAPI(
 )
 api.add_router("", events.router)
 api.add_router("", decisions.router)
+api.add_router("", otlp.router)
 
 _STATUS_CODES = {
     400: "bad_request",

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from ninja import Router
 
 from decisioning.exceptions import (
@@ -22,6 +23,7 @@ from decisioning.transitions import is_final
 from traces.api.auth import require
 from traces.api.errors import ApiError
 from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
+from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
 from traces.api.payloads import parse_json, text_problems
@@ -29,6 +31,7 @@ from traces.api.resources import decision_queryset, decision_resource
 from traces.api.schemas import DecisionActionIn, DecisionOut, DecisionPageOut
 from traces.approvals import MAX_WAIT_SECONDS, decision_wait
 from traces.filters import ReviewFilterSet
+from traces.formats.exports import decision_export
 
 __all__ = ["router"]
 
@@ -51,10 +54,13 @@ QUEUE_PARAMETERS = [
 @router.get(
     "/decisions",
     response={200: DecisionPageOut, **ERRORS},
-    openapi_extra={"parameters": QUEUE_PARAMETERS},
+    openapi_extra={
+        "parameters": [*QUEUE_PARAMETERS, FORMAT_PARAMETER],
+        "responses": FILE_RESPONSES,
+    },
 )
-def decisions_list(request: HttpRequest) -> JsonResponse:
-    """The review queue (a tab, its filters), oldest waiting first."""
+def decisions_list(request: HttpRequest) -> HttpResponseBase:
+    """The review queue (a tab, its filters), oldest waiting first (or a file)."""
     require(request, Scope.DECISIONS_READ)
     filterset = ReviewFilterSet(request.GET, queryset=decision_queryset())
     if not filterset.is_valid():
@@ -64,6 +70,10 @@ def decisions_list(request: HttpRequest) -> JsonResponse:
             for message in messages
         ]
         raise ApiError(400, "bad_parameter", "Some filter parameters are not valid.", details)
+    export_format = export_format_of(request)
+    if export_format is not None:
+        chunks = decision_export(filterset.qs, export_format=export_format)
+        return file_response(chunks, export_format, "decisions")
     rows, next_cursor = page_of(request, filterset.qs, newest_first=False)
     return JsonResponse(
         {

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
 from ninja import Router
 
@@ -20,6 +21,7 @@ from traces import ActorType, ObjectType, TraceEvent, TraceValidationError
 from traces.api.auth import ApiPrincipal, can_view_decisions, require
 from traces.api.conf import get_max_batch
 from traces.api.errors import ApiError
+from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
 from traces.api.filters import REPEATABLE, ApiEventFilterSet
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
@@ -38,6 +40,7 @@ from traces.api.schemas import (
 from traces.audit import AUDIT_EVENT_PREFIX
 from traces.evidence.verification import event_proof
 from traces.filters import KnownAtForm
+from traces.formats.exports import event_export
 from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
@@ -279,12 +282,23 @@ def _is_naive(raw: str) -> bool:
 @router.get(
     "/events",
     response={200: EventPageOut, **ERRORS},
-    openapi_extra={"parameters": FILTER_PARAMETERS + PAGE_PARAMETERS},
+    openapi_extra={
+        "parameters": [*FILTER_PARAMETERS, *PAGE_PARAMETERS, FORMAT_PARAMETER],
+        "responses": FILE_RESPONSES,
+    },
 )
-def events_list(request: HttpRequest) -> JsonResponse:
-    """Events matching every filter, newest first, one keyset page at a time."""
+def events_list(request: HttpRequest) -> HttpResponseBase:
+    """Events matching every filter, newest first, one keyset page at a time (or a file)."""
     principal = require(request, Scope.EVENTS_READ)
     known_at = known_at_of(request)
+    export_format = export_format_of(request)
+    if export_format is not None:
+        chunks = event_export(
+            filtered_events(request, principal),
+            export_format=export_format,
+            with_decisions=_with_decisions(principal),
+        )
+        return file_response(chunks, export_format, "events")
     rows, next_cursor = page_of(request, event_values(filtered_events(request, principal)))
     return JsonResponse(
         {
@@ -419,10 +433,13 @@ def event_chain_view(request: HttpRequest, event_id: str) -> JsonResponse:
 @router.get(
     "/objects/{object_type}/{object_id}/history",
     response={200: EventPageOut, **ERRORS},
-    openapi_extra={"parameters": PAGE_PARAMETERS + KNOWN_AT_PARAMETER},
+    openapi_extra={
+        "parameters": [*PAGE_PARAMETERS, *KNOWN_AT_PARAMETER, FORMAT_PARAMETER],
+        "responses": FILE_RESPONSES,
+    },
 )
-def object_history_view(request: HttpRequest, object_type: str, object_id: str) -> JsonResponse:
-    """Every event that touched the object (by id or external id), oldest first."""
+def object_history_view(request: HttpRequest, object_type: str, object_id: str) -> HttpResponseBase:
+    """Every event that touched the object (by id or external id), oldest first (or a file)."""
     principal = require(request, Scope.EVENTS_READ)
     try:
         check_choice("object_type", object_type, ObjectType)
@@ -433,6 +450,15 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
     queryset = _visible(EventRecord.objects.touching([object_id], [object_type]), principal)
     if known_at is not None:
         queryset = queryset.recorded_before(known_at)
+    export_format = export_format_of(request)
+    if export_format is not None:
+        chunks = event_export(
+            queryset,
+            export_format=export_format,
+            newest_first=False,
+            with_decisions=_with_decisions(principal),
+        )
+        return file_response(chunks, export_format, f"history-{object_type}")
     rows, next_cursor = page_of(request, event_values(queryset), newest_first=False)
     return JsonResponse(
         {
@@ -464,13 +490,25 @@ def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonRe
 @router.get(
     "/search",
     response={200: SearchOut, **ERRORS},
-    openapi_extra={"parameters": FILTER_PARAMETERS + PAGE_PARAMETERS[:1]},
+    openapi_extra={
+        "parameters": [*FILTER_PARAMETERS, *PAGE_PARAMETERS[:1], FORMAT_PARAMETER],
+        "responses": FILE_RESPONSES,
+    },
 )
-def search(request: HttpRequest) -> JsonResponse:
-    """Full-text search, best match first, within the ``/events`` filters."""
+def search(request: HttpRequest) -> HttpResponseBase:
+    """Full-text search, best match first, within the ``/events`` filters.
+
+    As a file (``format=csv|jsonl``): every match, newest first.
+    """
     principal = require(request, Scope.EVENTS_READ)
     known_at = known_at_of(request)
     queryset = filtered_events(request, principal)
+    export_format = export_format_of(request)
+    if export_format is not None:
+        chunks = event_export(
+            queryset, export_format=export_format, with_decisions=_with_decisions(principal)
+        )
+        return file_response(chunks, export_format, "search")
     try:
         ids = search_ranked_ids(request.GET.get("q", ""), queryset, limit=limit_of(request))
     except TraceValidationError as exc:
