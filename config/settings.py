@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "decisioning",
     "traces",
     "traces.api",
+    "traces.rules",
+    "traces.webhooks",
+    "traces.notifications",
     "ecommerce",
 ]
 
@@ -219,7 +222,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# Work after commit (sealing the evidence log) runs in `manage.py db_worker`.
+# Work after commit (sealing the evidence log, webhook deliveries, reviewer
+# emails) runs in `manage.py db_worker`; `make run` starts one.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
 # (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
@@ -267,3 +271,12 @@ LOGGING = {
     # django-axes logs every successful login at INFO; lockouts stay (WARNING).
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Reviewer emails: the console under DEBUG (``make run``), SMTP from the environment otherwise.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "decision-trace@localhost")

@@ -96,6 +96,11 @@ PERMISSION_NONE = "You have no permission to review decisions."
 PERMISSION_MISSING = "You have no permission to {action} a decision that is {from_outcome}."
 DECISION_DELETED = "Decision {decision_id} is deleted; restore it before reviewing it."
 DECISION_MISSING = "Decision {decision_id} does not exist; it cannot be reviewed."
+SEPARATION_OF_DUTIES = (
+    "You proposed this decision, so someone else must approve it "
+    "(separation of duties, DECISIONING_SEPARATION_OF_DUTIES)."
+)
+NOT_IN_DECIDING_GROUP = "Only members of the group {group!r} may decide this decision."
 
 
 class DecisioningError(Exception):

@@ -189,6 +189,41 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
         related_name="decisions",
         help_text="The idempotent operation that made this decision, if any.",
     )
+    rule = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The name of the review rule that sent it to review, as it was then.",
+    )
+    deciding_group = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The group told about it (escalation, past due); empty: the review groups.",
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a reviewer should have decided it."
+    )
+    overdue_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the group was told it is past due, if it was."
+    )
+    proposed_by = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The user id of the person who proposed it, when a person did.",
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who is reviewing it now (a claim expires after DECISIONING_CLAIM_DURATION).",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When it was claimed.")
 
     # django-stubs types each base's manager as a class variable of its own
     # generated type (typeddjango/django-stubs#1713): overriding it here, with a
@@ -221,6 +256,12 @@ class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):
             models.Index(
                 fields=["outcome", "decision_type", "effective_at", "id"],
                 name="decision_queue_type_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            # Overdue first, and the overdue filter and count.
+            models.Index(
+                fields=["outcome", "due_at", "effective_at", "id"],
+                name="decision_queue_due_idx",
                 condition=models.Q(deleted_at__isnull=True),
             ),
         ]

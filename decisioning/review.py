@@ -20,7 +20,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
-from decisioning.conf import get_default_expires_in, get_stale_after
+from decisioning.conf import (
+    get_default_expires_in,
+    get_separation_of_duties,
+    get_stale_after,
+)
 from decisioning.exceptions import (
     ALREADY_DECIDED,
     ALREADY_DECIDED_BY_SYSTEM,
@@ -28,6 +32,7 @@ from decisioning.exceptions import (
     DECISION_MISSING,
     NAIVE_DATETIME,
     NOT_A_DATETIME,
+    NOT_IN_DECIDING_GROUP,
     PERMISSION_ANONYMOUS,
     PERMISSION_INACTIVE,
     PERMISSION_MISSING,
@@ -37,6 +42,7 @@ from decisioning.exceptions import (
     REASON_REQUIRED,
     REASON_TOO_LONG,
     REQUEST_TOKEN_INVALID,
+    SEPARATION_OF_DUTIES,
     TRANSITION_NOT_ALLOWED,
     DecisionAlreadyDecidedError,
     DecisionDeletedError,
@@ -78,6 +84,7 @@ __all__ = [
     "decision_request_key",
     "decision_request_token_new",
     "decision_transition",
+    "is_proposer",
     "review_groups_ensure",
 ]
 
@@ -307,6 +314,7 @@ def _transition_apply(
             PERMISSION_MISSING.format(action=action.value, from_outcome=from_outcome),
             permission=permission,
         )
+    _check_duties(current, action=action, user=user)
 
     current.outcome = to_outcome
     current.reason = reason
@@ -356,6 +364,30 @@ def _transition_apply(
         )
     )
     return TransitionResult(decision=current, transition=transition)
+
+
+def is_proposer(decision: Decision, user: AbstractBaseUser) -> bool:
+    """Whether ``user`` proposed ``decision`` (its ``proposed_by`` names them)."""
+    if not decision.proposed_by:
+        return False
+    return decision.proposed_by in {user.get_username(), str(user.pk)}
+
+
+def _check_duties(current: Decision, *, action: DecisionAction, user: AbstractBaseUser) -> None:
+    if (
+        action == DecisionAction.APPROVE
+        and get_separation_of_duties()
+        and is_proposer(current, user)
+    ):
+        raise DecisionPermissionError(SEPARATION_OF_DUTIES)
+    group = current.deciding_group
+    if (
+        action in (DecisionAction.APPROVE, DecisionAction.REJECT)
+        and group is not None
+        and not getattr(user, "is_superuser", False)
+        and not user.groups.filter(pk=group.pk).exists()  # type: ignore[attr-defined]
+    ):
+        raise DecisionPermissionError(NOT_IN_DECIDING_GROUP.format(group=group.name))
 
 
 def _allowed_text(actions: tuple[DecisionAction, ...]) -> str:

@@ -18,12 +18,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import router
 
 import decision_trace
+from decision_trace.approvals import DecisionResult
 from decision_trace.exceptions import TraceValidationError
 from decision_trace.results import EventChain, EventList
 from decision_trace.transport import QueryFilters, Receipt
-from decision_trace.validation import aware
+from decision_trace.validation import aware, check_event_id
 from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
+from traces.approvals import decision_wait
 from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import event_from_values
 from traces.models import EventRecord
@@ -77,17 +79,36 @@ class InProcessTransport:
 
     def send(self, events: Sequence[TraceEvent], *, idempotency_key: str | None) -> list[Receipt]:
         ids = trace_record_many(events=events, using=self.using)
-        held = [event.id for event in events if event.decision and event.decision.requires_approval]
+        # The event's own requires_approval or a review rule: either may have held it.
+        content_type = ContentType.objects.db_manager(self._db()).get_for_model(EventRecord)
         decisions: dict[str, str] = {}
-        if held:
-            content_type = ContentType.objects.db_manager(self._db()).get_for_model(EventRecord)
-            decisions = {
-                str(target): str(pk)
+        for start in range(0, len(ids), 1000):
+            decisions.update(
+                (str(target), str(pk))
                 for target, pk in Decision.objects.using(self._db())
-                .filter(target_content_type=content_type, target_id__in=held)
+                .filter(target_content_type=content_type, target_id__in=ids[start : start + 1000])
                 .values_list("target_id", "pk")
-            }
+            )
         return [Receipt(id=pk, decision_id=decisions.get(pk)) for pk in ids]
+
+    def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
+        pk = check_event_id("decision id", decision_id)
+        if decision_wait(pk, seconds=wait, using=self.using) is None:
+            return None
+        decision = (
+            Decision.objects.using(self._db()).select_related("decided_by").filter(pk=pk).first()
+        )
+        if decision is None:
+            return None
+        return DecisionResult(
+            decision_id=str(decision.pk),
+            status=decision.outcome,
+            reason=decision.reason,
+            decided_by=decision.decided_by.get_username() if decision.decided_by else None,
+            decided_at=decision.decided_at.isoformat() if decision.decided_at else None,
+            rule=decision.rule or None,
+            event_id=decision.target_id,
+        )
 
     def query(
         self, filters: QueryFilters, *, limit: int, cursor: str | None, offset: int | None

@@ -517,11 +517,24 @@ class ReviewFilterSet(django_filters.FilterSet):
         choices=[(key, label) for key, (label, _) in REVIEW_AGES.items()],
         empty_label="Any time",
     )
+    overdue = django_filters.ChoiceFilter(
+        method="filter_overdue",
+        label="Due",
+        choices=[("1", "Overdue only")],
+        empty_label="Any due time",
+    )
 
     class Meta:
         model = Decision
         form = ReviewFilterForm
-        fields = ["tab", "decision_type", "risk", "actor_type", "age"]
+        fields = ["tab", "decision_type", "risk", "actor_type", "age", "overdue"]
+
+    def filter_overdue(
+        self, queryset: QuerySet[Decision], name: str, value: str
+    ) -> QuerySet[Decision]:
+        if value != "1":
+            return queryset
+        return queryset.filter(due_at__lt=timezone.now())
 
     def filter_tab(self, queryset: QuerySet[Decision], name: str, value: str) -> QuerySet[Decision]:
         return queryset.filter(outcome=value)

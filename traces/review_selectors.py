@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
@@ -46,6 +47,7 @@ __all__ = [
     "decisions_about_events",
     "review_decision_types",
     "review_item",
+    "review_overdue",
     "review_page",
     "review_tab_counts",
     "user_can_review",
@@ -191,6 +193,28 @@ def review_item(decision: Decision, *, user: AnyUser) -> ReviewItem:
     return _review_items([decision], user=user)[0]
 
 
+OVERDUE_BLOCK_SIZE = 20
+
+
+def review_overdue(
+    queryset: QuerySet[Decision], *, user: AnyUser, now: datetime, limit: int = OVERDUE_BLOCK_SIZE
+) -> tuple[list[ReviewItem], int]:
+    """The most overdue decisions of ``queryset`` (earliest due first) and how many are overdue.
+
+    The queue shows these first, above its keyset list of the others.
+    """
+    overdue = queryset.filter(due_at__lt=now)
+    total = overdue.count()
+    if not total:
+        return [], 0
+    rows = list(
+        overdue.select_related("decided_by", "target_content_type", "claimed_by").order_by(
+            "due_at", "effective_at", "id"
+        )[:limit]
+    )
+    return _review_items(rows, user=user), total
+
+
 def review_page(
     queryset: QuerySet[Decision],
     *,
@@ -204,7 +228,7 @@ def review_page(
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
     page = keyset_page(
-        queryset.select_related("decided_by", "target_content_type"),
+        queryset.select_related("decided_by", "target_content_type", "claimed_by"),
         cursor=cursor,
         limit=limit,
         newest_first=False,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
+from datetime import datetime
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ from decision_trace.exceptions import (
     TraceValidationError,
 )
 from decision_trace.values import TraceEvent
+from decisioning.conf import get_default_due_in
 from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import RowBatch, insert_rows_returning
 from traces.checkpoints import deferred_checkpoint
@@ -37,7 +39,9 @@ from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_request
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
+from traces.rules.engine import LoadedRule, rule_for, rules_load
 from traces.search import document_body, search_index_add
+from traces.webhooks.outbox import DecisionChange, webhook_outbox_add
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -194,36 +198,52 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
     return {(actor_type, actor_id): pk for actor_type, actor_id, pk in returned}
 
 
-def _approval_decisions(events: list[TraceEvent], db: str) -> list[Decision]:
-    needing = [e for e in events if e.decision is not None and e.decision.requires_approval]
+def _proposer(event: TraceEvent) -> str:
+    actor = event.actor
+    return actor.id[:255] if actor is not None and actor.type.value == "user" else ""
+
+
+def _approval_decisions(
+    needing: list[tuple[TraceEvent, LoadedRule | None]], db: str, now: datetime
+) -> list[Decision]:
+    """The pending Decisions of the events that require approval, each with its rule."""
     if not needing:
         return []
     content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
+    default_due = get_default_due_in()
     decisions = []
-    for event in needing:
+    for event, rule in needing:
         decision = event.decision
-        assert decision is not None
+        decision_type = (decision.action if decision else None) or event.event_type
+        if rule is not None and rule.decision_type:
+            decision_type = rule.decision_type
         decisions.append(
             Decision(
                 target_content_type=content_type,
                 target_id=event.id,
-                decision_type=decision.action or event.event_type,
+                decision_type=decision_type[:_DECISION_TYPE_LENGTH],
                 outcome=DecisionOutcome.PENDING,
-                context=decision.context,
+                context=decision.context if decision else {},
                 evidence={
                     "event_id": event.id,
                     "event_type": event.event_type,
                     "description": event.description,
-                    "reasoning": decision.reasoning,
-                    "alternatives": decision.alternatives,
-                    "rejection_reasons": decision.rejection_reasons,
-                    "constraints": decision.constraints,
-                    "confidence": decision.confidence,
-                    "risk_level": decision.risk_level.value if decision.risk_level else None,
+                    "reasoning": decision.reasoning if decision else "",
+                    "alternatives": decision.alternatives if decision else [],
+                    "rejection_reasons": decision.rejection_reasons if decision else {},
+                    "constraints": decision.constraints if decision else [],
+                    "confidence": decision.confidence if decision else None,
+                    "risk_level": (
+                        decision.risk_level.value if decision and decision.risk_level else None
+                    ),
                     "actor": event.actor.to_dict() if event.actor else None,
                     "objects": [obj.to_dict() for obj in event.objects],
                 },
                 effective_at=event.timestamp,
+                rule=rule.name if rule is not None else "",
+                deciding_group_id=rule.deciding_group_id if rule is not None else None,
+                due_at=now + ((rule.due_in if rule is not None else None) or default_due),
+                proposed_by=_proposer(event),
             )
         )
     return decisions
@@ -276,23 +296,31 @@ def _write(items: list[TraceEvent], db: str) -> None:
         tags = RowBatch(EventTag, using=db, with_pk=False)
         documents = []
         pending = DecisionOutcome.PENDING.value
+        # The enabled review rules: one query per batch, then no query per event.
+        rules = rules_load(using=db)
+        needing: list[tuple[TraceEvent, LoadedRule | None]] = []
         for event in ordered:
             root_id, depth = positions[event.id]
             # A root's id is its root id, already parsed.
             event_id = root_id if depth == 0 else uuid.UUID(event.id)
             decision = event.decision
             actor = event.actor
-            rows.add(
-                event_row(
-                    event,
-                    event_id=event_id,
-                    actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
-                    root_id=root_id,
-                    depth=depth,
-                    approval_status=pending if decision and decision.requires_approval else "",
-                    recorded_at=recorded_at,
-                )
+            rule = rule_for(rules, event) if rules else None
+            asks = decision is not None and decision.requires_approval
+            if rule is not None or asks:
+                needing.append((event, rule))
+            row = event_row(
+                event,
+                event_id=event_id,
+                actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
+                root_id=root_id,
+                depth=depth,
+                approval_status=pending if rule is not None or asks else "",
+                recorded_at=recorded_at,
             )
+            if rule is not None:
+                row["requires_approval"] = True
+            rows.add(row)
             for position, obj in enumerate(event.objects):
                 objects.add(object_row(obj, event_id=event_id, position=position))
             for tag in event.tags:
@@ -303,9 +331,16 @@ def _write(items: list[TraceEvent], db: str) -> None:
         objects.insert()
         tags.insert()
         search_index_add(documents, using=db)
-        decisions = _approval_decisions(ordered, db)
+        decisions = _approval_decisions(needing, db, recorded_at)
         if decisions:
             Decision.objects.using(db).bulk_create(decisions)
+            webhook_outbox_add(
+                [
+                    DecisionChange.pending(d, event_type=e.event_type)
+                    for d, (e, _) in zip(decisions, needing, strict=True)
+                ],
+                using=db,
+            )
         # Last: on PostgreSQL the count rows of the current hour are shared by every
         # writer, so their row locks are held for as short a time as possible.
         event_counts_add(

@@ -25,6 +25,7 @@ urlpatterns = [
     path("decisions/", views.decision_list, name="decision_list"),
     path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
     path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),
+    path("decisions/<uuid:decision_id>/claim/", views.decision_claim_view, name="decision_claim"),
     path("review/", views.review_queue, name="review_queue"),
     # Downloads (CSV, JSON Lines) of the pages above, with the same query string.
     path("export/timeline/", export_views.timeline_export, name="timeline_export"),

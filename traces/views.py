@@ -29,6 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
@@ -51,6 +52,7 @@ from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
+from traces.claims import claim_blocks, decision_claim
 from traces.evidence.corrections import corrections_apply
 from traces.feedback import FeedbackError, event_feedback_record, feedback_latest
 from traces.filters import (
@@ -72,6 +74,7 @@ from traces.review_selectors import (
     decision_detail,
     review_decision_types,
     review_item,
+    review_overdue,
     review_page,
     review_tab_counts,
     user_can_review,
@@ -100,6 +103,9 @@ __all__ = [
 ]
 
 DONE = "{Action} “{decision_type}”."
+CLAIMED_BY_OTHER = (
+    "Being reviewed by {who} since {since}. Tick “Act anyway” and submit again to act yourself."
+)
 REPLAYED = "This form was already sent: the decision is {outcome}; nothing changed now."
 GONE = "This decision was deleted or no longer exists; it cannot be reviewed."
 NO_VIEW_PERMISSION = "You have no permission to view decisions."
@@ -592,9 +598,18 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
         context["filtered"] = any(
             value for name, value in filterset.form.cleaned_data.items() if name != "tab"
         )
+        queryset = filterset.qs
+        if not filterset.form.cleaned_data.get("overdue"):
+            # Overdue first: the most overdue above the list, which then holds the rest.
+            now = timezone.now()
+            if not context["cursor"] and not appending:
+                context["overdue"], context["overdue_count"] = review_overdue(
+                    queryset, user=request.user, now=now
+                )
+            queryset = queryset.exclude(due_at__lt=now)
         try:
             context["page"] = review_page(
-                filterset.qs, user=request.user, cursor=context["cursor"] or None
+                queryset, user=request.user, cursor=context["cursor"] or None
             )
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
@@ -657,6 +672,18 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
         return _review_answer(request, decision, next_url=next_url, status=400, form=form)
 
     data = form.cleaned_data
+    if claim_blocks(decision, request.user) and request.POST.get("confirm_claim") != "1":
+        claimer = decision.claimed_by.get_username() if decision.claimed_by else "someone"
+        since = (
+            timezone.localtime(decision.claimed_at).strftime("%H:%M") if decision.claimed_at else ""
+        )
+        return _review_answer(
+            request,
+            decision,
+            next_url=next_url,
+            status=409,
+            error=CLAIMED_BY_OTHER.format(who=claimer, since=since),
+        )
     # The state the reviewer saw (the form carries it): acting on anything else is a conflict.
     seen_outcome = data["seen_outcome"] or decision.outcome
     seen_decided_at = data["seen_decided_at"] if data["seen_outcome"] else decision.decided_at
@@ -696,6 +723,31 @@ def decision_review(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
     )
 
 
+@require_POST
+@login_required
+def decision_claim_view(request: HtmxHttpRequest, decision_id: Any) -> HttpResponse:
+    """Claim one decision for review (a lock others see; it expires)."""
+    _require_decision_viewer(request)
+    page = reverse("traces:decision_detail", args=[decision_id])
+    next_url = _safe_next(request, page)
+    decision = Decision.objects.filter(pk=decision_id).first()
+    if decision is None:
+        return _review_gone(request, decision_id)
+    try:
+        decision_claim(
+            decision=decision,
+            user=request.user,  # type: ignore[arg-type]
+            can_review=user_can_review(request.user),
+        )
+    except DecisionPermissionError as exc:
+        return _review_answer(request, decision, next_url=next_url, status=403, error=str(exc))
+    notice = f"You are reviewing {decision.decision_type}."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect(next_url)
+    return _review_answer(request, decision, next_url=next_url, status=200, notice=notice)
+
+
 def _permission_refusal(request: HtmxHttpRequest, decision: Decision) -> str:
     """Why this user may not take the posted action now ("" if they may try).
 
@@ -729,7 +781,7 @@ def _review_answer(
 ) -> HttpResponse:
     """The updated row or panel (htmx), or the decision page again (a plain post's refusal)."""
     fresh = (
-        Decision.objects.select_related("decided_by", "target_content_type")
+        Decision.objects.select_related("decided_by", "target_content_type", "claimed_by")
         .filter(pk=decision.pk)
         .first()
     )

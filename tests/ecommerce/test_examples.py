@@ -81,3 +81,46 @@ def test_examples_need_a_migrated_database(tmp_path):
     assert result.returncode == 1
     assert "run `python manage.py migrate` first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("verdict", "applied"), [("approve", True), ("reject", False)])
+def test_approval_gate_runs_in_process(database, verdict, applied):
+    """The agent waits for the simulated reviewer and applies the change only when approved."""
+    result = _run("examples/approval_gate.py", "--simulate", verdict, database=database)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"Decision: {'approved' if applied else 'rejected'} by example-reviewer" in out
+    assert ("Applied as event" in out) is applied
+    if applied:
+        assert "      pricing.price_changed: Price of SKU-" in out
+        assert "    decision.approved: pricing.change_proposed approved" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approval_gate_runs_over_http(live_server, django_user_model):
+    """The same script through the SDK against a live server, the reviewer over the API."""
+    from traces.api.models import Scope
+    from traces.api.tokens import service_token_create
+
+    owner = django_user_model.objects.create_superuser("gatekeeper", "g@example.com", "pw")
+    token = service_token_create(
+        owner=owner, name="example", scopes=[scope.value for scope in Scope]
+    ).text
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DECISION_TRACE_URL": live_server.url,
+        "DECISION_TRACE_TOKEN": token,
+    }
+    result = subprocess.run(
+        [sys.executable, "examples/approval_gate.py", "--simulate", "approve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Decision: approved by gatekeeper" in result.stdout
+    assert "      pricing.price_changed: Price of SKU-" in result.stdout

@@ -232,6 +232,7 @@ def test_every_trace_page_is_in_the_table():
         "decision_list",
         "decision_detail",
         "decision_review",
+        "decision_claim",
         "review_queue",
         "timeline_export",
         "object_history_export",
@@ -240,3 +241,11 @@ def test_every_trace_page_is_in_the_table():
         "event_feedback",
     }
     assert {pattern.name for pattern in urlpatterns} == covered
+
+
+def test_claim_post_without_permission_is_refused(client, story):
+    """Claiming needs the right to view decisions; nothing is claimed."""
+    client.force_login(_user("nobody"))
+    response = client.post(reverse("traces:decision_claim", args=[story["waiting"].pk]))
+    assert response.status_code == 403
+    assert Decision.objects.get(pk=story["waiting"].pk).claimed_by is None

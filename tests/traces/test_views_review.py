@@ -319,8 +319,8 @@ def test_review_queue_query_count_is_constant(
     """A fixed number of queries whatever the page holds.
 
     Session, user, the user's two permission lookups (none for a superuser),
-    tab counts, type suggestions, the page, its events with their actors and
-    the other targets (one per model).
+    tab counts, type suggestions, the overdue count, the page, its events
+    with their actors and the other targets (one per model).
     """
     _login(client, make_user, role)
     two_hours_ago = timezone.now() - timedelta(hours=2)
@@ -329,10 +329,38 @@ def test_review_queue_query_count_is_constant(
         DecisionFactory(decision_type=f"other_{index}", effective_at=two_hours_ago)
     ContentType.objects.get_for_model(EventRecord)
     params = {"risk": ["medium", "high"], "actor_type": "ai_agent", "age": "1h"} if filtered else {}
-    # +1: the events' tracked objects, to name what each is about (issue 16).
-    with django_assert_max_num_queries(10):
+    # +1: the events' tracked objects, to name what each is about (issue 16);
+    # +1: the rules that sent decisions to review (issue 15). The same for 1 row and 20.
+    with django_assert_max_num_queries(11):
         response = client.get(URL, params)
     assert len(response.context["page"].items) == min(rows * (1 if filtered else 2), 25)
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_review_queue_overdue_first(client, make_user, django_assert_max_num_queries, rows):
+    """Overdue decisions come first (earliest due first), in a fixed number of queries."""
+    _login(client, make_user, "admin")
+    now = timezone.now()
+    later_due = [
+        DecisionFactory(decision_type=f"late_{i}", due_at=now - timedelta(minutes=i + 1))
+        for i in range(rows)
+    ]
+    on_time = DecisionFactory(decision_type="on_time", due_at=now + timedelta(hours=1))
+    with django_assert_max_num_queries(13):
+        response = client.get(URL)
+    overdue = [item.decision for item in response.context["overdue"]]
+    assert overdue == sorted(later_due, key=lambda d: d.due_at)[:20]
+    assert response.context["overdue_count"] == rows
+    assert [item.decision for item in response.context["page"].items] == [on_time]
+    assert "Overdue first" in response.content.decode()
+    only = client.get(URL, {"overdue": "1"})
+    assert {item.decision for item in only.context["page"].items} == set(later_due)
+
+
+@pytest.mark.parametrize("value", ["2", "yes", "\x00", "1" * 500])
+def test_review_queue_bad_overdue_filter(client, make_user, value):
+    _login(client, make_user, "admin")
+    assert client.get(URL, {"overdue": value}).status_code == 400
 
 
 def test_review_forms_post_without_javascript_too(client, make_user):

@@ -19,6 +19,7 @@ from decisioning.exceptions import (
 )
 from decisioning.models import Decision, DecisionOutcome
 from decisioning.review import decision_transition
+from decisioning.transitions import is_final
 from traces.api.auth import require
 from traces.api.errors import ApiError
 from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
@@ -28,6 +29,7 @@ from traces.api.models import Scope
 from traces.api.payloads import parse_json, text_problems
 from traces.api.resources import decision_queryset, decision_resource
 from traces.api.schemas import DecisionActionIn, DecisionOut, DecisionPageOut
+from traces.approvals import MAX_WAIT_SECONDS, decision_wait
 from traces.filters import ReviewFilterSet
 from traces.formats.exports import decision_export
 
@@ -44,6 +46,7 @@ QUEUE_PARAMETERS = [
         ("risk", {"type": "array", "items": {"type": "string"}}, "Risk of the event (repeatable)."),
         ("actor_type", {"type": "array", "items": {"type": "string"}}, "Who proposed it."),
         ("age", {"type": "string"}, "Waiting longer than 1h, 24h or 7d."),
+        ("overdue", {"type": "string", "enum": ["1"]}, "1: only decisions past their due time."),
     )
 ] + PAGE_PARAMETERS
 
@@ -92,11 +95,52 @@ def _decision(decision_id: str) -> Decision:
     return decision
 
 
-@router.get("/decisions/{decision_id}", response={200: DecisionOut, **ERRORS})
+WAIT_PARAMETER = {
+    "name": "wait",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
+    "description": "Wait up to this many seconds for the decision to be approved or rejected.",
+}
+
+
+def _wait_seconds(request: HttpRequest) -> int:
+    values = request.GET.getlist("wait")
+    if not values:
+        return 0
+    raw = values[-1]
+    if len(values) > 1 or not raw.isascii() or not raw.isdigit() or len(raw) > 3:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"wait takes one whole number of seconds from 0 to {MAX_WAIT_SECONDS}.",
+            [{"field": "wait", "message": "Not a whole number of seconds."}],
+        )
+    seconds = int(raw)
+    if seconds > MAX_WAIT_SECONDS:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"wait takes one whole number of seconds from 0 to {MAX_WAIT_SECONDS}.",
+            [{"field": "wait", "message": f"At most {MAX_WAIT_SECONDS}."}],
+        )
+    return seconds
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    response={200: DecisionOut, **ERRORS},
+    openapi_extra={"parameters": [WAIT_PARAMETER]},
+)
 def decision_detail(request: HttpRequest, decision_id: str) -> JsonResponse:
-    """One decision with its transitions, oldest first."""
+    """One decision with its transitions; with ``wait=N``, once final or after N seconds."""
     require(request, Scope.DECISIONS_READ)
-    return JsonResponse(decision_resource(_decision(decision_id)))
+    seconds = _wait_seconds(request)
+    decision = _decision(decision_id)
+    if seconds and not is_final(decision.outcome):
+        decision_wait(decision.pk, seconds=seconds)
+        decision = _decision(decision_id)
+    return JsonResponse(decision_resource(decision))
 
 
 def _action_body(body: Any) -> dict[str, Any]:

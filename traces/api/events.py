@@ -635,15 +635,12 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
         raise ApiError(
             422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
         ) from None
-    decisions = (
-        dict(
-            Decision.objects.filter(
-                target_content_type=ContentType.objects.get_for_model(EventRecord),
-                target_id__in=[event.id for event in events],
-            ).values_list("target_id", "id")
-        )
-        if any(e.decision is not None and e.decision.requires_approval for e in events)
-        else {}
+    # The event's own requires_approval or a review rule may have held it: always look.
+    decisions = dict(
+        Decision.objects.filter(
+            target_content_type=ContentType.objects.get_for_model(EventRecord),
+            target_id__in=[event.id for event in events],
+        ).values_list("target_id", "id")
     )
     answers = [
         {

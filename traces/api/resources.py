@@ -64,7 +64,7 @@ def _approvals(
             "decided_by": decision.decided_by.get_username() if decision.decided_by else None,
             "decided_at": _iso(decision.decided_at),
             "reason": decision.reason or None,
-            "rule": None,
+            "rule": decision.rule or None,
         }
     return approvals
 
@@ -121,7 +121,8 @@ def decision_resource(decision: Decision) -> dict[str, Any]:
         "decided_at": _iso(decision.decided_at),
         "proposed_at": _iso(decision.effective_at),
         "target_event_id": _target_event_id(decision),
-        "rule": None,
+        "rule": decision.rule or None,
+        "due_at": _iso(decision.due_at),
         "transitions": [
             {
                 "action": step.action,

@@ -111,6 +111,7 @@ class DecisionOut(Schema):
     proposed_at: str | None
     target_event_id: str | None
     rule: str | None
+    due_at: str | None
     transitions: list[TransitionOut]
 
 

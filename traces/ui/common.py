@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.models import EventRecord
@@ -13,6 +16,7 @@ __all__ = [
     "PAGE_SIZE",
     "distinct_indexed_values",
     "known_event_types",
+    "overdue_decisions_count",
     "pending_decisions_count",
 ]
 
@@ -23,6 +27,13 @@ EVENT_TYPE_LIMIT = 200
 def pending_decisions_count() -> int:
     """Live decisions waiting for a person (the review queue's pending tab; its partial index)."""
     return Decision.objects.filter(outcome=DecisionOutcome.PENDING).count()
+
+
+def overdue_decisions_count(*, now: datetime | None = None) -> int:
+    """Pending decisions past their due time (the queue's due index)."""
+    return Decision.objects.filter(
+        outcome=DecisionOutcome.PENDING, due_at__lt=now or timezone.now()
+    ).count()
 
 
 def known_event_types(limit: int = EVENT_TYPE_LIMIT) -> list[str]:

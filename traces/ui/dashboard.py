@@ -19,7 +19,7 @@ from traces.ui.charts import (
     activity_chart,
     count_rows,
 )
-from traces.ui.common import pending_decisions_count
+from traces.ui.common import overdue_decisions_count, pending_decisions_count
 
 __all__ = ["DASHBOARD_LIST_LIMIT", "HIGH_RISK", "Dashboard", "dashboard_summary"]
 
@@ -42,6 +42,7 @@ class Dashboard:
     high_risk_count: int
     high_risk_capped: bool
     pending_count: int
+    overdue_count: int
 
 
 def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
@@ -97,4 +98,5 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
         high_risk_count=min(high_risk_count, HIGH_RISK_COUNT_LIMIT),
         high_risk_capped=high_risk_count > HIGH_RISK_COUNT_LIMIT,
         pending_count=pending_decisions_count(),
+        overdue_count=overdue_decisions_count(now=now),
     )

@@ -8,6 +8,7 @@ project imports the value objects from this package, never the other way round.
 
 from __future__ import annotations
 
+from decision_trace.approvals import DecisionResult
 from decision_trace.builder import TraceBuilder
 from decision_trace.client import DecisionTraceClient, TraceSpan
 from decision_trace.delivery import DeliveryStats
@@ -45,6 +46,7 @@ __all__ = [  # noqa: RUF022 - grouped: the seed's names first
     "Transport",
     "TraceContext",
     "DeliveryStats",
+    "DecisionResult",
     "register_default_transport",
     "TracesError",
     "TraceValidationError",

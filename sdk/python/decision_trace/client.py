@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from decision_trace.approvals import DecisionResult, check_timeout
 from decision_trace.builder import TraceBuilder
 from decision_trace.delivery import BatchSender, DeliveryStats
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
@@ -26,6 +27,7 @@ from decision_trace.exceptions import (
     NO_TRANSPORT,
     WRONG_ITEM,
     ConfigurationError,
+    TracesError,
     TraceValidationError,
 )
 from decision_trace.propagation import TraceContext, extract_context, inject_context
@@ -281,6 +283,63 @@ class DecisionTraceClient:
                     )
                 )
         return self._deliver(events, wait=wait)
+
+    # The approval gate --------------------------------------------------
+
+    def submit_for_approval(self, builder: TraceBuilder) -> str:
+        """Record ``builder`` as needing approval, at once; returns the pending decision's id.
+
+        The non-blocking half of ``request_approval``: wait later with
+        ``wait_for_decision(decision_id, timeout)``.
+
+        Raises:
+            TracesError: the store answered without a decision (it cannot hold events).
+        """
+        if not isinstance(builder, TraceBuilder):
+            raise TraceValidationError(
+                WRONG_ITEM.format(
+                    field="builder", expected="a TraceBuilder", got=type(builder).__name__
+                )
+            )
+        builder.requires_approval()
+        recorded = self._deliver([builder.build()], wait=True)[0]
+        if recorded.decision_id is None:
+            raise TracesError(
+                f"The store kept event {recorded} without a review decision; "
+                "is it a Decision Trace server?"
+            )
+        return recorded.decision_id
+
+    def wait_for_decision(self, decision_id: str, timeout: float = 300.0) -> DecisionResult:
+        """Wait until the decision is approved or rejected, or ``timeout`` seconds passed.
+
+        Returns its state either way (``approved``, ``rejected``, ``reason``,
+        ``decided_by``); both flags are false when it is still open. Waits of
+        more than 60 s are several long-polling requests.
+
+        Raises:
+            TraceValidationError: ``timeout`` is not a number >= 0 or the id is malformed.
+            TracesError: no decision has that id.
+        """
+        seconds = check_timeout(timeout)
+        deadline = time.monotonic() + seconds
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            result = self.transport.get_decision(decision_id, wait=left)
+            if result is None:
+                raise TracesError(f"No review decision has the id {decision_id!r}.")
+            if result.final or deadline - time.monotonic() <= 0:
+                return result
+
+    def request_approval(self, builder: TraceBuilder, timeout: float = 300.0) -> DecisionResult:
+        """Record ``builder`` as needing a person's approval and wait for the answer.
+
+        ``result.approved`` says whether to go ahead; after ``timeout``
+        seconds the result is returned still open (neither approved nor
+        rejected), with its ``decision_id`` for a later ``wait_for_decision``.
+        """
+        check_timeout(timeout)
+        return self.wait_for_decision(self.submit_for_approval(builder), timeout)
 
     def _open_span(self) -> _SpanScope | None:
         scope = _current_span.get()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from decision_trace.approvals import MAX_WAIT_SECONDS, DecisionResult
 from decision_trace.enums import ObjectType
 from decision_trace.exceptions import (
     BAD_OFFSET,
@@ -183,6 +185,7 @@ class HttpTransport:
         params: list[tuple[str, str]] | None = None,
         body: object = None,
         idempotency_key: str | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """One call with retries; returns the first answer that is neither 5xx nor 429.
 
@@ -204,7 +207,12 @@ class HttpTransport:
             wait: float | None = None
             try:
                 response = self._client.request(
-                    method, path, params=query, content=content, headers=headers
+                    method,
+                    path,
+                    params=query,
+                    content=content,
+                    headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -331,6 +339,28 @@ class HttpTransport:
         params = [("q", _text(text)), *self._params(filters), ("limit", _text(limit))]
         answer = self._ok(self.request("GET", "search", params=params))
         return _events(answer.get("results"))
+
+    def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
+        pk = check_event_id("decision id", decision_id)
+        seconds = max(0, min(MAX_WAIT_SECONDS, math.ceil(wait)))
+        # The server may hold the answer ``seconds``; the read timeout leaves room for that.
+        read = self._client.timeout.read or 10.0
+        response = self.request(
+            "GET",
+            f"decisions/{pk}",
+            params=[("wait", str(seconds))],
+            timeout=seconds + read,
+        )
+        if response.status_code == 404:
+            return None
+        answer = self._ok(response)
+        if not isinstance(answer, Mapping):
+            raise ApiError(
+                "The server's decision is not an object.",
+                status=response.status_code,
+                code="bad_response",
+            )
+        return DecisionResult.from_resource(answer)
 
     def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
         pk = check_event_id("event id", event_id)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from decision_trace.values import TraceEvent
 
 if TYPE_CHECKING:
+    from decision_trace.approvals import DecisionResult
     from decision_trace.results import EventChain, EventList
 
 __all__ = [
@@ -113,6 +114,13 @@ class Transport(Protocol):
         ...
 
     def stats(self) -> dict[str, Any]: ...
+
+    def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
+        """The review decision, once approved or rejected or after ``wait`` seconds (at most 60).
+
+        ``None`` when no decision has that id.
+        """
+        ...
 
     def close(self) -> None: ...
 

@@ -62,6 +62,7 @@ def test_detail_has_the_resource_shape(api):
         "proposed_at": event.effective_at.isoformat(),
         "target_event_id": str(event.pk),
         "rule": None,
+        "due_at": Decision.objects.get().due_at.isoformat(),
         "transitions": [],
     }
     for bad in (str(uuid.uuid4()), "nope"):

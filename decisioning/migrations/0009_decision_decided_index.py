@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('decisioning', '0007_append_only'),
+        ('decisioning', '0008_decision_rule_due_claim'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

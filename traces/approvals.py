@@ -1,0 +1,41 @@
+"""The approval gate's wait: re-read a decision until it is final or the time is up.
+
+Why polling and not PostgreSQL's LISTEN/NOTIFY: the same code runs on SQLite
+(which has no notifications) and on PostgreSQL; a read of one row by its
+primary key every 0.25 s costs far less than a request, holds no lock and no
+transaction open between reads, and sees a decision taken by any process or
+connection within 0.25 s. (LISTEN would also pin one PostgreSQL connection
+per waiter for the whole wait.)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from decisioning.models import Decision
+from decisioning.transitions import is_final
+
+__all__ = ["MAX_WAIT_SECONDS", "WAIT_POLL_SECONDS", "decision_wait"]
+
+MAX_WAIT_SECONDS = 60
+WAIT_POLL_SECONDS = 0.25
+
+
+def decision_wait(
+    decision_id: uuid.UUID | str, *, seconds: float, using: str | None = None
+) -> str | None:
+    """Wait up to ``seconds`` for the decision to be approved or rejected; returns its outcome.
+
+    Returns at once when it already is, and ``None`` when no live decision has the id.
+    """
+    deadline = time.monotonic() + max(0.0, min(float(seconds), MAX_WAIT_SECONDS))
+    rows = (
+        Decision.objects.db_manager(using).filter(pk=decision_id).values_list("outcome", flat=True)
+    )
+    while True:
+        outcome = rows.first()
+        left = deadline - time.monotonic()
+        if outcome is None or is_final(outcome) or left <= 0:
+            return outcome
+        time.sleep(min(WAIT_POLL_SECONDS, left))
