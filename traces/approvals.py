@@ -13,7 +13,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from decisioning.models import Decision
+from django.db import OperationalError
+
+from decisioning.models import Decision, DecisionOutcome
 from decisioning.transitions import is_final
 
 __all__ = ["MAX_WAIT_SECONDS", "WAIT_POLL_SECONDS", "decision_wait"]
@@ -33,8 +35,15 @@ def decision_wait(
     rows = (
         Decision.objects.db_manager(using).filter(pk=decision_id).values_list("outcome", flat=True)
     )
+    outcome: str | None = DecisionOutcome.PENDING.value
     while True:
-        outcome = rows.first()
+        try:
+            outcome = rows.first()
+        except OperationalError as exc:
+            # SQLite without WAL (an in-memory shared cache) refuses a read while
+            # another connection writes the table: that is "not decided yet".
+            if "locked" not in str(exc):
+                raise
         left = deadline - time.monotonic()
         if outcome is None or is_final(outcome) or left <= 0:
             return outcome

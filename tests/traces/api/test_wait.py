@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from decision_trace import DecisionTraceClient as SdkClient
 from decision_trace.exceptions import TracesError, TraceValidationError
@@ -80,10 +80,13 @@ def _decide_when_pending(user: Any, action: str) -> None:
         deadline = time.monotonic() + 15
         try:
             while time.monotonic() < deadline:
-                decision = Decision.objects.filter(outcome="pending").first()
-                if decision is not None:
-                    decision_transition(decision=decision, action=action, user=user, reason="r")
-                    return
+                try:
+                    decision = Decision.objects.filter(outcome="pending").first()
+                    if decision is not None:
+                        decision_transition(decision=decision, action=action, user=user, reason="r")
+                        return
+                except OperationalError:
+                    pass  # SQLite's in-memory test database: the waiter's read holds the table
                 time.sleep(0.1)
         finally:
             if connection.vendor != "sqlite":
