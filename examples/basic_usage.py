@@ -106,7 +106,9 @@ def main() -> None:
     since = datetime.now(UTC) - timedelta(hours=1)
     for event in client.query(start=since, actor_types=[ActorType.AI_AGENT], limit=5):
         print(f"  {event.event_type}: {event.description}")
-        print(f"    Reason: {event.decision.reasoning} (risk {event.decision.risk_level})")
+        if event.decision is not None:
+            decision = event.decision
+            print(f"    Reason: {decision.reasoning} (risk {decision.risk_level})")
 
     print("== Search: 'manufacturer defect'")
     for event in client.search("manufacturer defect", limit=3):
