@@ -29,7 +29,7 @@ from django.db import connections, router
 from django.db.models.expressions import RawSQL
 
 from decision_trace.exceptions import TraceValidationError
-from traces.bulk import insert_rows, insert_rows_returning
+from traces.bulk import insert_rows_returning, write_rows
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE
 from traces.querysets import EventRecordQuerySet
@@ -108,7 +108,7 @@ def search_index_add(documents: list[dict[str, Any]], *, using: str) -> None:
         return
     connection = connections[using]
     if connection.vendor != "sqlite":
-        insert_rows(EventSearchDocument, documents, using=using, with_pk=False)
+        write_rows(EventSearchDocument, documents, using=using, with_pk=False)
         return
     ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
     with connection.cursor() as cursor:
