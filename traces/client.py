@@ -24,6 +24,7 @@ from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
 from traces.mapping import event_from_values
 from traces.models import EventRecord
+from traces.rows import fetch_values
 from traces.search import search_ranked_ids
 from traces.selectors import (
     display_values,
@@ -99,7 +100,7 @@ class InProcessTransport:
         if not ids:
             return []
         matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
-        rows = {row["id"]: row for row in display_values(matches)}
+        rows = {row["id"]: row for row in fetch_values(display_values(matches))}
         return self._events([rows[pk] for pk in ids if pk in rows])
 
     def get_event(self, event_id: str) -> TraceEvent | None:

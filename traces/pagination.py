@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -102,6 +102,7 @@ def keyset_page(
     cursor: str | Cursor | None = None,
     limit: int = 50,
     newest_first: bool = True,
+    fetch: Callable[[QuerySet[Any, T]], list[T]] = list,
 ) -> Page[T]:
     """One page of ``queryset`` ordered by ``(effective_at, id)``.
 
@@ -112,6 +113,7 @@ def keyset_page(
         cursor: the ``next_cursor`` of the previous page (string or ``Cursor``).
         limit: rows per page, 1 to ``MAX_PAGE_SIZE``.
         newest_first: descending (timelines) or ascending (histories).
+        fetch: reads the page's rows (``traces.rows.fetch_values`` for ``values()`` rows).
 
     Returns:
         The rows and the cursor of the next page (``None`` on the last page).
@@ -136,6 +138,6 @@ def keyset_page(
                 Q(effective_at__gt=position.effective_at)
                 | Q(effective_at=position.effective_at, id__gt=position.id)
             )
-    rows = list(queryset[: limit + 1])
+    rows = fetch(queryset[: limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)

@@ -34,6 +34,7 @@ from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
+from traces.rows import fetch_values
 
 __all__ = [
     "MAX_CHAIN_EVENTS",
@@ -153,13 +154,16 @@ def event_page(
     is refused above ``MAX_OFFSET`` and cannot be combined with a cursor. Either
     way the page carries the cursor of the next one.
     """
+    fetch = fetch_values if queryset.query.values_select else list
     if offset is None or offset == 0:
-        return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
+        return keyset_page(
+            queryset, cursor=cursor, limit=limit, newest_first=newest_first, fetch=fetch
+        )
     if not is_count(offset) or not 0 <= offset <= MAX_OFFSET or cursor is not None:
         raise TraceValidationError(BAD_OFFSET.format(max_offset=MAX_OFFSET))
     check_page_limit(limit)
     order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
-    rows = list(queryset.order_by(*order)[offset : offset + limit + 1])
+    rows = fetch(queryset.order_by(*order)[offset : offset + limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
@@ -187,7 +191,7 @@ def tracked_object_values(
             .order_by("event_id", "position")
             .values(*OBJECT_VALUES)
         )
-        for row in rows:
+        for row in fetch_values(rows):
             by_event[row["event_id"]].append(row)
     return by_event
 
@@ -200,7 +204,10 @@ def event_get(
     A malformed id raises ``TraceValidationError``.
     """
     pk = check_event_id("event id", event_id)
-    return _shape(EventRecord.objects.using(_db(using)).filter(pk=pk), values).first()
+    queryset = EventRecord.objects.using(_db(using)).filter(pk=pk)
+    if values:
+        return next(iter(fetch_values(display_values(queryset)[:1])), None)
+    return queryset.for_display().first()
 
 
 def event_chain(
@@ -217,7 +224,9 @@ def event_chain(
     db = _db(using)
     root = EventRecord.objects.using(db).filter(pk=pk).values("root_id")[:1]
     queryset = EventRecord.objects.using(db).filter(root_id=Subquery(root))
-    rows = list(_shape(queryset, values).order_by("depth", "effective_at", "id")[:MAX_CHAIN_EVENTS])
+    ordered_rows = _shape(queryset, values).order_by("depth", "effective_at", "id")
+    fetch = fetch_values if values else list
+    rows = fetch(ordered_rows[:MAX_CHAIN_EVENTS])
 
     def key(row: Any) -> tuple[Any, Any, int]:
         if values:
