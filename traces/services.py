@@ -205,9 +205,11 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
             fresh = now - values["last_seen_at"] < ACTOR_SEEN_RESOLUTION
             if row is not None and fresh and all(row[f] == values[f] for f in _ACTOR_DETAILS):
                 known[key] = values["id"]
+    # Sorted: concurrent writers then lock the actor rows in the same order and cannot
+    # deadlock on them (two loaders did, in input order, on PostgreSQL).
     rows = [
         {**row, "first_seen_at": now, "last_seen_at": now}
-        for key, row in wanted.items()
+        for key, row in sorted(wanted.items())
         if key not in known
     ]
     if not rows:
