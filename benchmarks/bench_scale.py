@@ -540,9 +540,157 @@ def writes(args: argparse.Namespace) -> None:
     print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+_RAW_EVENT = (
+    "SELECT e.id, e.effective_at, e.duration, e.event_type, e.description, e.actor_id, "
+    "a.actor_type, a.actor_id, a.name, a.email, a.role, a.model, a.version, a.service_name, "
+    "a.job_id, a.metadata, e.has_decision, e.decision_trace_id, e.action, e.reasoning, "
+    "e.context, e.constraints, e.alternatives, e.rejection_reasons, e.confidence, "
+    "e.risk_level, e.requires_approval, e.approved_by, e.trigger, e.trigger_event_id, "
+    "e.depends_on, e.outcome, e.outcome_details, e.error, e.data, e.tags, e.parent_id, "
+    "e.depth, e.correlation_id, e.source_system, e.source_ip "
+    "FROM traces_eventrecord e LEFT JOIN traces_actorrecord a ON a.id = e.actor_id "
+)
+_RAW_OBJECTS = (
+    "SELECT event_id, object_type, object_id, external_id, name, metadata, state_before, "
+    "state_after FROM traces_trackedobjectrecord WHERE event_id IN ({}) "
+    "ORDER BY event_id, position"
+)
+
+
+# Positions of the JSON columns in _RAW_EVENT's and _RAW_OBJECTS' rows.
+_RAW_EVENT_JSON = (15, 20, 21, 22, 23, 30, 32, 34, 35)
+_RAW_OBJECT_JSON = (5, 6, 7)
+
+
+def _raw_rows(cursor: Any, json_columns: tuple[int, ...], sqlite: bool) -> list[list[Any]]:
+    """What a hand-written reader returns: the rows, JSON parsed, SQLite's times as datetimes."""
+    loads = json.loads
+    rows = []
+    for row in cursor.fetchall():
+        values = list(row)
+        for index in json_columns:
+            if values[index] is not None:
+                values[index] = loads(values[index])
+        if sqlite and len(values) > 1 and isinstance(values[1], str):
+            values[1] = datetime.fromisoformat(values[1])
+        rows.append(values)
+    return rows
+
+
+def _raw_read(sql: str, params: list[Any]) -> int:
+    """The hand-written query of the same rows: the events with their actor, then their objects.
+
+    JSON columns are parsed (``json.loads``) as any reader of these rows must,
+    on SQLite the event's time too; no value objects are built.
+    """
+    from django.db import connection
+
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        cursor.execute(_RAW_EVENT + sql, params)
+        rows = _raw_rows(cursor, _RAW_EVENT_JSON, sqlite)
+        if rows:
+            ids = [row[0] for row in rows]
+            cursor.execute(_RAW_OBJECTS.format(", ".join(["%s"] * len(ids))), ids)
+            _raw_rows(cursor, _RAW_OBJECT_JSON, False)
+    return len(rows)
+
+
+def reads(args: argparse.Namespace) -> None:
+    """Each client read against the raw query of the same rows, alternating, in one run."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from traces import DecisionTraceClient
+    from traces.models import EventRecord, TrackedObjectRecord
+    from traces.search import search_ranked_ids
+
+    client = DecisionTraceClient()
+    postgres = connection.vendor == "postgresql"
+    # The longest chain among the newest 100,000 events, the busy order (or any order).
+    recent = EventRecord.objects.filter(depth__gt=0).order_by("-effective_at")[:100_000]
+    root = (
+        EventRecord.objects.filter(root_id__in=recent.values("root_id"))
+        .values("root_id")
+        .annotate(size=Count("id"))
+        .order_by("-size")
+        .values_list("root_id", flat=True)
+        .first()
+    )
+    busy = (
+        TrackedObjectRecord.objects.filter(object_id=BUSY_ORDER).exists() and BUSY_ORDER
+    ) or TrackedObjectRecord.objects.values_list("object_id", flat=True).first()
+    root_param = root if postgres else root.hex
+
+    def raw_search() -> int:
+        ids = search_ranked_ids(RARE_WORD, limit=50)
+        marks = ", ".join(["%s"] * len(ids))
+        return _raw_read(f"WHERE e.id IN ({marks})", [i if postgres else i.hex for i in ids])
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+        (
+            "query(limit=50)",
+            lambda: client.query(limit=50),
+            lambda: _raw_read("ORDER BY e.effective_at DESC, e.id DESC LIMIT 51", []),
+        ),
+        (
+            "query(actor_types=[ai_agent], limit=50)",
+            lambda: client.query(actor_types=["ai_agent"], limit=50),
+            lambda: _raw_read(
+                "WHERE e.actor_type = %s ORDER BY e.effective_at DESC, e.id DESC LIMIT 51",
+                ["ai_agent"],
+            ),
+        ),
+        (
+            "get_chain",
+            lambda: client.get_chain(str(root)),
+            lambda: _raw_read(
+                "WHERE e.root_id = %s ORDER BY e.depth, e.effective_at, e.id LIMIT 1000",
+                [root_param],
+            ),
+        ),
+        (
+            f"get_object_history({busy})",
+            lambda: client.get_object_history(object_id=busy),
+            lambda: _raw_read(
+                "WHERE e.id IN (SELECT event_id FROM traces_trackedobjectrecord "
+                "WHERE object_id = %s) ORDER BY e.effective_at, e.id LIMIT 501",
+                [busy],
+            ),
+        ),
+        (
+            f"search({RARE_WORD}, limit=50)",
+            lambda: client.search(RARE_WORD, limit=50),
+            raw_search,
+        ),
+    ]
+    print(f"\n{connection.vendor}, {EventRecord.objects.count():,} events, median of {args.repeat}")
+    print(f"{'client read':<44} {'client ms':>10} {'raw ms':>8} {'ratio':>6} (wall | CPU)")
+    for name, project, raw in cases:
+        project()
+        raw()
+        ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
+        for _ in range(args.repeat):
+            for fn, wall, cpu in ((project, ours, ours_cpu), (raw, theirs, theirs_cpu)):
+                began, began_cpu = time.perf_counter(), time.process_time()
+                fn()
+                wall.append(time.perf_counter() - began)
+                cpu.append(time.process_time() - began_cpu)
+        mine, base = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
+        name = f"{name} [{raw()} events]"
+        line = f"{name:<44} {mine:>10.2f} {base:>8.2f} {mine / base:>6.2f}"
+        if not postgres:
+            # SQLite works inside this process: its CPU time is the read's cost even on a
+            # busy machine, where the wall clock also counts the time other processes ran.
+            mine, base = statistics.median(ours_cpu) * 1000, statistics.median(theirs_cpu) * 1000
+            line += f" | CPU {mine:>6.2f} {base:>6.2f} {mine / base:>6.2f}"
+        print(line, flush=True)
+    print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["load", "pages", "writes"])
+    parser.add_argument("command", choices=["load", "pages", "reads", "writes"])
     parser.add_argument("--events", type=int, default=1_000_000, help="load: events to store")
     parser.add_argument("--days", type=int, default=450, help="load: days the events span")
     parser.add_argument("--now", help="load: ISO time the newest events reach (default: now)")
@@ -569,6 +717,8 @@ def main() -> None:
         load(args)
     elif args.command == "pages":
         pages(args)
+    elif args.command == "reads":
+        reads(args)
     else:
         writes(args)
 

@@ -22,12 +22,11 @@ from decision_trace.results import EventChain, EventList
 from decision_trace.transport import QueryFilters, Receipt
 from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
-from traces.mapping import event_from_values
+from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
 from traces.rows import fetch_values
 from traces.search import search_ranked_ids
 from traces.selectors import (
-    display_values,
     event_chain,
     event_filter,
     event_get,
@@ -91,7 +90,7 @@ class InProcessTransport:
         self, filters: QueryFilters, *, limit: int, cursor: str | None, offset: int | None
     ) -> EventList:
         queryset = event_filter(**filters, using=self.using)
-        page = event_page(display_values(queryset), limit=limit, cursor=cursor, offset=offset)
+        page = event_page(queryset, limit=limit, cursor=cursor, offset=offset, values=True)
         return EventList(self._events(page.items), page.next_cursor)
 
     def search(self, text: str, *, limit: int, filters: QueryFilters) -> list[TraceEvent]:
@@ -100,7 +99,7 @@ class InProcessTransport:
         if not ids:
             return []
         matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
-        rows = {row["id"]: row for row in fetch_values(display_values(matches))}
+        rows = {row["id"]: row for row in fetch_values(matches, EVENT_VALUES)}
         return self._events([rows[pk] for pk in ids if pk in rows])
 
     def get_event(self, event_id: str) -> TraceEvent | None:
