@@ -238,10 +238,20 @@ def search_ranked_ids(
     if queryset is not None:
         inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict = f" AND d.event_id IN ({inner})"
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and not restrict:
+        # Ranked and tie-broken on the index alone (rowid is the document's id); only the
+        # best ``limit`` rows are joined for their event ids. Joining every match first
+        # to break ties on d.id doubled the query's time.
+        sql = (
+            f"SELECT d.event_id FROM (SELECT rowid, rank FROM {_FTS_TABLE} "
+            f"WHERE {_FTS_TABLE} MATCH %s ORDER BY rank, rowid DESC LIMIT %s) best "
+            f"JOIN {_DOC_TABLE} d ON d.id = best.rowid ORDER BY best.rank, best.rowid DESC"
+        )
+        params = [_fts5_match(tokens), limit]
+    elif connection.vendor == "sqlite":
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
-            f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, d.id DESC LIMIT %s"
+            f"WHERE {_FTS_TABLE} MATCH %s{restrict} ORDER BY f.rank, f.rowid DESC LIMIT %s"
         )
         params = [_fts5_match(tokens), *restrict_params, limit]
     else:
