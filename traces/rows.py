@@ -222,9 +222,9 @@ def fetch_values_in(
     select = _select(model, tuple(names), using)
     quote = connection.ops.quote_name
     target = model._meta.get_field(field)
-    column = getattr(target, "column", None)
+    column = target.column if isinstance(target, models.Field) else None
     order = _order(model, order_by, select.table, quote)
-    if column is None or not order:
+    if not isinstance(target, models.Field) or column is None or not order:
         raise ValueError(f"{field} and {', '.join(order_by)} must be columns of {model.__name__}.")
     if isinstance(keys, tuple) and len(keys) == 2 and isinstance(keys[0], str):
         inner, params = keys[0], list(keys[1])

@@ -225,7 +225,7 @@ def event_get(
     return queryset.for_display().first()
 
 
-def _root_of(pk: uuid.UUID, db: str) -> tuple[str, list[Any]]:
+def _root_of(pk: str | uuid.UUID, db: str) -> tuple[str, list[Any]]:
     """SQL of the root id of the event ``pk``, and its parameters."""
     connection = connections[db]
     quote = connection.ops.quote_name

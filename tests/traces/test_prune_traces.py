@@ -1,4 +1,4 @@
-"""prune_traces: old chains go whole, in batches; counts and search stay exact; archive re-imports."""
+"""prune_traces: old chains go whole, in batches; counts and search stay exact; archives load."""
 
 from __future__ import annotations
 
