@@ -247,7 +247,7 @@ def search_ranked_ids(
             f"WHERE {_FTS_TABLE} MATCH %s ORDER BY rank, rowid DESC LIMIT %s) best "
             f"JOIN {_DOC_TABLE} d ON d.id = best.rowid ORDER BY best.rank, best.rowid DESC"
         )
-        params = [_fts5_match(tokens), limit]
+        params: list[Any] = [_fts5_match(tokens), limit]
     elif connection.vendor == "sqlite":
         sql = (
             f"SELECT d.event_id FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
