@@ -32,6 +32,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -276,7 +277,7 @@ def _page_urls() -> Iterator[tuple[str, str]]:
     yield "timeline, actor type AI agent", "/traces/?actor_type=ai_agent"
     yield "timeline, actor agent-3", "/traces/?actor=agent-3"
     yield "timeline, event type order.*", "/traces/?event_type=order.*"
-    yield "timeline, object type product", "/traces/?object_type=product"
+    yield "timeline, object type + id", f"/traces/?object_type=order&object_id={busiest_id}"
     yield "timeline, object id (busiest order)", f"/traces/?object_id={busiest_id}"
     yield "timeline, outcome failure", "/traces/?outcome=failure"
     yield "timeline, risk critical", "/traces/?risk=critical"
@@ -369,7 +370,8 @@ class RawWriter:
 
     What the database costs without the project: no validation, no actor
     upsert, no tags, counts or decisions. Values are adapted by hand (JSON
-    text, UUIDs as the backend stores them); COPY on PostgreSQL for a batch.
+    text, UUIDs as the backend stores them); COPY on PostgreSQL for a batch, INSERT for
+    one event.
     """
 
     def __init__(self, actor_pk: int) -> None:
@@ -441,7 +443,7 @@ class RawWriter:
         events_rows = [row + self._EVENT_DEFAULTS for row in events_rows]
         object_rows = [row + self._OBJECT_DEFAULTS for row in object_rows]
         with transaction.atomic(), self.connection.cursor() as cursor:
-            if self.postgres:
+            if self.postgres and len(events_rows) > 1:
                 for table, columns, rows in (
                     ("traces_eventrecord", self._EVENT_COLUMNS, events_rows),
                     ("traces_trackedobjectrecord", self._OBJECT_COLUMNS, object_rows),
@@ -450,6 +452,9 @@ class RawWriter:
                     with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
+                return
+            if self.postgres:
+                self._insert(cursor, events_rows, object_rows, documents)
                 return
             marks = ", ".join(["%s"] * len(events_rows[0]))
             cursor.executemany(
@@ -470,6 +475,15 @@ class RawWriter:
                     "INSERT INTO traces_event_fts (rowid, body) VALUES (%s, %s)",
                     [cursor.lastrowid, body],
                 )
+
+    def _insert(self, cursor: Any, events: list, objects: list, documents: list) -> None:
+        for table, columns, rows in (
+            ("traces_eventrecord", self._EVENT_COLUMNS, events),
+            ("traces_trackedobjectrecord", self._OBJECT_COLUMNS, objects),
+            ("traces_eventsearchdocument", "event_id, body", documents),
+        ):
+            marks = ", ".join(["%s"] * len(rows[0]))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
 def writes(args: argparse.Namespace) -> None:
@@ -688,9 +702,70 @@ def reads(args: argparse.Namespace) -> None:
     print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+def prune(args: argparse.Namespace) -> None:
+    """Page latency before and while ``prune_traces`` runs in another process."""
+    import subprocess
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from traces.models import EventRecord
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench-admin").first()
+    if user is None:
+        user = user_model.objects.create_superuser("bench-admin", "bench@example.com", None)
+    web = Client()
+    web.force_login(user)
+    urls = ["/", "/traces/", "/traces/?actor_type=ai_agent"]
+
+    def sample(seconds: float | None, process: Any = None) -> list[float]:
+        times = []
+        began = time.monotonic()
+        while True:
+            for url in urls:
+                start = time.perf_counter()
+                web.get(url)
+                times.append((time.perf_counter() - start) * 1000)
+            if process is not None and process.poll() is not None:
+                return times
+            if seconds is not None and time.monotonic() - began > seconds:
+                return times
+            time.sleep(0.2)
+
+    before_count = EventRecord.objects.count()
+    quiet = sample(20)
+    command = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "prune_traces",
+        "--older-than",
+        args.older_than,
+        "--batch-size",
+        str(args.batch_size),
+    ]
+    began = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    during = sample(None, process)
+    elapsed = time.monotonic() - began
+    output = process.stdout.read().decode() if process.stdout else ""
+    after_count = EventRecord.objects.count()
+    deleted = before_count - after_count
+    print(output.strip())
+    print(f"{deleted:,} events deleted in {elapsed:,.0f} s ({deleted / elapsed:,.0f}/s)")
+    for name, times in (("before", quiet), ("while pruning", during)):
+        ordered = sorted(times)
+        p95 = ordered[int(len(ordered) * 0.95) - 1]
+        print(
+            f"pages {name}: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+            f"max {ordered[-1]:.1f} ms ({len(times)} requests)"
+        )
+    print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["load", "pages", "reads", "writes"])
+    parser.add_argument("command", choices=["load", "pages", "reads", "writes", "prune"])
     parser.add_argument("--events", type=int, default=1_000_000, help="load: events to store")
     parser.add_argument("--days", type=int, default=450, help="load: days the events span")
     parser.add_argument("--now", help="load: ISO time the newest events reach (default: now)")
@@ -701,10 +776,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15, help="runs per measurement")
     parser.add_argument("--rounds", type=int, default=5, help="writes: alternating rounds")
     parser.add_argument("--singles", type=int, default=300, help="writes: record() per round")
+    parser.add_argument("--older-than", default="20d", help="prune: prune_traces --older-than")
+    parser.add_argument("--batch-size", type=int, default=500, help="prune: chains per batch")
     parser.add_argument("--sqlite-path", default=str(ROOT / "var" / "bench_scale.sqlite3"))
     args = parser.parse_args()
     django_start(
-        settings="tests.settings" if args.command == "pages" else "config.settings",
+        settings="tests.settings" if args.command in ("pages", "prune") else "config.settings",
         sqlite_path=args.sqlite_path,
         environ={
             "DEBUG": "0",
@@ -719,6 +796,8 @@ def main() -> None:
         pages(args)
     elif args.command == "reads":
         reads(args)
+    elif args.command == "prune":
+        prune(args)
     else:
         writes(args)
 

@@ -35,6 +35,7 @@ from django.db import connections, models
 from django.db.models.fields import NOT_PROVIDED
 
 __all__ = [
+    "COPY_MIN_ROWS",
     "RowBatch",
     "insert_rows",
     "insert_rows_returning",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 _Adapter = Callable[[Any], Any]
+# Below this many rows an INSERT is cheaper than COPY, which takes one more round trip
+# (the server's CopyInResponse) before the data: record() writes one row per table.
+COPY_MIN_ROWS = 50
 # PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
 _POSTGRES_MAX_PARAMS = 65_535
 
@@ -216,13 +220,15 @@ class RowBatch:
     def write(self) -> None:
         """Store every row: ``COPY ... FROM STDIN`` on PostgreSQL, ``insert()`` elsewhere.
 
+        Fewer than ``COPY_MIN_ROWS`` rows go through ``insert()`` on PostgreSQL too.
+
         For plain appends only (no ``ON CONFLICT``): a row that breaks a
         constraint fails the whole COPY with ``IntegrityError``, as the
         INSERT would.
         """
         if not self.params:
             return
-        if self.connection.vendor != "postgresql":
+        if self.connection.vendor != "postgresql" or len(self.params) < COPY_MIN_ROWS:
             self.insert()
             return
         # Django's cursor wrapper hands copy() to the psycopg cursor as it is, so its
