@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.models.fields import NOT_PROVIDED
+from psycopg.types.json import Jsonb
 
 __all__ = [
     "COPY_MIN_ROWS",
@@ -65,6 +66,11 @@ def _sqlite_json(value: Any) -> str | None:
     return json.dumps(value)
 
 
+def _as_is(text: Any) -> str:
+    """The ``dumps`` of JSON that is text already."""
+    return str(text)
+
+
 def _sqlite_uuid(value: Any) -> str | None:
     return None if value is None else value.hex
 
@@ -89,8 +95,10 @@ def _adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
     sqlite = connection.vendor == "sqlite"
     if isinstance(field, models.JSONField):
         encoder = field.encoder
-        if sqlite and encoder is None:
-            # What ops.adapt_json_value does on SQLite, minus a call per value.
+        if encoder is None and (sqlite or connection.vendor == "postgresql"):
+            # What ops.adapt_json_value does on SQLite, minus a call per value. On
+            # PostgreSQL the same JSON text: COPY sends it as it is (the server parses
+            # it into jsonb), INSERTs wrap it as already-dumped Jsonb (_postgres_json).
             return _sqlite_json
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if isinstance(field, models.UUIDField):
@@ -128,6 +136,8 @@ class _Plan:
     defaults: dict[str, Any]
     adapters: tuple[tuple[int, _Adapter], ...]
     width: int
+    # PostgreSQL: the JSON columns, whose text an INSERT sends as Jsonb.
+    json_columns: tuple[int, ...]
 
 
 # Plans per connection object (one per thread and alias), dropped with the connection;
@@ -158,6 +168,13 @@ def _plan(model: type[models.Model], with_pk: bool, connection: Any) -> _Plan:
             },
             adapters=tuple((i, adapt) for i, adapt in adapters if adapt is not _identity),
             width=len(fields),
+            json_columns=tuple(
+                i
+                for i, field in enumerate(fields)
+                if connection.vendor == "postgresql"
+                and isinstance(field, models.JSONField)
+                and field.encoder is None
+            ),
         )
         plans[key] = plan
     return plan
@@ -210,12 +227,28 @@ class RowBatch:
             self.add(row)
         return self
 
+    def _statement_params(self) -> list[tuple[Any, ...]]:
+        """The rows as statement parameters: on PostgreSQL, JSON text wrapped as Jsonb."""
+        columns = self._plan.json_columns
+        if not columns:
+            return self.params
+        rows = []
+        for row in self.params:
+            values = list(row)
+            for index in columns:
+                if values[index] is not None:
+                    values[index] = Jsonb(values[index], dumps=_as_is)
+            rows.append(tuple(values))
+        return rows
+
     def insert(self, *, suffix: str = "") -> None:
         """INSERT every row with one ``executemany``; ``suffix`` is appended (``ON CONFLICT``)."""
         if not self.params:
             return
         with self.connection.cursor() as cursor:
-            cursor.executemany(f"{self._plan.sql}{self._plan.one_row}{suffix}", self.params)
+            cursor.executemany(
+                f"{self._plan.sql}{self._plan.one_row}{suffix}", self._statement_params()
+            )
 
     def write(self) -> None:
         """Store every row: ``COPY ... FROM STDIN`` on PostgreSQL, ``insert()`` elsewhere.
@@ -259,9 +292,10 @@ class RowBatch:
         plan = self._plan
         per_statement = max(max_query_params(self.using) // plan.width, 1)
         results: list[tuple[Any, ...]] = []
+        params = self._statement_params()
         with self.connection.cursor() as cursor:
-            for start in range(0, len(self.params), per_statement):
-                chunk = self.params[start : start + per_statement]
+            for start in range(0, len(params), per_statement):
+                chunk = params[start : start + per_statement]
                 values = ", ".join([plan.one_row] * len(chunk))
                 cursor.execute(
                     f"{plan.sql}{values}{suffix} RETURNING {returned}",

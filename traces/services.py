@@ -18,7 +18,8 @@ from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from decision_trace.exceptions import (
@@ -196,9 +197,17 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
     wanted = {key: actor_row(actor) for key, actor in latest.items()}
     known: dict[tuple[str, str], int] = {}
     ids = sorted({actor_id for _, actor_id in wanted})
-    step = max_query_params(db) - 1
-    for start in range(0, len(ids), step):
-        stored = ActorRecord.objects.using(db).filter(actor_id__in=ids[start : start + step])
+    # On PostgreSQL one array parameter (= ANY): psycopg parses a statement's text for
+    # its placeholders, and thousands of them took longer than the query.
+    step = len(ids) if connection.vendor == "postgresql" else max_query_params(db) - 1
+    for start in range(0, len(ids), max(step, 1)):
+        chunk = ids[start : start + step]
+        stored = ActorRecord.objects.using(db)
+        if connection.vendor == "postgresql":
+            match = RawSQL("actor_id = ANY(%s)", [chunk], output_field=BooleanField())
+            stored = stored.alias(wanted=match).filter(wanted=True)
+        else:
+            stored = stored.filter(actor_id__in=chunk)
         for values in stored.values("id", "last_seen_at", *_ACTOR_DETAILS):
             key = (values["actor_type"], values["actor_id"])
             row = wanted.get(key)
