@@ -489,10 +489,8 @@ class RawWriter:
 def writes(args: argparse.Namespace) -> None:
     """record() and record_many() against the raw writer, in alternating rounds."""
     from django.db import connection
-    from django.test import override_settings
 
     from traces import DecisionTraceClient
-    from traces.checkpoints import checkpoints_wait
     from traces.models import ActorRecord, EventRecord
 
     client = DecisionTraceClient()
@@ -507,7 +505,7 @@ def writes(args: argparse.Namespace) -> None:
     client.record_many([fresh(1)[0].by_ai("agent-raw", "Raw AI", model="m").build()])
     actor_pk = ActorRecord.objects.get(actor_type="ai_agent", actor_id="agent-raw").pk
     raw = RawWriter(actor_pk)
-    names = ("one", "raw one", "many", "raw many", "many, checkpoint in the writer")
+    names = ("one", "raw one", "many", "raw many")
     figures: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(args.rounds):
         builders = fresh(args.singles)
@@ -523,20 +521,11 @@ def writes(args: argparse.Namespace) -> None:
         events = [builder.build() for builder in fresh(BATCH)]
         began = time.perf_counter()
         client.record_many(events)
-        checkpoints_wait()
         figures["many"].append(len(events) / (time.perf_counter() - began))
         events = [builder.build() for builder in fresh(BATCH)]
         began = time.perf_counter()
         raw.write(events)
         figures["raw many"].append(len(events) / (time.perf_counter() - began))
-        if connection.vendor == "sqlite":
-            # The same batch without traces.checkpoints (its setting off).
-            events = [builder.build() for builder in fresh(BATCH)]
-            with override_settings(TRACES_SQLITE_BACKGROUND_CHECKPOINT=False):
-                began = time.perf_counter()
-                client.record_many(events)
-                rate = len(events) / (time.perf_counter() - began)
-            figures["many, checkpoint in the writer"].append(rate)
     median = {name: statistics.median(values) for name, values in figures.items() if values}
     print(f"\n{connection.vendor}, {stored:,} events stored at the start, {args.rounds} rounds")
     print(f"{'measure':<44} {'events/s':>10} {'of raw':>8}")
@@ -544,12 +533,6 @@ def writes(args: argparse.Namespace) -> None:
         ratio = median[name] / median[f"raw {name}"]
         print(f"{label:<44} {median[name]:>10,.0f} {ratio:>8.2f}")
         print(f"{'  raw SQL, same rows':<44} {median[f'raw {name}']:>10,.0f}")
-    if figures["many, checkpoint in the writer"]:
-        name = "many, checkpoint in the writer"
-        ratio = median[name] / median["raw many"]
-        print(
-            f"{'record_many(), no background checkpoint':<44} {median[name]:>10,.0f} {ratio:>8.2f}"
-        )
     print("rounds:", {name: [round(v) for v in values] for name, values in figures.items()})
     print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

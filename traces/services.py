@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from datetime import timedelta
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, cast
@@ -33,7 +32,6 @@ from decision_trace.validation import check_event_id, check_list, check_mapping,
 from decision_trace.values import TraceEvent
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
 from traces.bulk import RowBatch, insert_rows_returning, max_query_params
-from traces.checkpoints import deferred_checkpoint
 from traces.counts import EventKey, event_counts_add, event_counts_remove
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import (
@@ -57,10 +55,6 @@ __all__ = [
 ]
 
 MAX_BATCH_SIZE = 50_000
-# From this many events a commit writes more pages than SQLite's auto-checkpoint
-# threshold (1,000) by itself, and its checkpoint goes to the background
-# (``traces.checkpoints``); smaller writes, one record() among them, keep theirs.
-_BACKGROUND_CHECKPOINT_MIN_EVENTS = 1_000
 MAX_CHAIN_DEPTH = 1_000
 # A CharField always has a max_length (Django's own check fields.E120 says so).
 _DECISION_TYPE_LENGTH = cast(int, Decision._meta.get_field("decision_type").max_length)
@@ -275,13 +269,13 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     """Store many events set-based, in one transaction; returns their ids in input order.
 
     A child may name a parent stored earlier or one in the same batch (in any
-    order). Statements are per table, not per event: the actor upsert (one per
-    80 actors), one ``executemany`` each for events, objects, tags and search
-    documents, one insert for the approval Decisions, and one lookup when some
-    parent is outside the batch. An id already stored is reported as such
-    after the transaction rolled back. On an SQLite file a batch of 1,000
-    events or more leaves its WAL checkpoint to a background thread
-    (``traces.checkpoints``).
+    order). Statements are per table, not per event: a lookup of the stored
+    actors and an upsert of the new or changed ones (one per 80 actors), one
+    ``executemany`` (SQLite, and PostgreSQL below 50 rows) or ``COPY``
+    (PostgreSQL) each for events, objects, tags and search documents, one
+    insert for the approval Decisions, and one lookup when some parent is
+    outside the batch. An id already stored is reported as such after the
+    transaction rolled back.
 
     Raises:
         TraceValidationError: an event is not acceptable (a parent that does
@@ -292,9 +286,7 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         return []
     db = _db(using)
     try:
-        bulk = len(items) >= _BACKGROUND_CHECKPOINT_MIN_EVENTS
-        with deferred_checkpoint(db) if bulk else nullcontext():
-            _write(items, db)
+        _write(items, db)
     except IntegrityError:
         # The transaction is rolled back; say which id was taken if that was it.
         stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
