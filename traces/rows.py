@@ -176,7 +176,14 @@ def fetch_values(
     except EmptyResultSet:
         return []
     pk = f"{select.table}.{quote(model._meta.pk.column)}"
-    sql = f"{select.sql} WHERE {pk} IN ({inner})" + (f" ORDER BY {order}" if order else "")
+    if connection.vendor == "postgresql":
+        # A join, not IN: PostgreSQL cannot flatten IN (... LIMIT n) into a semi-join and,
+        # with few rows expected, re-ran the subquery for every row of the table (minutes
+        # on a test database). The derived table runs once.
+        sql = f"{select.sql} INNER JOIN ({inner}) AS page (page_pk) ON page.page_pk = {pk}"
+    else:
+        sql = f"{select.sql} WHERE {pk} IN ({inner})"
+    sql += f" ORDER BY {order}" if order else ""
     return _convert(connection, sql, params, select, fields)
 
 
