@@ -15,10 +15,15 @@ $(STAMP): pyproject.toml sdk/python/pyproject.toml
 
 install: $(STAMP)
 
+# The web server and the background worker (sealing the evidence log) run together:
+# Ctrl-C reaches both (one process group), and the worker is stopped when the server ends.
 run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py evidence_keygen
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite on SQLite, then on PostgreSQL when DATABASE_URL points at one.

@@ -43,7 +43,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from decisioning.models import Decision, DecisionTransition, IdempotencyKey  # noqa: E402
-from decisioning.services import decision_request_token_new  # noqa: E402
+from decisioning.review import decision_request_token_new  # noqa: E402
 from traces.models import (  # noqa: E402
     ActorRecord,
     EventRecord,

@@ -86,10 +86,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "csp",
     "axes",
+    "ninja",
     "decisioning",
     "traces",
+    "traces.api",
     "ecommerce",
 ]
 
@@ -215,6 +219,16 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Work after commit (sealing the evidence log) runs in `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
+# (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
+TRACES_EVIDENCE_SIGNING_KEY = os.environ.get("TRACES_EVIDENCE_SIGNING_KEY", "")
+TRACES_EVIDENCE_SIGNING_KEY_FILE = Path(
+    os.environ.get(
+        "TRACES_EVIDENCE_SIGNING_KEY_FILE", BASE_DIR / "var" / "evidence-signing-key.pem"
+    )
+)
 # Content-Security-Policy (django-csp 4): only the app's own scripts, styles and
 # images (htmx is a static file of django-htmx, served by whitenoise); no inline
 # script or style, no plugin, no framing, forms post to the app only.

@@ -12,6 +12,7 @@ from traces import views as trace_views
 urlpatterns = [
     path("", trace_views.dashboard, name="home"),
     path("traces/", include("traces.urls")),
+    path("api/v1/", include("traces.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -26,6 +26,7 @@ _EXPORTS = {
     "DecisioningError": "decisioning.exceptions",
     "IdempotencyError": "decisioning.exceptions",
     "OperationInFlightError": "decisioning.exceptions",
+    "IdempotencyParametersMismatchError": "decisioning.exceptions",
     "DuplicateOperationError": "decisioning.exceptions",
 }
 
@@ -51,6 +52,7 @@ __all__ = [  # noqa: RUF022 - grouped as in the specification
     "IdempotencyError",
     "OperationInFlightError",
     "DuplicateOperationError",
+    "IdempotencyParametersMismatchError",
 ]
 
 

@@ -40,8 +40,8 @@ from decisioning.permissions import (
     ESCALATE_DECISION,
     VIEW_DECISION,
 )
+from decisioning.review import decision_request_token_new, decision_transition
 from decisioning.selectors import decision_targets
-from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import past_tense
 
 __all__ = [

@@ -7,24 +7,40 @@ One call goes like this:
 
 1. The key is made (``key_func(*args, **kwargs)``, or
    ``"{module}.{name}:{args[0]}"``) and checked; a bad key raises
-   ``InvalidIdempotencyKeyError`` before anything is written.
+   ``InvalidIdempotencyKeyError`` before anything is written. The call's
+   arguments are fingerprinted (``call_fingerprint``).
 2. The key is claimed in its own short transaction (see
-   ``decisioning.services``). A completed, unexpired key replays its result
+   ``decisioning.idempotency``). A completed, unexpired key replays its result
    (or raises ``DuplicateOperationError`` with ``raise_on_duplicate=True``);
    a key in flight for less than ``stale_after`` raises
-   ``OperationInFlightError``; a failed, expired or stale key is taken over.
-3. The function runs inside ``transaction.atomic()``, and the key is marked
-   completed inside that same transaction: the function's writes and the
-   stored result commit together.
-4. If the function raises, that transaction rolls back (its writes are gone)
+   ``OperationInFlightError``; a key first used with other arguments raises
+   ``IdempotencyParametersMismatchError`` (completed or in flight); a failed,
+   expired or stale key is taken over.
+3. The function runs inside its own ``transaction.atomic()``. At its end, still
+   inside it, the claim's row is locked and checked to be still ours (a stale
+   takeover meanwhile rolls the function's writes back with ``ClaimLostError``).
+4. The result is recorded in a third short transaction. If the process dies
+   between 3 and 4, the function's writes are committed but the key stays in
+   flight: after ``stale_after`` the next caller runs the function again.
+5. If the function raises, its transaction rolls back (its writes are gone)
    and then, outside it, the key is marked failed, so the failure survives the
    rollback; the exception propagates unchanged and the next call retries.
 
-Called inside an outer ``transaction.atomic()``, steps 2 to 4 are savepoints of
+Called inside an outer ``transaction.atomic()``, steps 2 to 5 are savepoints of
 the outer transaction: nothing (claim, writes, result or failure) is visible
 to others or durable until the outer transaction commits, and if it rolls
 back the key disappears with everything else, as if the call never happened.
 Concurrent callers of the same key wait on the key's row until then.
+
+On PostgreSQL other writers never wait for the function: the claim and the
+result are short transactions, and the function's own transaction locks only
+the rows it writes. On SQLite there is one write lock for the whole database
+and every transaction takes it at ``BEGIN`` (``IMMEDIATE``), so while the
+function's transaction runs, every other writer waits (up to the busy
+timeout, 20 s). Readers are not blocked (WAL), so a same-key caller that finds
+the key in flight or completed by its unlocked read is answered at once
+(``OperationInFlightError`` or the replay) without waiting for the lock.
+Keep ``@idempotent`` bodies short on SQLite.
 
 Only the default database is covered.
 """
@@ -36,7 +52,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from django.db import DatabaseError, transaction
 
@@ -44,16 +60,20 @@ from decisioning.conf import get_default_expires_in, get_stale_after, is_positiv
 from decisioning.exceptions import (
     BAD_OPTIONAL_TIMEDELTA,
     KEY_MISSING,
+    ClaimLostError,
     DuplicateOperationError,
     InvalidIdempotencyKeyError,
 )
-from decisioning.services import (
+from decisioning.idempotency import (
     IdempotencyClaim,
+    call_fingerprint,
     idempotency_key_claim,
     idempotency_key_complete,
     idempotency_key_fail,
+    idempotency_key_owned,
     validate_idempotency_key,
 )
+from decisioning.results import encode_result
 
 __all__ = ["idempotent"]
 
@@ -116,19 +136,27 @@ def idempotent(
                 key=validate_idempotency_key(key),
                 stale_after=stale_after or get_stale_after(),
                 expires_in=expires_in or get_default_expires_in(),
+                fingerprint=call_fingerprint(
+                    f"{func.__module__}.{func.__qualname__}", list(args), kwargs
+                ),
             )
             if not claim.acquired:
                 result = claim.record.replay_result()
                 if raise_on_duplicate:
                     raise DuplicateOperationError(key, claim.record.completed_at, result)
-                return result
+                # What this function returned the first time, decoded from the key's row.
+                return cast("R", result)
             try:
                 with transaction.atomic():
                     result = func(*args, **kwargs)
-                    idempotency_key_complete(claim=claim, result=result)
+                    # Refuse an unstorable result before the writes commit.
+                    encode_result(result)
+                    if not idempotency_key_owned(claim=claim):
+                        raise ClaimLostError(claim.record.key)
             except BaseException as exc:
                 _record_failure(claim, exc)
                 raise
+            idempotency_key_complete(claim=claim, result=result)
             return result
 
         return wrapper

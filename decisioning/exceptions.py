@@ -20,6 +20,7 @@ __all__ = [
     "DecisioningError",
     "DuplicateOperationError",
     "IdempotencyError",
+    "IdempotencyParametersMismatchError",
     "InvalidActionError",
     "InvalidIdempotencyKeyError",
     "InvalidReasonError",
@@ -43,6 +44,10 @@ CLAIM_LOST = (
     "Operation with key '{key}' was taken over by another caller after its stale "
     "timeout; this attempt's database writes were rolled back. Raise stale_after "
     "above the operation's longest run time."
+)
+PARAMETERS_MISMATCH = (
+    "Operation with key '{key}' was first called with other arguments; an idempotency "
+    "key may be reused only for the same call. Use a new key for a different call."
 )
 CLAIM_CONTENDED = "Operation with key '{key}' was claimed and removed concurrently; retry."
 RESULT_NOT_STORABLE = (
@@ -120,6 +125,14 @@ class DuplicateOperationError(IdempotencyError):
         self.completed_at = completed_at
         self.result = result
         super().__init__(f"Operation with key '{key}' already completed at {completed_at}")
+
+
+class IdempotencyParametersMismatchError(IdempotencyError):
+    """The key was first used for a call with other arguments; nothing was run or replayed."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(PARAMETERS_MISMATCH.format(key=key))
 
 
 class InvalidIdempotencyKeyError(IdempotencyError, ValueError):

@@ -36,7 +36,7 @@ class IdempotencyKey(UUIDModel):
     """The status and stored result of one idempotent operation.
 
     ``@idempotent`` claims, completes and fails keys through
-    ``decisioning.services``; ``mark_completed`` / ``mark_failed`` are the plain
+    ``decisioning.idempotency``; ``mark_completed`` / ``mark_failed`` are the plain
     spec API for code that manages a key by hand.
     """
 
@@ -70,10 +70,19 @@ class IdempotencyKey(UUIDModel):
         default=dict,
         blank=True,
         encoder=DecisioningJSONEncoder,
-        help_text='The stored result, {"value": ...}, replayed to later callers.',
+        help_text="The stored result, replayed to later callers: a dict result as "
+        'itself, anything else as {"value": ...}.',
     )
     error_message = models.TextField(
         blank=True, default="", help_text="Why the last attempt failed."
+    )
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of the call's arguments (or the HTTP request); a repeat of "
+        "the key with another fingerprint is refused.",
     )
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="After this the key no longer replays its result."
@@ -97,8 +106,9 @@ class IdempotencyKey(UUIDModel):
     ) -> None:
         """Mark the operation completed and store its result.
 
-        The result is stored as ``{"value": ...}`` by the rules of
-        ``decisioning.results``; ``result_type`` and ``result_id`` default to the
+        A dict result is stored as ``result_data`` itself (as the spec says);
+        anything else as ``{"value": ...}``, by the rules of
+        ``decisioning.results``. ``result_type`` and ``result_id`` default to the
         result's dotted class name and, for a model instance, its primary key.
 
         Raises:
@@ -123,7 +133,7 @@ class IdempotencyKey(UUIDModel):
 
     def replay_result(self) -> Any:
         """The stored result as a replay returns it (see ``decisioning.results``)."""
-        return decode_result(self.result_data)
+        return decode_result(self.result_data, result_type=self.result_type)
 
 
 class Decision(UUIDModel, BaseModel, TimeSemanticsMixin):

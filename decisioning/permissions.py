@@ -2,7 +2,7 @@
 
 The permissions are declared in ``Decision.Meta.permissions``; migration
 ``0004_review_groups`` creates the groups, and ``review_groups_ensure()`` in
-``decisioning.services`` brings them back to exactly these permissions (after
+``decisioning.review`` brings them back to exactly these permissions (after
 a test database flush, or in a demo setup).
 """
 

@@ -1,9 +1,12 @@
 """How ``@idempotent`` stores a function's result and what a replay gives back.
 
 ``encode_result(value)`` turns a result into JSON with type tags; it is what
-``IdempotencyKey.result_data`` holds, always as ``{"value": <encoded>}`` so a
-dict result can never be mistaken for the envelope. ``decode_result(data)``
-rebuilds the value. The rules, kind by kind:
+``IdempotencyKey.result_data`` holds. A plain ``dict`` result is stored as
+itself (the django-decisioning spec: ``mark_completed(result=some_dict)``
+stores that dict), with ``result_type`` ``"builtins.dict"`` telling the
+replay so; anything else is wrapped as ``{"value": <encoded>}``.
+``decode_result(data, result_type=...)`` rebuilds the value. The rules, kind
+by kind:
 
 ========================  ==========================================  =====================
 result                    stored in ``result_data["value"]``          a replay returns
@@ -59,9 +62,10 @@ from decisioning.exceptions import (
 )
 from decisioning.utils import parse_pk
 
-__all__ = ["StoredResult", "decode_result", "encode_result"]
+__all__ = ["DICT_RESULT_TYPE", "StoredResult", "decode_result", "encode_result"]
 
 KIND = "__kind__"
+DICT_RESULT_TYPE = "builtins.dict"
 MAX_DEPTH = 50
 
 _FROM_ISO = {
@@ -90,8 +94,9 @@ def encode_result(value: Any) -> StoredResult:
     result_id = ""
     if isinstance(value, models.Model):
         result_id = str(value.pk) if value.pk is not None else ""
+    encoded = _encode(value, 0)
     return StoredResult(
-        data={"value": _encode(value, 0)},
+        data=encoded if cls is dict else {"value": encoded},
         result_type=f"{cls.__module__}.{cls.__qualname__}",
         result_id=result_id,
     )
@@ -136,9 +141,19 @@ def _encode(value: Any, depth: int) -> Any:
     raise ResultNotStorableError(RESULT_NOT_STORABLE.format(type_name=type(value).__name__))
 
 
-def decode_result(data: Any) -> Any:
-    """Rebuild a stored result; model rows are re-fetched, one query per model."""
-    value = data.get("value") if isinstance(data, dict) else None
+def decode_result(data: Any, *, result_type: str = "") -> Any:
+    """Rebuild a stored result; model rows are re-fetched, one query per model.
+
+    ``result_type`` is the stored ``IdempotencyKey.result_type``:
+    ``DICT_RESULT_TYPE`` means ``data`` is the dict result itself. With any
+    other type (``mark_completed`` lets the caller name one), data that is
+    exactly ``{"value": ...}`` is the envelope and other dict data is a dict
+    result stored as itself, as the django-decisioning spec replays it.
+    """
+    if result_type == DICT_RESULT_TYPE or (isinstance(data, dict) and set(data) - {"value"}):
+        value = data
+    else:
+        value = data.get("value") if isinstance(data, dict) else None
     refs: dict[str, set[str]] = defaultdict(set)
     _collect_model_refs(value, refs)
     rows = {label: _fetch(label, pks) for label, pks in refs.items()}

@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from decisioning.permissions import ADMINS, REVIEWERS, SENIOR_ADMINS
-from decisioning.services import review_groups_ensure
+from decisioning.review import review_groups_ensure
 
 __all__ = ["DEMO_ACCOUNTS", "DemoAccount", "demo_accounts_ensure"]
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import connection, transaction
 
-from decisioning.services import decision_transition, review_groups_ensure
+from decisioning.review import decision_transition, review_groups_ensure
 from ecommerce.demo import DEMO_SOURCE, DEMO_STAFF, DemoReview, DemoStore
 from ecommerce.exceptions import DEMO_EXISTS, DemoStoreExistsError
 from ecommerce.selectors import demo_event_count
@@ -81,7 +81,7 @@ def demo_store_seed(
 
     The events go in batches through ``traces.services.trace_record_many``;
     then the named admins (``DEMO_STAFF``) decide part of the pending
-    decisions through ``decisioning.services.decision_transition``, at the
+    decisions through ``decisioning.review.decision_transition``, at the
     simulated times, so the review history is real.
 
     Args:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
 from decisioning.permissions import ADMINS, REVIEWERS, SENIOR_ADMINS
-from decisioning.services import review_groups_ensure
+from decisioning.review import review_groups_ensure
 from tests.decisioning.factories import UserFactory
+from traces.evidence.keys import key_file_create
 
 # Role -> the review group it belongs to (anonymous: not signed in).
 ROLES = {"reviewer": REVIEWERS, "admin": ADMINS, "senior": SENIOR_ADMINS}
@@ -59,3 +62,12 @@ def senior(make_user):
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def evidence_signing_key() -> Iterator[Path]:
+    """The checkpoint signing key of this test run (a temporary file, removed at the end)."""
+    path = Path(settings.TRACES_EVIDENCE_SIGNING_KEY_FILE)
+    key_file_create(path)
+    yield path
+    path.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ tests run on SQLite.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -23,3 +25,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks run at once, in the committing thread (tests/traces/evidence runs the real
+# database-backend worker too); sealing is asked for after every commit.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TRACES_EVIDENCE_SEAL_DELAY = 0
+# A key for this test run only (tests/conftest.py creates it).
+TRACES_EVIDENCE_SIGNING_KEY_FILE = (
+    Path(tempfile.gettempdir()) / f"decision-trace-test-key-{os.getpid()}.pem"
+)

@@ -9,11 +9,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from decision_trace.enums import ActorType, EventOutcome, RiskLevel
-from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
+from traces.models import (
+    ActorRecord,
+    EventCorrection,
+    EventRecord,
+    SignedCheckpoint,
+    TrackedObjectRecord,
+)
 from traces.querysets import EventRecordQuerySet
 from traces.search import search_events
 
-__all__ = ["ActorRecordAdmin", "EventRecordAdmin"]
+__all__ = ["ActorRecordAdmin", "EventRecordAdmin", "SignedCheckpointAdmin"]
 
 
 class _ReadOnlyMixin:
@@ -154,6 +160,23 @@ class TrackedObjectInline(admin.TabularInline[TrackedObjectRecord, EventRecord])
         return False
 
 
+class EventCorrectionInline(admin.TabularInline[EventCorrection, EventRecord]):
+    """The event's later versions (corrections), oldest first."""
+
+    model = EventCorrection
+    fields = ("version", "recorded_at", "corrected_by", "reason", "changes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(EventRecord)
 class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
     """Browse trace events: who did what, why, to which objects. Read-only."""
@@ -175,7 +198,7 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
     ordering = ("-effective_at", "-id")
     show_full_result_count = False
     list_per_page = 50
-    inlines = (TrackedObjectInline,)
+    inlines = (TrackedObjectInline, EventCorrectionInline)
     fieldsets = (
         (None, {"fields": ("id", "event_type", "description", "effective_at", "recorded_at")}),
         ("Who", {"fields": ("actor", "actor_type")}),
@@ -229,6 +252,24 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
         if not search_term.strip():
             return queryset, False
         return search_events(search_term, _events(queryset)), False
+
+
+@admin.register(SignedCheckpoint)
+class SignedCheckpointAdmin(_ReadOnlyMixin, admin.ModelAdmin[SignedCheckpoint]):
+    """The evidence log's signed checkpoints (export them with ``export_checkpoints``)."""
+
+    list_display = ("size", "signed_at", "key_id", "root_hex")
+    ordering = ("-size",)
+    fields = ("size", "signed_at", "key_id", "root_hex", "signature_hex")
+    readonly_fields = fields
+
+    @admin.display(description="root")
+    def root_hex(self, obj: SignedCheckpoint) -> str:
+        return bytes(obj.root).hex()
+
+    @admin.display(description="signature")
+    def signature_hex(self, obj: SignedCheckpoint) -> str:
+        return bytes(obj.signature).hex()
 
 
 @admin.register(ActorRecord)

@@ -18,9 +18,11 @@ from django.contrib.contenttypes.models import ContentType
 from decision_trace.enums import ObjectType
 from decision_trace.validation import NAME_LENGTH
 from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject
-from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
+from decisioning.models import Decision, DecisionAction, DecisionTransition
 from decisioning.permissions import APPROVE_DECISION, DECIDE_ESCALATED_DECISION
 from decisioning.transitions import past_tense
+from traces.evidence.models import SealKind
+from traces.evidence.sealing import seal_request
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.services import trace_record
 
@@ -67,8 +69,8 @@ def decision_audit_record(
     the originating event's objects are tracked too, so their histories show
     the review. When the decision is about a stored ``EventRecord``, the
     audit event is that event's child and, if the event required approval,
-    its ``approval_status`` follows the decision and ``approved_by`` names
-    the user (cleared again by a reopen).
+    its ``approval_status`` mirror follows the decision. The transition is
+    sealed into the evidence log after commit.
 
     Call it inside the transition's transaction; ``decision_transitioned``
     does.
@@ -90,7 +92,7 @@ def decision_audit_record(
         )
     ]
     if parent is not None:
-        _approval_follow(parent, transition=transition, username=username)
+        _approval_follow(parent, transition=transition)
         objects.extend(
             TrackedObject(
                 id=obj.object_id,
@@ -126,7 +128,11 @@ def decision_audit_record(
         tags=(AUDIT_TAG,),
         parent_event_id=str(parent.pk) if parent is not None else None,
     )
-    return trace_record(event=event)
+    event_id = trace_record(event=event)
+    seal_request(
+        kind=SealKind.TRANSITION, keys=[transition.pk], using=transition._state.db or "default"
+    )
+    return event_id
 
 
 def _originating_event(decision: Decision) -> EventRecord | None:
@@ -136,13 +142,12 @@ def _originating_event(decision: Decision) -> EventRecord | None:
     return EventRecord.objects.only("pk", "requires_approval").filter(pk=event_id).first()
 
 
-def _approval_follow(event: EventRecord, *, transition: DecisionTransition, username: str) -> None:
-    if not event.requires_approval:
-        return
-    reopened = transition.to_outcome == DecisionOutcome.PENDING
-    EventRecord.objects.filter(pk=event.pk).update(
-        approval_status=transition.to_outcome, approved_by="" if reopened else username
-    )
+def _approval_follow(event: EventRecord, *, transition: DecisionTransition) -> None:
+    # approval_status is the one column of a recorded event an UPDATE may set (a
+    # mirror of the Decision, for the timeline's approval filter); who decided is in
+    # the transition and the audit event, never written back onto the event.
+    if event.requires_approval:
+        EventRecord.objects.filter(pk=event.pk).update(approval_status=transition.to_outcome)
 
 
 def _display_name(user: AbstractBaseUser, username: str) -> str:

@@ -11,6 +11,7 @@ registers that transport as the SDK's default, so inside the project a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -20,8 +21,10 @@ import decision_trace
 from decision_trace.exceptions import TraceValidationError
 from decision_trace.results import EventChain, EventList
 from decision_trace.transport import QueryFilters, Receipt
+from decision_trace.validation import aware
 from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
+from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
 from traces.rows import fetch_values
@@ -91,7 +94,8 @@ class InProcessTransport:
     ) -> EventList:
         queryset = event_filter(**filters, using=self.using)
         page = event_page(queryset, limit=limit, cursor=cursor, offset=offset, values=True)
-        return EventList(self._events(page.items), page.next_cursor)
+        known_at = filters.get("known_at")
+        return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
     def search(self, text: str, *, limit: int, filters: QueryFilters) -> list[TraceEvent]:
         queryset = event_filter(**filters, using=self.using) if filters else None
@@ -100,11 +104,14 @@ class InProcessTransport:
             return []
         matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
         rows = {row["id"]: row for row in fetch_values(matches, EVENT_VALUES)}
-        return self._events([rows[pk] for pk in ids if pk in rows])
+        known_at = filters.get("known_at")
+        return self._events([rows[pk] for pk in ids if pk in rows], known_at=known_at)
 
-    def get_event(self, event_id: str) -> TraceEvent | None:
-        row = event_get(event_id, using=self.using, values=True)
-        return self._events([row])[0] if row is not None else None
+    def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
+        row = event_get(event_id, using=self.using, values=True, known_at=known_at)
+        if not isinstance(row, dict):  # values=True: a values() row, or None
+            return None
+        return self._events([row], known_at=known_at)[0]
 
     def get_chain(self, event_id: str) -> EventChain:
         pairs = event_chain(event_id, using=self.using, values=True)
@@ -119,6 +126,7 @@ class InProcessTransport:
         object_id: str | None,
         limit: int,
         cursor: str | None,
+        known_at: datetime | None = None,
     ) -> EventList:
         page = object_history(
             external_id=external_id,
@@ -128,8 +136,9 @@ class InProcessTransport:
             cursor=cursor,
             using=self.using,
             values=True,
+            known_at=known_at,
         )
-        return EventList(self._events(page.items), page.next_cursor)
+        return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
     def stats(self) -> dict[str, Any]:
         return event_stats(using=self.using)
@@ -137,8 +146,11 @@ class InProcessTransport:
     def _db(self) -> str:
         return self.using or router.db_for_read(EventRecord)
 
-    def _events(self, rows: list[dict[str, Any]]) -> list[TraceEvent]:
-        """Value objects for ``values()`` rows: one more query, for all their objects."""
+    def _events(self, rows: list[dict[str, Any]], *, known_at: object = None) -> list[TraceEvent]:
+        """Value objects for ``values()`` rows, each as its current version (as known at
+        ``known_at``): two more queries, for all their objects and corrections."""
+        known = None if known_at is None else aware("known_at", known_at)
+        corrections_apply_values(rows, known_at=known, using=self._db())
         objects = tracked_object_values([row["id"] for row in rows], using=self.using)
         return [event_from_values(row, objects[row["id"]]) for row in rows]
 

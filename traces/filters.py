@@ -8,7 +8,7 @@ shows the form's errors instead of a list when the input is bad.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -32,6 +32,7 @@ __all__ = [
     "DecisionFilterSet",
     "EventFilterSet",
     "FilterChip",
+    "KnownAtForm",
     "PeriodForm",
     "ReviewFilterSet",
     "active_filter_chips",
@@ -60,6 +61,26 @@ APPROVAL_CHOICES = [(APPROVAL_ANY, "Needs approval (any status)"), *DecisionOutc
 
 def _datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _known_at_input() -> forms.DateTimeInput:
+    # To the second: "as known at" often means just before a given recording.
+    return forms.DateTimeInput(
+        attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+    )
+
+
+KNOWN_AT_HELP = "Show only what had been recorded by then: later events and corrections hidden."
+KNOWN_AT_OUT_OF_RANGE = "Enter a time between the years 1 and 9999 in UTC."
+
+
+def _in_utc_range(value: datetime) -> bool:
+    """Whether an aware datetime still exists in UTC (9999-12-31 23:00-01:00 does not)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _checkboxes(
@@ -104,6 +125,9 @@ class EventFilterForm(_Form):
             self.add_error("object_id", OBJECT_TYPE_NEEDS_ID)
         if len(_split_tags(data.get("tag") or "")) > MAX_TAGS:
             self.add_error("tag", TAGS_TOO_MANY)
+        known_at = data.get("known_at")
+        if known_at is not None and not _in_utc_range(known_at):
+            self.add_error("known_at", KNOWN_AT_OUT_OF_RANGE)
         if (since or until) and data.get("period") in TIME_PRESETS:
             # Explicit dates win over a preset: the range is what the person typed.
             data["period"] = CUSTOM
@@ -173,6 +197,16 @@ class EventFilterSet(django_filters.FilterSet):
         field_name="effective_at", lookup_expr="lt", label="To", widget=_datetime_input()
     )
 
+    # System time: a residual filter on the (effective_at, id) scan, no index of its
+    # own (an index on recorded_at would cost every insert; docs/evidence.md).
+    known_at = django_filters.IsoDateTimeFilter(
+        field_name="recorded_at",
+        lookup_expr="lte",
+        label="As known at",
+        widget=_known_at_input(),
+        help_text=KNOWN_AT_HELP,
+    )
+
     class Meta:
         model = EventRecord
         form = EventFilterForm
@@ -190,6 +224,7 @@ class EventFilterSet(django_filters.FilterSet):
             "period",
             "since",
             "until",
+            "known_at",
         ]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -293,10 +328,24 @@ def active_filter_chips(filterset: EventFilterSet) -> list[FilterChip]:
                 if value.strip() and (key, value) != (name, raw)
             ]
             shown = option_labels.get(raw, raw)
-            if name in ("since", "until"):
+            if name in ("since", "until", "known_at"):
                 shown = shown.replace("T", " ")
             chips.append(FilterChip(str(bound.label), shown, urlencode(remaining)))
     return chips
+
+
+class KnownAtForm(_Form):
+    """``?known_at=``: the event page and an object's history as known at a time."""
+
+    known_at = forms.DateTimeField(
+        required=False, label="As known at", widget=_known_at_input(), help_text=KNOWN_AT_HELP
+    )
+
+    def clean_known_at(self) -> datetime | None:
+        value: datetime | None = self.cleaned_data["known_at"]
+        if value is not None and not _in_utc_range(value):
+            raise forms.ValidationError(KNOWN_AT_OUT_OF_RANGE)
+        return value
 
 
 class PeriodForm(_Form):

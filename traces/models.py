@@ -7,7 +7,8 @@ objects; the names here end in ``Record`` so they never shadow them.
 Denormalised on purpose, each for an index the UI filters on:
 ``EventRecord.actor_type`` (copied from the actor), ``root_id`` / ``depth``
 (the chain, set from the parent at insert), ``approval_status`` (mirrors the
-pending ``decisioning.Decision``; services change both in one transaction)
+approval ``decisioning.Decision``'s outcome; the review workflow changes both
+in one transaction)
 and ``tags`` (the event's tags for display; ``EventTag`` rows are what
 filters use).
 
@@ -30,14 +31,30 @@ from django.db.models import Q
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel, choices
 from decisioning.mixins import TimeSemanticsMixin
 from decisioning.models import DecisionOutcome
+from traces.evidence.models import (  # registered with the traces app from here
+    EventCorrection,
+    LogEntry,
+    LogHead,
+    LogNode,
+    PrunedEntry,
+    SealRequest,
+    SignedCheckpoint,
+)
 from traces.querysets import EventRecordManager
 
 __all__ = [
     "ActorRecord",
+    "EventCorrection",
     "EventRecord",
     "EventSearchDocument",
     "EventTag",
     "HourlyEventCount",
+    "LogEntry",
+    "LogHead",
+    "LogNode",
+    "PrunedEntry",
+    "SealRequest",
+    "SignedCheckpoint",
     "TrackedObjectRecord",
 ]
 

@@ -129,14 +129,19 @@ def keyset_page(
         if position is not None:
             queryset = queryset.filter(
                 Q(effective_at__lt=position.effective_at)
-                | Q(effective_at=position.effective_at, id__lt=position.id)
+                | Q(effective_at=position.effective_at, id__lt=position.id),
+                # Implied by the OR, and what lets SQLite seek the index to the
+                # cursor instead of scanning it from the first row (a deep page of
+                # a million rows: 0.3 s without it).
+                effective_at__lte=position.effective_at,
             )
     else:
         queryset = queryset.order_by("effective_at", "id")
         if position is not None:
             queryset = queryset.filter(
                 Q(effective_at__gt=position.effective_at)
-                | Q(effective_at=position.effective_at, id__gt=position.id)
+                | Q(effective_at=position.effective_at, id__gt=position.id),
+                effective_at__gte=position.effective_at,
             )
     rows = fetch(queryset[: limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None

@@ -89,15 +89,17 @@ def event_filter(
     risk_levels: Iterable[RiskLevel | str] | None = None,
     requires_approval: bool | None = None,
     correlation_id: str | None = None,
+    known_at: datetime | None = None,
     using: str | None = None,
 ) -> EventRecordQuerySet:
     """Events matching every filter given (``None`` = no filter; an empty list matches nothing).
 
     Times are the business time, half-open ``[start, end)``; naive datetimes are
     UTC. ``event_types`` take ``"order.*"`` prefixes; ``object_ids`` match an
-    object's id or its external id. Bad values raise ``TraceValidationError``.
+    object's id or its external id. ``known_at``: only events recorded by then
+    (system time). Bad values raise ``TraceValidationError``.
     """
-    queryset: EventRecordQuerySet = EventRecord.objects.using(_db(using)).all()
+    queryset: EventRecordQuerySet = _known(EventRecord.objects.using(_db(using)).all(), known_at)
     if start is not None:
         queryset = queryset.filter(effective_at__gte=aware("start", start))
     if end is not None:
@@ -211,15 +213,27 @@ def tracked_object_values(
     return by_event
 
 
+def _known(queryset: EventRecordQuerySet, known_at: datetime | None) -> EventRecordQuerySet:
+    """Only the events recorded by ``known_at`` (all when None); naive means UTC."""
+    if known_at is None:
+        return queryset
+    return queryset.recorded_before(aware("known_at", known_at))
+
+
 def event_get(
-    event_id: str | uuid.UUID, *, using: str | None = None, values: bool = False
+    event_id: str | uuid.UUID,
+    *,
+    using: str | None = None,
+    values: bool = False,
+    known_at: datetime | None = None,
 ) -> EventRecord | dict[str, Any] | None:
     """One event ready for display (a model row, or a values row), or ``None``.
 
-    A malformed id raises ``TraceValidationError``.
+    ``None`` too when it was recorded after ``known_at``. A malformed id raises
+    ``TraceValidationError``.
     """
     pk = check_event_id("event id", event_id)
-    queryset = EventRecord.objects.using(_db(using)).filter(pk=pk)
+    queryset = _known(EventRecord.objects.using(_db(using)).filter(pk=pk), known_at)
     if values:
         return next(iter(fetch_values(queryset[:1], EVENT_VALUES)), None)
     return queryset.for_display().first()
@@ -292,10 +306,12 @@ def object_history(
     cursor: str | None = None,
     using: str | None = None,
     values: bool = False,
+    known_at: datetime | None = None,
 ) -> Page[Any]:
     """Every event that touched an object, oldest first, with the objects' states.
 
-    ``object_id`` and ``external_id`` each match either id of a tracked object.
+    ``object_id`` and ``external_id`` each match either id of a tracked object;
+    ``known_at``: only the events recorded by then.
     """
     ids = [
         check_text(name, value, max_length=ID_LENGTH, required=True)
@@ -305,7 +321,7 @@ def object_history(
     if not ids:
         raise TraceValidationError(NO_OBJECT_KEY)
     types = None if object_type is None else [check_choice("object_type", object_type, ObjectType)]
-    queryset = EventRecord.objects.using(_db(using)).touching(ids, types)
+    queryset = _known(EventRecord.objects.using(_db(using)).touching(ids, types), known_at)
     return event_page(
         _shape(queryset, values), limit=limit, cursor=cursor, newest_first=False, values=values
     )

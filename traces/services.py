@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -28,20 +28,17 @@ from decision_trace.exceptions import (
     WRONG_ITEM,
     TraceValidationError,
 )
-from decision_trace.validation import check_event_id, check_list, check_mapping, check_text
 from decision_trace.values import TraceEvent
-from decisioning.models import Decision, DecisionOutcome, DecisionTransition
+from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import RowBatch, insert_rows_returning, max_query_params
-from traces.counts import EventKey, event_counts_add, event_counts_remove
+from traces.counts import event_counts_add
+from traces.evidence.corrections import event_correct
+from traces.evidence.models import SealKind
+from traces.evidence.retention import retention_delete
+from traces.evidence.sealing import seal_request
 from traces.mapping import actor_row, event_row, object_row, search_body
-from traces.models import (
-    ActorRecord,
-    EventRecord,
-    EventSearchDocument,
-    EventTag,
-    TrackedObjectRecord,
-)
-from traces.search import document_body, search_index_add, search_index_remove
+from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
+from traces.search import document_body, search_index_add
 
 __all__ = [
     "ACTOR_SEEN_RESOLUTION",
@@ -333,6 +330,7 @@ def _write(items: list[TraceEvent], db: str) -> None:
                 tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
         rows.write()
+        seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
         objects.write()
         tags.write()
         search_index_add(documents, using=db)
@@ -373,43 +371,37 @@ def trace_record(*, event: TraceEvent, using: str | None = None) -> str:
 def trace_update_text(
     *,
     event_id: str | uuid.UUID,
+    corrected_by: str,
+    reason: str,
     description: str | None = None,
     reasoning: str | None = None,
     alternatives: list[Any] | None = None,
     rejection_reasons: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
     using: str | None = None,
-) -> None:
-    """Correct an event's searchable text; the search index follows in the same transaction.
+) -> int:
+    """Correct an event's text or data: a new version, the original stays; returns its number.
 
-    Only the arguments given change. Raises ``TraceValidationError`` for bad
-    input or an unknown event (nothing changes).
+    ``traces.evidence.corrections.event_correct``: only the arguments given
+    change, the search index follows the current version in the same
+    transaction, and the correction is sealed after commit.
+
+    Raises:
+        TraceValidationError: bad input, nothing to correct or an unknown
+            event; nothing was written.
     """
-    pk = check_event_id("event_id", event_id)
-    changes: dict[str, Any] = {}
-    if description is not None:
-        changes["description"] = check_text("description", description)
-    if reasoning is not None:
-        changes["reasoning"] = check_text("reasoning", reasoning)
-    if alternatives is not None:
-        changes["alternatives"] = check_list("alternatives", alternatives)
-    if rejection_reasons is not None:
-        changes["rejection_reasons"] = check_mapping("rejection_reasons", rejection_reasons)
-    db = _db(using)
-    with transaction.atomic(using=db):
-        try:
-            row = EventRecord.objects.using(db).select_for_update().get(pk=pk)
-        except EventRecord.DoesNotExist as exc:
-            raise TraceValidationError(f"No stored event has the id {event_id!r}.") from exc
-        if not changes:
-            return
-        for name, value in changes.items():
-            setattr(row, name, value)
-        if "reasoning" in changes or "alternatives" in changes or "rejection_reasons" in changes:
-            row.has_decision = True
-        row.save(update_fields=[*list(changes), "has_decision"])
-        search_index_remove([row.pk], using=db)
-        EventSearchDocument.objects.using(db).filter(event_id=row.pk).delete()
-        search_index_add([_search_document(row)], using=db)
+    correction = event_correct(
+        event_id=event_id,
+        corrected_by=corrected_by,
+        reason=reason,
+        description=description,
+        reasoning=reasoning,
+        alternatives=alternatives,
+        rejection_reasons=rejection_reasons,
+        data=data,
+        using=using,
+    )
+    return correction.version
 
 
 def _search_document(row: EventRecord) -> dict[str, Any]:
@@ -432,48 +424,22 @@ def trace_index_stored(*, events: Iterable[EventRecord], using: str | None = Non
         event_counts_add(
             [(row.effective_at, row.actor_type, row.outcome) for row in rows], using=db
         )
+        seal_request(kind=SealKind.EVENT, keys=[row.pk for row in rows], using=db)
 
 
-def _counted(events: QuerySet[EventRecord]) -> dict[uuid.UUID, EventKey]:
-    """Each event's id with what its hourly count is keyed on."""
-    return {
-        pk: (when, actor_type, outcome)
-        for pk, when, actor_type, outcome in events.values_list(
-            "pk", "effective_at", "actor_type", "outcome"
-        )
-    }
+def trace_delete(
+    *,
+    event_ids: Iterable[str | uuid.UUID],
+    reason: str = "trace_delete",
+    using: str | None = None,
+) -> int:
+    """Delete events with all their descendants and everything recorded about them.
 
-
-def trace_delete(*, event_ids: Iterable[str | uuid.UUID], using: str | None = None) -> int:
-    """Delete events with all their descendants, objects, tags, search entries and Decisions.
-
-    The Decisions about those events go with their review history; the audit
-    events of their reviews are children of the events and go with them.
-    For retention and for removing test data; evidence is otherwise kept.
-    Returns the number of events deleted.
+    The one sanctioned deletion, ``traces.evidence.retention.retention_delete``:
+    objects, tags, corrections, search entries, hourly counts, and the
+    Decisions about those events with their review history (the audit events
+    of their reviews are children of the events and go with them); sealed
+    rows are marked pruned in the log. For retention and for removing demo
+    data; evidence is otherwise kept. Returns the number of events deleted.
     """
-    ids = {uuid.UUID(check_event_id("event_ids", i)) for i in event_ids}
-    db = _db(using)
-    with transaction.atomic(using=db):
-        frontier = _counted(EventRecord.objects.using(db).filter(pk__in=ids))
-        counted: dict[uuid.UUID, EventKey] = {}
-        while frontier:
-            counted.update(frontier)
-            frontier = _counted(EventRecord.objects.using(db).filter(parent_id__in=list(frontier)))
-        doomed = list(counted)
-        if not doomed:
-            return 0
-        event_counts_remove(counted.values(), using=db)
-        search_index_remove(doomed, using=db)
-        content_type = ContentType.objects.db_manager(db).get_for_model(EventRecord)
-        decisions = Decision.all_objects.using(db).filter(
-            target_content_type=content_type, target_id__in=[str(pk) for pk in doomed]
-        )
-        # A Decision's review history protects it: it goes first, with the Decision.
-        DecisionTransition.objects.using(db).filter(decision__in=decisions).delete()
-        decisions.delete()
-        # Children first: a parent is protected while it has children.
-        rows = EventRecord.objects.using(db).filter(pk__in=doomed).order_by("-depth")
-        for depth in sorted(set(rows.values_list("depth", flat=True)), reverse=True):
-            EventRecord.objects.using(db).filter(pk__in=doomed, depth=depth).delete()
-        return len(doomed)
+    return retention_delete(event_ids=event_ids, reason=reason, using=using)

@@ -6,6 +6,7 @@ from django.urls import path, register_converter
 
 from traces import views
 from traces.converters import RecordIdConverter
+from traces.formats import views as export_views
 
 register_converter(RecordIdConverter, "record_id")
 
@@ -24,4 +25,12 @@ urlpatterns = [
     path("decisions/<uuid:decision_id>/", views.decision_detail_view, name="decision_detail"),
     path("decisions/<uuid:decision_id>/review/", views.decision_review, name="decision_review"),
     path("review/", views.review_queue, name="review_queue"),
+    # Downloads (CSV, JSON Lines) of the pages above, with the same query string.
+    path("export/timeline/", export_views.timeline_export, name="timeline_export"),
+    path("export/review/", export_views.review_queue_export, name="review_queue_export"),
+    path(
+        "export/objects/<slug:object_type>/<record_id:object_id>/",
+        export_views.object_history_export,
+        name="object_history_export",
+    ),
 ]

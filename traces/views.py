@@ -16,12 +16,13 @@ missing or deleted decision, 409 someone else changed it first (who and when).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -48,9 +49,11 @@ from decisioning.forms import DecisionReviewForm
 from decisioning.models import Decision, DecisionAction
 from decisioning.services import decision_request_token_new, decision_transition
 from decisioning.transitions import allowed_actions, past_tense, required_permission
+from traces.evidence.corrections import corrections_apply
 from traces.filters import (
     DecisionFilterSet,
     EventFilterSet,
+    KnownAtForm,
     PeriodForm,
     ReviewFilterSet,
     active_filter_chips,
@@ -176,6 +179,8 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             context["page"] = keyset_page(
                 filterset.qs.for_display(), cursor=context["cursor"] or None, limit=PAGE_SIZE
             )
+            known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
+            corrections_apply(context["page"].items, known_at=known_at)
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             if text and not scrolling:
                 context["search_capped"] = _search_capped(text)
@@ -203,9 +208,26 @@ def _search_capped(text: str) -> str:
 @require_GET
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
-    event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
-    detail = event_detail(event, with_decisions=user_can_view_decisions(request.user))
-    return TemplateResponse(request, "traces/event_detail.html", {"detail": detail})
+    known_at = _known_at(request)
+    events = EventRecord.objects.select_related("actor")
+    if known_at is not None:
+        events = events.recorded_before(known_at)
+    event = get_object_or_404(events, pk=event_id)
+    detail = event_detail(
+        event, with_decisions=user_can_view_decisions(request.user), known_at=known_at
+    )
+    context = {"detail": detail, "known_at": known_at}
+    return TemplateResponse(request, "traces/event_detail.html", context)
+
+
+def _known_at(request: HtmxHttpRequest) -> datetime | None:
+    """``?known_at=`` (ISO 8601; naive means the site's time zone); a bad value is a 400."""
+    form = KnownAtForm(request.GET)
+    if not form.is_valid():
+        problems: list[str] = [str(problem) for problem in form.errors.get("known_at") or []]
+        raise BadRequest("known_at: " + " ".join(problems))
+    known_at: datetime | None = form.cleaned_data["known_at"]
+    return known_at
 
 
 @_no_store
@@ -222,6 +244,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
             object_type=object_type,
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
+            known_at=_known_at(request),
         )
     except InvalidCursorError as exc:
         context["cursor_error"] = str(exc)

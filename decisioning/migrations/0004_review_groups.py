@@ -6,7 +6,7 @@ not exist yet. It therefore gets or creates the content type and the four
 permissions itself, with the historical models; ``create_permissions`` later
 finds them by codename and adds nothing twice. The group definitions are
 written out here (not imported) so that later changes to the app cannot
-change what this migration did; ``decisioning.services.review_groups_ensure``
+change what this migration did; ``decisioning.review.review_groups_ensure``
 applies the current definitions.
 """
 

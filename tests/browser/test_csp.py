@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from playwright.sync_api import expect
 
 from decisioning.models import Decision
 from tests.browser.story import ORDER_ID
@@ -132,6 +133,7 @@ def test_the_login_page_works_under_the_policy(browser, live_server, story):
     page.get_by_label("Username").fill("reviewer")
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("Please enter a correct username").is_visible()
+    # expect() waits for the answer to the post; is_visible() would race it on a busy machine.
+    expect(page.get_by_text("Please enter a correct username")).to_be_visible()
     assert page.evaluate("window.__violations") == []
     context.close()

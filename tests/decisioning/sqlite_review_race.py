@@ -33,7 +33,7 @@ def main(path: str, mode: str) -> None:
 
     from decisioning.exceptions import DecisionAlreadyDecidedError
     from decisioning.models import Decision, DecisionTransition
-    from decisioning.services import decision_transition, review_groups_ensure
+    from decisioning.review import decision_transition, review_groups_ensure
     from tests.testapp.models import Order
 
     call_command("migrate", run_syncdb=True, verbosity=0)

@@ -13,7 +13,7 @@ from decisioning.admin import INVALID_SELECTION
 from decisioning.choices import DecisionOutcome
 from decisioning.exceptions import PERMISSION_MISSING
 from decisioning.models import REASON_MAX_LENGTH, Decision, DecisionTransition
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from tests.decisioning.factories import DecisionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -27,12 +27,15 @@ from decisioning import (
 from decisioning.conf import DEFAULT_STALE_AFTER
 from decisioning.exceptions import (
     KEY_MISSING,
+    PARAMETERS_MISMATCH,
     ClaimLostError,
+    IdempotencyParametersMismatchError,
     InvalidIdempotencyKeyError,
     ResultNotStorableError,
 )
+from decisioning.idempotency import idempotency_key_claim
 from decisioning.models import IdempotencyKey, IdempotencyStatus
-from decisioning.services import idempotency_key_claim
+from tests.decisioning import long_body
 from tests.subprocess_report import run_for_report
 from tests.testapp.models import Order
 
@@ -85,10 +88,85 @@ def test_first_call_executes_function(place_order, calls):
 def test_second_call_returns_cached(place_order, calls):
     """The second call does not run the function and returns the stored result."""
     first = place_order("A-1")
-    second = place_order("A-1", total="999")
+    second = place_order("A-1")
     assert calls == ["A-1"]
     assert second == first
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((("A-1",), {}), (("A-1",), {"total": "999"})),
+        ((("A-1",), {"total": "2.00"}), (("A-1",), {"total": "2.000"})),
+        ((("A-1",), {"total": "1.00"}), (("A-1",), {})),
+    ],
+)
+def test_same_key_other_arguments_raises_mismatch(place_order, calls, first, second):
+    """A repeat of a key with other arguments is refused, not answered with the first result."""
+    place_order(*first[0], **first[1])
+    with pytest.raises(IdempotencyParametersMismatchError) as info:
+        place_order(*second[0], **second[1])
+    assert info.value.key == "place_order:A-1"
+    assert isinstance(info.value, IdempotencyError)
+    assert str(info.value) == PARAMETERS_MISMATCH.format(key="place_order:A-1")
+    assert calls == ["A-1"]
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_other_arguments_while_in_flight_raises_mismatch(calls):
+    """The mismatch is reported before the in-flight refusal."""
+
+    @idempotent(key_func=lambda amount: "pay")
+    def pay(amount: int) -> int:
+        with pytest.raises(IdempotencyParametersMismatchError):
+            pay(amount + 1)
+        with pytest.raises(OperationInFlightError):
+            pay(amount)
+        return amount
+
+    assert pay(5) == 5
+    assert pay(5) == 5
+
+
+@pytest.mark.django_db
+def test_failed_key_retried_with_other_arguments_runs(calls):
+    """A failed attempt leaves nothing to protect: other arguments may retry it."""
+    attempts: list[int] = []
+
+    @idempotent(key_func=lambda n: "retry-other")
+    def flaky(n: int) -> int:
+        attempts.append(n)
+        if n == 1:
+            raise Boom("no")
+        return n
+
+    with pytest.raises(Boom):
+        flaky(1)
+    assert flaky(2) == 2
+    assert _key("retry-other").fingerprint != ""
+    assert attempts == [1, 2]
+
+
+@pytest.mark.django_db
+def test_dict_result_is_stored_as_itself():
+    """A dict result is result_data itself, and the replay returns an equal dict."""
+
+    @idempotent(key_func=lambda: "dict-result")
+    def summary() -> dict:
+        return {"value": 1, "price": Decimal("2.50"), "items": [1, 2]}
+
+    first = summary()
+    key = _key("dict-result")
+    assert key.result_data == {
+        "value": 1,
+        "price": {"__kind__": "decimal", "v": "2.50"},
+        "items": [1, 2],
+    }
+    assert key.result_type == "builtins.dict"
+    assert summary() == first
 
 
 @pytest.mark.django_db
@@ -143,7 +221,7 @@ def test_custom_key_func():
         return amount
 
     assert charge("c1", 5, ref="r1") == 5
-    assert charge("c1", 6, ref="r1") == 5
+    assert charge("c1", 5, ref="r1") == 5
     assert charge("c1", 7, ref="r2") == 7
     assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {
         "charge:c1:r1",
@@ -160,7 +238,7 @@ def test_default_key_from_args():
         return carrier
 
     assert ship(42) == "dhl"
-    assert ship(42, carrier="ups") == "dhl"
+    assert ship(42) == "dhl"
     assert IdempotencyKey.objects.get().key == f"{__name__}.ship:42"
 
 
@@ -199,7 +277,7 @@ def test_expires_in_sets_expiry():
 
 @pytest.mark.django_db
 def test_result_stored_in_key():
-    """The result is stored in the key's result_data envelope with its type."""
+    """A dict result is stored as result_data itself, with its type."""
 
     @idempotent()
     def total(n):
@@ -207,7 +285,7 @@ def test_result_stored_in_key():
 
     total(21)
     key = _key(f"{__name__}.total:21")
-    assert key.result_data == {"value": {"sum": 42, "items": [21, 21]}}
+    assert key.result_data == {"sum": 42, "items": [21, 21]}
     assert key.result_type == "builtins.dict"
     assert key.result_id == ""
 
@@ -757,7 +835,7 @@ def test_concurrent_callers_run_the_body_once_postgres(state):
         try:
             barrier.wait()
             try:
-                return "result", place(f"T-{i}").pk
+                return "result", place("T-1").pk
             except OperationInFlightError:
                 return "in_flight", None
         finally:
@@ -774,7 +852,7 @@ def test_concurrent_callers_run_the_body_once_postgres(state):
     key = _key(key_name)
     assert key.status == IdempotencyStatus.COMPLETED
     assert key.attempts == (1 if state == "new" else 2)
-    assert place("late") == order
+    assert place("T-1") == order
 
 
 def test_concurrent_callers_run_the_body_once_sqlite_file(tmp_path):
@@ -796,3 +874,35 @@ def test_idempotency_error_is_the_root_for_key_errors():
         assert issubclass(error, IdempotencyError)
     assert issubclass(InvalidIdempotencyKeyError, IdempotencyError)
     assert issubclass(ResultNotStorableError, IdempotencyError)
+
+
+def test_long_body_same_key_refused_at_once_sqlite_file(tmp_path):
+    """SQLite file: a same-key caller is refused at once; other writers wait for the body."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    report = run_for_report(
+        ["-m", "tests.decisioning.long_body", str(tmp_path / "long.sqlite3")], env=env
+    )
+    assert report["same_key"] == "in_flight"
+    assert report["same_key_seconds"] < 0.5
+    # What remains different on SQLite: one write lock for the whole database.
+    assert report["other_writer"] == "written"
+    assert report["other_writer_seconds"] > report["body_seconds"] / 2
+    assert report["status"] == "completed"
+    assert report["orders"] == ["L-1", "other"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (set DATABASE_URL); the SQLite file runs in the test above",
+)
+@pytest.mark.django_db(transaction=True)
+def test_long_body_blocks_nobody_postgres():
+    """PostgreSQL: during a long body a same-key caller is refused and other writers pass."""
+    report = long_body.run()
+    assert report["same_key"] == "in_flight"
+    assert report["same_key_seconds"] < 0.5
+    assert report["other_writer"] == "written"
+    assert report["other_writer_seconds"] < 0.5
+    assert report["status"] == "completed"
+    assert report["orders"] == ["L-1", "other"]

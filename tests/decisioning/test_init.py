@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_all_names_resolve():
     """Every name in __all__ is importable from the package."""
-    assert len(decisioning.__all__) == 15
+    assert len(decisioning.__all__) == 16
     for name in decisioning.__all__:
         assert getattr(decisioning, name) is not None
 
@@ -33,4 +33,4 @@ def test_import_works_before_django_is_set_up():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False, env={}
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.split() == ["0.1.0", "15"]
+    assert completed.stdout.split() == ["0.1.0", "16"]

@@ -116,14 +116,34 @@ def test_idempotency_key_mark_completed():
 
 
 def test_idempotency_key_mark_completed_with_result():
-    """The result, its type and id are stored; dicts too, in the same envelope."""
+    """The result, its type and id are stored; a dict result as result_data itself."""
     key = IdempotencyKey.objects.create(key="k")
     key.mark_completed(result={"order_id": 7}, result_type="shop.Order", result_id=7)
     key.refresh_from_db()
-    assert key.result_data == {"value": {"order_id": 7}}
+    assert key.result_data == {"order_id": 7}
     assert key.result_type == "shop.Order"
     assert key.result_id == "7"
     assert key.replay_result() == {"order_id": 7}
+
+
+@pytest.mark.parametrize(
+    ("result", "stored"),
+    [
+        ({"order_id": 7, "paid": True}, {"order_id": 7, "paid": True}),
+        ({}, {}),
+        ({"value": 3}, {"value": 3}),
+        ([1, 2], {"value": [1, 2]}),
+        ("ok", {"value": "ok"}),
+        (5, {"value": 5}),
+    ],
+)
+def test_idempotency_key_mark_completed_dict_is_itself(result, stored):
+    """Only a non-dict result is wrapped as {"value": ...}; replays return the result."""
+    key = IdempotencyKey.objects.create(key="k")
+    key.mark_completed(result=result)
+    key.refresh_from_db()
+    assert key.result_data == stored
+    assert key.replay_result() == result
 
 
 def test_idempotency_key_mark_failed():

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from decisioning.models import Decision, DecisionOutcome
+from decisioning.review import decision_transition
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
-from decisioning.services import decision_transition
 from tests.decisioning.factories import DecisionFactory
 from tests.testapp.models import Deletable, Identified, Order
 

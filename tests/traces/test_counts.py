@@ -130,7 +130,13 @@ def test_update_text_leaves_the_counts_exact():
     """Correcting an event's text changes none of what it is counted by."""
     event = _event(T0)
     trace_record(event=event)
-    trace_update_text(event_id=event.id, description="Order placed again", reasoning="Typo")
+    trace_update_text(
+        event_id=event.id,
+        description="Order placed again",
+        reasoning="Typo",
+        corrected_by="ops",
+        reason="Typo",
+    )
     assert _stored() == {(T0, "user", "success"): 1}
     assert event_counts_differences() == []
 

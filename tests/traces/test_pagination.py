@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from decision_trace.exceptions import InvalidCursorError, TraceValidationError
@@ -123,3 +125,30 @@ def test_cursor_of_values_row_matches_model_row():
     row = EventRecordFactory()
     values_row = EventRecord.objects.values("effective_at", "id").get(pk=row.pk)
     assert Cursor.of(values_row) == Cursor.of(row)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_keyset_page_seeks_the_index_to_the_cursor(newest_first):
+    """A page after a cursor bounds effective_at itself, so SQLite seeks instead of scanning
+    from the first row (deep pages of an export stay as cheap as the first)."""
+    rows = [EventRecordFactory() for _ in range(3)]
+    cursor = Cursor.of(rows[1])
+    order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
+    page = keyset_page(EventRecord.objects.all(), cursor=cursor, limit=2, newest_first=newest_first)
+    expected = EventRecord.objects.order_by(*order)
+    after = [row.pk for row in expected]
+    assert [row.pk for row in page.items] == after[after.index(rows[1].pk) + 1 :][:2]
+    # The bound is in the query the page runs, on both databases.
+    page_sql = _page_sql(newest_first, cursor)
+    assert ("<=" if newest_first else ">=") in page_sql
+    if connection.vendor == "sqlite":
+        with connection.cursor() as db:
+            db.execute(f"EXPLAIN QUERY PLAN {page_sql}")
+            plan = " ".join(str(step[-1]) for step in db.fetchall())
+        assert "SEARCH traces_eventrecord USING INDEX event_time_idx" in plan
+
+
+def _page_sql(newest_first: bool, cursor: Cursor) -> str:
+    with CaptureQueriesContext(connection) as captured:
+        keyset_page(EventRecord.objects.all(), cursor=cursor, limit=2, newest_first=newest_first)
+    return captured.captured_queries[-1]["sql"]

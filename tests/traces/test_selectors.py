@@ -22,6 +22,7 @@ from traces.selectors import (
     object_history,
     root_event_ids,
 )
+from traces.services import trace_delete
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -70,7 +71,7 @@ def test_event_page_for_display_constant_queries(client, django_assert_max_num_q
             page = event_page(event_filter().for_display(), limit=size)
             assert [row.actor.name for row in page.items] == ["U"] * size
             assert all(len(row.tracked_objects.all()) == 1 for row in page.items)
-        EventRecord.objects.all().delete()
+        trace_delete(event_ids=list(EventRecord.objects.values_list("pk", flat=True)))
 
 
 def test_event_page_offset_bounds():

@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 
 from decision_trace.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from traces import Actor, DecisionTraceClient, TraceBuilder, TraceEvent, TraceValidationError
 from traces.counts import event_counts_differences
 from traces.models import (
@@ -197,10 +197,13 @@ def test_trace_record_many_in_one_transaction_with_batch_parents():
 
 
 def test_trace_record_many_query_count_is_set_based(django_assert_max_num_queries):
-    """One event or twenty cost the same handful of statements (one per table)."""
+    """One event or twenty cost the same handful of statements (one per table).
+
+    Twelve: the actor lookup before the upsert (issue 18) and evidence's outbox row.
+    """
     for size in (1, 20):
         events = [_event(requires_approval=()) for _ in range(size)]
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(12):
             trace_record_many(events=events)
     assert EventRecord.objects.count() == 21
     assert Decision.objects.count() == 21
@@ -298,13 +301,20 @@ def test_duplicate_message_constant():
 
 
 def test_trace_update_text_keeps_search_in_sync():
-    """After an update the old words no longer match and the new ones do."""
+    """After a correction the old words no longer match, the new ones do; the row is unchanged."""
     event_id = trace_record(event=_event(because=("alpha reasoning",)))
     assert search_ranked_ids("alpha") == [uuid.UUID(event_id)]
-    trace_update_text(event_id=event_id, reasoning="omega reasoning", description="changed")
+    version = trace_update_text(
+        event_id=event_id,
+        reasoning="omega reasoning",
+        description="changed",
+        corrected_by="ops",
+        reason="Typo",
+    )
+    assert version == 2
     assert search_ranked_ids("alpha") == []
     assert search_ranked_ids("omega") == [uuid.UUID(event_id)]
-    assert EventRecord.objects.get().description == "changed"
+    assert EventRecord.objects.get().description != "changed"
 
 
 @pytest.mark.parametrize(
@@ -313,7 +323,7 @@ def test_trace_update_text_keeps_search_in_sync():
 )
 def test_trace_update_text_unknown_event(event_id, message):
     with pytest.raises(TraceValidationError, match=message):
-        trace_update_text(event_id=event_id, description="x")
+        trace_update_text(event_id=event_id, description="x", corrected_by="ops", reason="Typo")
 
 
 def test_trace_delete_removes_subtree_and_index():

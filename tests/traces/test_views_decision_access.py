@@ -72,6 +72,9 @@ def _rows(story) -> list[Row]:
     timeline = reverse("traces:timeline")
     history = reverse("traces:object_history", args=["order", "ord-9"])
     decisions = reverse("traces:decision_list")
+    timeline_file = reverse("traces:timeline_export")
+    history_file = reverse("traces:object_history_export", args=["order", "ord-9"])
+    review_file = reverse("traces:review_queue_export")
     return [
         Row("dashboard", reverse("home"), None, "pending-count", False),
         Row("dashboard partial", reverse("home"), "dashboard", "decisions waiting", False),
@@ -115,6 +118,23 @@ def _rows(story) -> list[Row]:
             REASON,
             True,
         ),
+        # Downloads (traces.formats): the same rule in CSV and JSON Lines.
+        Row("timeline file", f"{timeline_file}?format=csv", None, "rejected", False),
+        Row(
+            "timeline file by approval",
+            f"{timeline_file}?format=jsonl&approval=rejected",
+            None,
+            "rejected",
+            True,
+        ),
+        Row(
+            "object history file",
+            f"{history_file}?format=jsonl",
+            None,
+            '"approval_status": "rejected"',
+            False,
+        ),
+        Row("review queue file", f"{review_file}?format=csv", None, "refund_approval", True),
     ]
 
 
@@ -137,6 +157,10 @@ ROW_NAMES = [
     "review queue",
     "review queue partial",
     "decision page",
+    "timeline file",
+    "timeline file by approval",
+    "object history file",
+    "review queue file",
 ]
 
 
@@ -154,13 +178,20 @@ def _get(client, row: Row):
     return client.get(row.url, headers=headers)
 
 
+def _html(response) -> str:
+    """The page, or a download's whole text."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
 @pytest.mark.parametrize("name", ROW_NAMES)
 def test_user_without_permission_sees_no_decision(client, story, name):
     """Refused (403), or the page without any outcome, reason, decider or pending count."""
     row = next(r for r in _rows(story) if r.name == name)
     client.force_login(_user("nobody"))
     response = _get(client, row)
-    html = response.content.decode()
+    html = _html(response)
     if row.refused:
         assert response.status_code == 403, html[:300]
     else:
@@ -179,7 +210,7 @@ def test_user_with_permission_sees_decisions(client, story, name, role, admin_us
     client.force_login(admin_user if role == "superuser" else _user(role))
     response = _get(client, row)
     assert response.status_code == 200
-    assert row.shows in response.content.decode(), row.name
+    assert row.shows in _html(response), row.name
 
 
 def test_review_post_without_permission_is_refused(client, story):
@@ -202,5 +233,8 @@ def test_every_trace_page_is_in_the_table():
         "decision_detail",
         "decision_review",
         "review_queue",
+        "timeline_export",
+        "object_history_export",
+        "review_queue_export",
     }
     assert {pattern.name for pattern in urlpatterns} == covered

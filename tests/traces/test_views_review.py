@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from tests.decisioning.factories import DecisionFactory
 from tests.traces.factories import proposal_record
 from traces.models import EventRecord

@@ -26,7 +26,7 @@ from decisioning.forms import (
     TOKEN_MISSING,
 )
 from decisioning.models import REASON_MAX_LENGTH, Decision, DecisionTransition
-from decisioning.services import decision_transition
+from decisioning.review import decision_transition
 from tests.decisioning.factories import DecisionFactory
 from tests.traces.factories import proposal_record
 from traces.models import EventRecord

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import QuerySet
 
 from decisioning.models import Decision
+from traces.evidence.corrections import EventVersion, event_versions_apply
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.ui.charts import ChainNode, chain_layout
 
@@ -100,6 +102,7 @@ class EventDetail:
     correlated: list[EventRecord]
     decisions: list[Decision]
     span_seconds: float
+    versions: list[EventVersion]
 
 
 def _alternatives(alternatives: Any, rejection_reasons: Any) -> list[Alternative]:
@@ -131,23 +134,30 @@ def _decisions_about(events: QuerySet) -> QuerySet:
     )
 
 
-def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDetail:
-    """Everything the event page shows, in five queries whatever the chain's size.
+def event_detail(
+    event: EventRecord, *, with_decisions: bool = True, known_at: datetime | None = None
+) -> EventDetail:
+    """Everything the event page shows, in six queries whatever the chain's size.
 
     ``with_decisions=False`` (a user who may not see decisions) leaves the
     decisions about the event out, unread.
 
-    The chain is capped at ``CHAIN_LIMIT`` events (oldest first) and the
-    correlated events outside the chain at ``CORRELATED_LIMIT``.
+    The event shows as its current version (the last correction recorded by
+    ``known_at``), with its versions; with ``known_at`` the chain and the
+    correlated events are those recorded by then. The chain is capped at
+    ``CHAIN_LIMIT`` events (oldest first) and the correlated events outside the
+    chain at ``CORRELATED_LIMIT``.
     """
+    versions = event_versions_apply(event, known_at=known_at)
+    known = EventRecord.objects.all()
+    if known_at is not None:
+        known = known.recorded_before(known_at)
     objects = [
         ObjectState(obj, state_changes(obj.state_before, obj.state_after))
         for obj in event.tracked_objects.order_by("position")
     ]
     chain_rows = list(
-        EventRecord.objects.in_chain(event.root_id)
-        .select_related("actor")
-        .oldest_first()[: CHAIN_LIMIT + 1]
+        known.in_chain(event.root_id).select_related("actor").oldest_first()[: CHAIN_LIMIT + 1]
     )
     truncated = len(chain_rows) > CHAIN_LIMIT
     chain_rows = chain_rows[:CHAIN_LIMIT]
@@ -159,7 +169,7 @@ def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDet
     correlated: list[EventRecord] = []
     if event.correlation_id:
         correlated = list(
-            EventRecord.objects.in_correlation(event.correlation_id)
+            known.in_correlation(event.correlation_id)
             .exclude(root_id=event.root_id)
             .select_related("actor")
             .oldest_first()[:CORRELATED_LIMIT]
@@ -201,4 +211,5 @@ def event_detail(event: EventRecord, *, with_decisions: bool = True) -> EventDet
         correlated=correlated,
         decisions=decisions,
         span_seconds=span,
+        versions=versions,
     )

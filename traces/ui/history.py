@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from traces.evidence.corrections import corrections_apply
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Page, keyset_page
 from traces.ui.common import PAGE_SIZE
@@ -32,15 +34,26 @@ class ObjectHistory:
 
 
 def object_history_page(
-    *, object_type: str, object_id: str, cursor: str | None = None, limit: int = PAGE_SIZE
+    *,
+    object_type: str,
+    object_id: str,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+    known_at: datetime | None = None,
 ) -> ObjectHistory:
     """Every event that touched one object (by id or external id), oldest first, one page.
+
+    Each event as its current version; with ``known_at``, only the events and
+    corrections recorded by then.
 
     Raises:
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
-    queryset = EventRecord.objects.touching([object_id], [object_type]).for_display()
-    page = keyset_page(queryset, cursor=cursor, limit=limit, newest_first=False)
+    queryset = EventRecord.objects.touching([object_id], [object_type])
+    if known_at is not None:
+        queryset = queryset.recorded_before(known_at)
+    page = keyset_page(queryset.for_display(), cursor=cursor, limit=limit, newest_first=False)
+    corrections_apply(page.items, known_at=known_at)
     entries, name = [], ""
     for event in page.items:
         mine = None

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from decisioning.services import idempotency_keys_cleanup
+from decisioning.idempotency import idempotency_keys_cleanup
 
 DURATION_RE = re.compile(r"(?P<amount>[0-9]{1,9})(?P<unit>[dhms])")
 MAX_DURATION = timedelta(days=36500)

@@ -399,10 +399,14 @@ class DecisionTraceClient:
         limit: int = 100,
         cursor: str | None = None,
         offset: int | None = None,
+        known_at: datetime | None = None,
     ) -> EventList:
         """Events matching every filter given, newest first, one page at a time.
 
         ``start``/``end``: business time, half-open ``[start, end)``, naive = UTC.
+        ``known_at``: what had been recorded by then (system time): later
+        events absent, later corrections not applied; with ``start``/``end``
+        that is "valid in [start, end) as known at T".
         ``event_types``: exact types or prefixes like ``"order.*"``.
         ``object_ids``: an object's id or its external id (a SKU).
         ``tags``: events with any of these tags. ``limit``: 1 to 500.
@@ -425,6 +429,7 @@ class DecisionTraceClient:
             risk_levels=risk_levels,
             requires_approval=requires_approval,
             correlation_id=correlation_id,
+            known_at=known_at,
         )
         return self.transport.query(filters, limit=limit, cursor=cursor, offset=offset)
 
@@ -437,9 +442,13 @@ class DecisionTraceClient:
         """
         return self.transport.search(text, limit=limit, filters=_filters(**filters))
 
-    def get_event(self, event_id: str) -> TraceEvent | None:
-        """The event with this id, or ``None``."""
-        return self.transport.get_event(event_id)
+    def get_event(self, event_id: str, known_at: datetime | None = None) -> TraceEvent | None:
+        """The event with this id (its current version), or ``None``.
+
+        ``known_at``: as known then: ``None`` if it was recorded later, and only
+        the corrections recorded by then applied.
+        """
+        return self.transport.get_event(event_id, known_at=known_at)
 
     def get_chain(self, event_id: str) -> EventChain:
         """The whole tree the event belongs to: root first, each event before its children."""
@@ -452,15 +461,17 @@ class DecisionTraceClient:
         object_id: str | None = None,
         limit: int = 500,
         cursor: str | None = None,
+        known_at: datetime | None = None,
     ) -> EventList:
         """Every event that touched the object, oldest first; each event's ``objects``
-        carry the state before and after."""
+        carry the state before and after. ``known_at``: as known then."""
         return self.transport.object_history(
             external_id=external_id,
             object_type=object_type,
             object_id=object_id,
             limit=limit,
             cursor=cursor,
+            known_at=known_at,
         )
 
     def get_actor_activity(self, actor_id: str, **filters: Any) -> EventList:

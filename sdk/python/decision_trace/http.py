@@ -288,8 +288,8 @@ class HttpTransport:
                 if value is False:
                     raise TraceValidationError(_NO_APPROVAL_FILTER)
                 params.append(("approval", "required"))
-            elif name == "correlation_id":
-                params.append((_PARAMETERS[name], _text(value)))
+            elif name in ("correlation_id", "known_at"):
+                params.append((name, _text(value)))
             elif isinstance(value, list):
                 params.extend((_PARAMETERS[name], _text(item)) for item in value)
             else:
@@ -332,9 +332,10 @@ class HttpTransport:
         answer = self._ok(self.request("GET", "search", params=params))
         return _events(answer.get("results"))
 
-    def get_event(self, event_id: str) -> TraceEvent | None:
+    def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
         pk = check_event_id("event id", event_id)
-        response = self.request("GET", f"events/{pk}")
+        params = [] if known_at is None else [("known_at", _text(known_at))]
+        response = self.request("GET", f"events/{pk}", params=params)
         if response.status_code == 404:
             return None
         return TraceEvent.from_dict(self._ok(response))
@@ -357,23 +358,27 @@ class HttpTransport:
         object_id: str | None,
         limit: int,
         cursor: str | None,
+        known_at: datetime | None = None,
     ) -> EventList:
         key = object_id if object_id is not None else external_id
         if key is None:
             raise TraceValidationError(NO_OBJECT_KEY)
+        known = [] if known_at is None else [("known_at", _text(known_at))]
         if object_type is None:
-            return self._untyped_history(str(key), limit=limit, cursor=cursor)
+            return self._untyped_history(str(key), limit=limit, cursor=cursor, known=known)
         kind = check_choice("object_type", object_type, ObjectType).value
         path = f"objects/{quote(kind, safe='')}/{quote(str(key), safe='')}/history"
         try:
-            events, next_cursor = self._page(path, [], limit, cursor)
+            events, next_cursor = self._page(path, known, limit, cursor)
         except ApiError as exc:
             if exc.status != 404:
                 raise
             return EventList()  # an object no event touched, as in-process
         return EventList(events, next_cursor)
 
-    def _untyped_history(self, key: str, *, limit: int, cursor: str | None) -> EventList:
+    def _untyped_history(
+        self, key: str, *, limit: int, cursor: str | None, known: list[tuple[str, str]]
+    ) -> EventList:
         """Every type's history of ``key``: the events touching it, read newest first, reversed.
 
         The API's history path names the type; without one the SDK reads
@@ -381,7 +386,7 @@ class HttpTransport:
         """
         if cursor is not None:
             raise TraceValidationError(_NEEDS_OBJECT_TYPE)
-        params = [("object_id", key)]
+        params = [("object_id", key), *known]
         events: list[TraceEvent] = []
         next_cursor: str | None = None
         while True:

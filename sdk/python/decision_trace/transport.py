@@ -44,6 +44,7 @@ class QueryFilters(TypedDict, total=False):
     risk_levels: Sequence[str] | None
     requires_approval: bool | None
     correlation_id: str | None
+    known_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class Transport(Protocol):
         """Full-text matches, best first."""
         ...
 
-    def get_event(self, event_id: str) -> TraceEvent | None: ...
+    def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
+        """The event (as known at ``known_at``), or ``None``."""
+        ...
 
     def get_chain(self, event_id: str) -> EventChain: ...
 
@@ -104,8 +107,9 @@ class Transport(Protocol):
         object_id: str | None,
         limit: int,
         cursor: str | None,
+        known_at: datetime | None = None,
     ) -> EventList:
-        """Events that touched one object, oldest first."""
+        """Events that touched one object, oldest first (as known at ``known_at``)."""
         ...
 
     def stats(self) -> dict[str, Any]: ...

@@ -226,3 +226,17 @@ def test_client_as_context_manager_closes(server):
     with DecisionTraceClient(server.url, server.token, batch=True) as client:
         event_id = client.trace("a.b").record()
     assert server.stored[event_id] == 1
+
+
+def test_known_at_is_sent_on_every_read(server, client):
+    """ "As known at" goes to the server as ?known_at= (ISO 8601, UTC) on each read."""
+    known = datetime(2024, 3, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    sent = ("known_at", "2024-03-01T10:00:00+00:00")
+    client.query(known_at=known, limit=5)
+    assert sent in _last_query(server)
+    client.get_event(str(uuid.uuid4()), known_at=known)
+    assert _last_query(server) == [sent]
+    client.get_object_history("ord-1", object_type=ObjectType.ORDER, known_at=known)
+    assert sent in _last_query(server)
+    client.get_object_history(object_id="ord-1", known_at=known)
+    assert sent in _last_query(server)

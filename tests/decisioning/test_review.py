@@ -53,7 +53,7 @@ from decisioning.permissions import (
     DECIDE_ESCALATED_DECISION,
     REVIEW_GROUPS,
 )
-from decisioning.services import (
+from decisioning.review import (
     decision_request_key,
     decision_request_token_new,
     decision_transition,

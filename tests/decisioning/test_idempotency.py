@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from decisioning.exceptions import (
     ClaimLostError,
+    IdempotencyParametersMismatchError,
     InvalidIdempotencyKeyError,
     OperationInFlightError,
     ResultNotStorableError,
 )
-from decisioning.models import Decision, IdempotencyKey, IdempotencyStatus
-from decisioning.services import (
+from decisioning.idempotency import (
     CleanupCounts,
+    call_fingerprint,
     idempotency_key_claim,
     idempotency_key_complete,
     idempotency_key_fail,
     idempotency_keys_cleanup,
 )
+from decisioning.models import Decision, IdempotencyKey, IdempotencyStatus
 from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +95,53 @@ def test_claim_existing_key_by_state(status, started_ago, expires_in, acquired):
         )
         assert record.error_message == ""
         assert record.completed_at is None
+
+
+@pytest.mark.parametrize(
+    ("status", "started_ago", "raises"),
+    [
+        (DONE, timedelta(0), IdempotencyParametersMismatchError),
+        (IN_FLIGHT, timedelta(minutes=1), IdempotencyParametersMismatchError),
+        (FAILED, timedelta(0), None),
+        (IN_FLIGHT, timedelta(hours=1), None),
+    ],
+)
+def test_claim_with_other_fingerprint(status, started_ago, raises):
+    """A live key first claimed for another request is refused; a dead one is taken over."""
+    _claim(fingerprint="a" * 64)
+    IdempotencyKey.objects.filter(key="k").update(status=status, started_at=NOW - started_ago)
+    if raises is not None:
+        with pytest.raises(raises):
+            _claim(fingerprint="b" * 64)
+        assert IdempotencyKey.objects.get().fingerprint == "a" * 64
+    else:
+        assert _claim(fingerprint="b" * 64).acquired
+        assert IdempotencyKey.objects.get().fingerprint == "b" * 64
+
+
+def test_claim_without_fingerprint_matches_any():
+    """Keys claimed without a fingerprint (older rows, decision tokens) are not compared."""
+    _claim()
+    IdempotencyKey.objects.filter(key="k").update(status=DONE)
+    assert not _claim(fingerprint="b" * 64).acquired
+
+
+def test_claim_of_a_completed_key_reads_without_writing(django_assert_num_queries):
+    """The unlocked read answers a replay in one query, without the write transaction."""
+    _claim()
+    IdempotencyKey.objects.filter(key="k").update(status=DONE)
+    with django_assert_num_queries(1):
+        assert not _claim().acquired
+
+
+def test_call_fingerprint_is_stable_and_tells_calls_apart():
+    """Equal arguments give the same digest; other values or types do not."""
+    assert call_fingerprint("f", [1, Decimal("2.50")], {"a": None}) == call_fingerprint(
+        "f", [1, Decimal("2.50")], {"a": None}
+    )
+    assert call_fingerprint("f", [1]) != call_fingerprint("f", ["1"])
+    assert call_fingerprint("f", [object]) == call_fingerprint("f", [object])
+    assert len(call_fingerprint()) == 64
 
 
 @pytest.mark.parametrize("key", [None, 7, b"bytes", "", "\t", "x" * 256, "nul\x00"])

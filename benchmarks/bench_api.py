@@ -1,0 +1,296 @@
+"""Benchmark the HTTP API against in-process recording, on the same database.
+
+    python benchmarks/bench_api.py --events 100000
+
+Without ``DATABASE_URL`` it uses a throw-away SQLite file,
+``var/bench_api.sqlite3`` (``--sqlite-path`` to change it); with
+``DATABASE_URL`` it uses that database. It stores N events first (through
+``record_many()``, reused when the database already holds N), then in one run:
+
+* in process: ``record()`` for ``--singles`` events, ``record_many()`` in
+  batches of 100 and of 1,000;
+* over HTTP: gunicorn with 2 workers on 127.0.0.1 serves ``config.wsgi``
+  (production settings, ``DEBUG`` off) and a client in a separate process
+  sends the same numbers of events as single ``POST /api/v1/events`` and as
+  batches of 100 and 1,000, then times ``GET /api/v1/events`` unfiltered and
+  by actor type.
+
+Latencies are medians measured by the client (request sent to answer read),
+so they bound the server-side time from above. Prints a table and the ratios
+the issue sets as targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FILL_BATCH = 5_000
+ACTOR_TYPES = ["user", "ai_agent", "compute", "system", "external"]
+EVENT_TYPES = ["order.created", "order.paid", "price.changed", "refund.issued", "stock.adjusted"]
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000, help="events stored first (N)")
+    parser.add_argument("--fresh", action="store_true", help="delete the SQLite file first")
+    parser.add_argument("--sqlite-path", default=str(ROOT / "var" / "bench_api.sqlite3"))
+    parser.add_argument("--singles", type=int, default=300, help="single events each way")
+    parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 each way")
+    parser.add_argument("--gets", type=int, default=50, help="GET requests per measure")
+    parser.add_argument(
+        "--salt", type=int, default=time.time_ns(), help="makes this run's event ids new"
+    )
+    parser.add_argument("--client", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def _payload(rng: random.Random, index: int) -> dict[str, Any]:
+    """One ``TraceEvent.to_dict()``-shaped event (the in-process runs build the same)."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    actor_type = rng.choice(ACTOR_TYPES)
+    when = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=index * 7 + rng.randint(0, 6))
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "timestamp": when.isoformat(),
+        "duration": round(rng.random(), 3),
+        "data": {
+            "event_type": rng.choice(EVENT_TYPES),
+            "description": f"Benchmark event {index} for customer {rng.randint(1, 5000)}",
+            "actor": {"id": f"{actor_type}-{rng.randint(1, 50)}", "type": actor_type},
+            "objects": [{"id": f"ord-{rng.randint(1, 20000)}", "type": "order"}],
+            "decision": {"reasoning": "margin above threshold", "confidence": 0.8},
+            "tags": ["bench"],
+        },
+    }
+
+
+def _payloads(seed: int, count: int, start: int, salt: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(f"{seed}-{salt}")
+    return [_payload(rng, start + i) for i in range(count)]
+
+
+# The client: a separate process, speaking HTTP only.
+
+
+def _client(url: str, token: str, args: argparse.Namespace) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    report: dict[str, float] = {}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+
+        def post(body: Any) -> None:
+            response = http.post("/api/v1/events", json=body)
+            if response.status_code not in (200, 201):
+                raise SystemExit(f"POST failed: {response.status_code} {response.text[:300]}")
+
+        singles = _payloads(101, args.singles, 10_000_000, args.salt)
+        started = time.perf_counter()
+        for payload in singles:
+            post(payload)
+        report["http_single"] = len(singles) / (time.perf_counter() - started)
+        for size, seed in ((100, 102), (1_000, 103)):
+            batches = [
+                _payloads(seed * 1000 + b, size, 20_000_000 + b * size, args.salt)
+                for b in range(args.batches * 1_000 // size)
+            ]
+            started = time.perf_counter()
+            for batch in batches:
+                post({"events": batch})
+            report[f"http_batch_{size}"] = sum(map(len, batches)) / (time.perf_counter() - started)
+        for name, query in (("get_unfiltered", {}), ("get_actor_type", {"actor_type": "ai_agent"})):
+            timings = []
+            for _ in range(args.gets):
+                started = time.perf_counter()
+                response = http.get("/api/v1/events", params={"limit": 50, **query})
+                timings.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200 or len(response.json()["results"]) != 50:
+                    raise SystemExit(f"GET failed: {response.status_code} {response.text[:300]}")
+            report[f"{name}_ms"] = statistics.median(timings)
+    print(json.dumps(report))
+
+
+# The parent: the database, the in-process figures, gunicorn, the client process.
+
+
+def _setup(args: argparse.Namespace) -> dict[str, str]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-never-used-to-serve-anything")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    if not os.environ.get("DATABASE_URL"):
+        path = Path(args.sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if args.fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["SQLITE_PATH"] = str(path)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return dict(os.environ)
+
+
+def _events(payloads: list[dict[str, Any]]) -> list[Any]:
+    from traces import TraceEvent
+
+    return [TraceEvent.from_dict(payload) for payload in payloads]
+
+
+def _fill(total: int) -> int:
+    from traces import DecisionTraceClient
+    from traces.models import EventRecord
+
+    client = DecisionTraceClient()
+    have = EventRecord.objects.count()
+    start = have
+    while have < total:
+        size = min(FILL_BATCH, total - have)
+        client.record_many(_events(_payloads(have, size, start + have, salt=-1)))
+        have += size
+    return EventRecord.objects.count()
+
+
+def _in_process(args: argparse.Namespace) -> dict[str, float]:
+    from traces.services import trace_record, trace_record_many
+
+    report = {}
+    singles = _events(_payloads(201, args.singles, 30_000_000, args.salt))
+    started = time.perf_counter()
+    for event in singles:
+        trace_record(event=event)
+    report["record"] = len(singles) / (time.perf_counter() - started)
+    for size, seed in ((100, 202), (1_000, 203)):
+        batches = [
+            _events(_payloads(seed * 1000 + b, size, 40_000_000 + b * size, args.salt))
+            for b in range(args.batches * 1_000 // size)
+        ]
+        started = time.perf_counter()
+        for batch in batches:
+            trace_record_many(events=batch)
+        report[f"record_many_{size}"] = sum(map(len, batches)) / (time.perf_counter() - started)
+    return report
+
+
+def _token() -> str:
+    from django.contrib.auth import get_user_model
+
+    from traces.api.models import Scope
+    from traces.api.tokens import service_token_create
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench-api").first() or (
+        user_model.objects.create_superuser("bench-api", "bench@example.com", "bench-api-pass")
+    )
+    return service_token_create(
+        owner=user, name="bench", scopes=[s.value for s in Scope], rate_limit=10**9
+    ).text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, url
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    args = _parse()
+    if args.client:
+        _client(args.client[0], args.client[1], args)
+        return
+    env = _setup(args)
+    from django.db import connection
+
+    stored = _fill(args.events)
+    print(f"database: {connection.vendor}; events stored before the run: {stored:,}")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    local = _in_process(args)
+    token = _token()
+    connection.close()
+    server, url = _serve(env)
+    try:
+        completed = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                f"--singles={args.singles}",
+                f"--batches={args.batches}",
+                f"--gets={args.gets}",
+                f"--salt={args.salt}",
+                "--client",
+                url,
+                token,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if completed.returncode != 0:
+        raise SystemExit(f"client failed: {completed.stdout}{completed.stderr}")
+    remote = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    rows = [
+        ("record() events/s (in process)", local["record"]),
+        ("single POST events/s", remote["http_single"]),
+        ("record_many() x100 events/s", local["record_many_100"]),
+        ("POST batch of 100 events/s", remote["http_batch_100"]),
+        ("record_many() x1000 events/s", local["record_many_1000"]),
+        ("POST batch of 1,000 events/s", remote["http_batch_1000"]),
+        ("GET /api/v1/events median ms", remote["get_unfiltered_ms"]),
+        ("GET /api/v1/events?actor_type median ms", remote["get_actor_type_ms"]),
+    ]
+    for label, value in rows:
+        print(f"{label:45} {value:12,.1f}")
+    print(f"single POST / record(): {remote['http_single'] / local['record']:.0%} (target 50%)")
+    for size in (100, 1_000):
+        ratio = remote[f"http_batch_{size}"] / local[f"record_many_{size}"]
+        print(f"batch of {size:,} / record_many(): {ratio:.0%} (target 60%)")
+
+
+if __name__ == "__main__":
+    main()

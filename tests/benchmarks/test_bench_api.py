@@ -1,0 +1,46 @@
+"""benchmarks/bench_api.py runs end to end, small, on SQLite: gunicorn, client process, figures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.subprocess_report import ROOT
+
+
+def test_bench_api_small_run_reports_every_measure(tmp_path):
+    """A tiny run serves with gunicorn, posts from another process and prints each line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_api.py",
+            "--events=60",
+            "--singles=3",
+            "--batches=1",
+            "--gets=2",
+            "--fresh",
+            f"--sqlite-path={tmp_path / 'bench.sqlite3'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = completed.stdout
+    assert "events stored before the run: 60" in report
+    for line in (
+        "record() events/s (in process)",
+        "single POST events/s",
+        "POST batch of 100 events/s",
+        "POST batch of 1,000 events/s",
+        "GET /api/v1/events median ms",
+        "GET /api/v1/events?actor_type median ms",
+        "single POST / record():",
+    ):
+        assert line in report

@@ -1,0 +1,50 @@
+"""API settings, read through accessor functions (``TRACES_API_*``).
+
+``TRACES_API_MAX_BATCH``: events in one ``POST /api/v1/events`` (default 1,000).
+``TRACES_API_MAX_BODY_BYTES``: request body limit, 413 above it (default 5 MB).
+``TRACES_API_RATE_LIMIT``: requests per minute per token when the token names
+none (default 1,200; each process counts on its own, through Django's cache).
+``TRACES_API_IDEMPOTENCY_TTL``: how long an ``Idempotency-Key`` replays (24 h).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "get_idempotency_ttl",
+    "get_max_batch",
+    "get_max_body_bytes",
+    "get_rate_limit",
+]
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = getattr(settings, name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1; got {value!r}.")
+    return value
+
+
+def get_max_batch() -> int:
+    return _positive_int("TRACES_API_MAX_BATCH", 1_000)
+
+
+def get_max_body_bytes() -> int:
+    return _positive_int("TRACES_API_MAX_BODY_BYTES", 5 * 1024 * 1024)
+
+
+def get_rate_limit() -> int:
+    return _positive_int("TRACES_API_RATE_LIMIT", 1_200)
+
+
+def get_idempotency_ttl() -> timedelta:
+    value = getattr(settings, "TRACES_API_IDEMPOTENCY_TTL", timedelta(hours=24))
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ImproperlyConfigured(
+            f"TRACES_API_IDEMPOTENCY_TTL must be a positive timedelta; got {value!r}."
+        )
+    return value

@@ -1,0 +1,166 @@
+"""``/api/v1/decisions``: the review queue, one decision, and review actions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
+from ninja import Router
+
+from decisioning.exceptions import (
+    DecisionAlreadyDecidedError,
+    DecisionDeletedError,
+    DecisionPermissionError,
+    InvalidActionError,
+    InvalidReasonError,
+    InvalidTransitionError,
+)
+from decisioning.models import Decision, DecisionOutcome
+from decisioning.review import decision_transition
+from traces.api.auth import require
+from traces.api.errors import ApiError
+from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
+from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
+from traces.api.http_idempotency import ApiAnswer, run_idempotent
+from traces.api.models import Scope
+from traces.api.payloads import parse_json, text_problems
+from traces.api.resources import decision_queryset, decision_resource
+from traces.api.schemas import DecisionActionIn, DecisionOut, DecisionPageOut
+from traces.filters import ReviewFilterSet
+from traces.formats.exports import decision_export
+
+__all__ = ["router"]
+
+router = Router(tags=["decisions"])
+
+ACTION_KEYS = frozenset({"action", "reason", "expected_outcome"})
+QUEUE_PARAMETERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+    for name, schema, text in (
+        ("tab", {"type": "string"}, "pending (default), deferred or escalated."),
+        ("decision_type", {"type": "string"}, "Exact decision type."),
+        ("risk", {"type": "array", "items": {"type": "string"}}, "Risk of the event (repeatable)."),
+        ("actor_type", {"type": "array", "items": {"type": "string"}}, "Who proposed it."),
+        ("age", {"type": "string"}, "Waiting longer than 1h, 24h or 7d."),
+    )
+] + PAGE_PARAMETERS
+
+
+@router.get(
+    "/decisions",
+    response={200: DecisionPageOut, **ERRORS},
+    openapi_extra={
+        "parameters": [*QUEUE_PARAMETERS, FORMAT_PARAMETER],
+        "responses": FILE_RESPONSES,
+    },
+)
+def decisions_list(request: HttpRequest) -> HttpResponseBase:
+    """The review queue (a tab, its filters), oldest waiting first (or a file)."""
+    require(request, Scope.DECISIONS_READ)
+    filterset = ReviewFilterSet(request.GET, queryset=decision_queryset())
+    if not filterset.is_valid():
+        details = [
+            {"field": field, "message": str(message)}
+            for field, messages in filterset.errors.items()
+            for message in messages
+        ]
+        raise ApiError(400, "bad_parameter", "Some filter parameters are not valid.", details)
+    export_format = export_format_of(request)
+    if export_format is not None:
+        chunks = decision_export(filterset.qs, export_format=export_format)
+        return file_response(chunks, export_format, "decisions")
+    rows, next_cursor = page_of(request, filterset.qs, newest_first=False)
+    return JsonResponse(
+        {
+            "results": [decision_resource(row) for row in rows],
+            "next_cursor": next_cursor,
+            "next": next_link(request, next_cursor),
+        }
+    )
+
+
+def _decision(decision_id: str) -> Decision:
+    try:
+        pk = uuid.UUID(decision_id)
+    except ValueError:
+        pk = None
+    decision = decision_queryset().filter(pk=pk).first() if pk is not None else None
+    if decision is None:
+        raise ApiError(404, "not_found", "No decision has this id.")
+    return decision
+
+
+@router.get("/decisions/{decision_id}", response={200: DecisionOut, **ERRORS})
+def decision_detail(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """One decision with its transitions, oldest first."""
+    require(request, Scope.DECISIONS_READ)
+    return JsonResponse(decision_resource(_decision(decision_id)))
+
+
+def _action_body(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(
+            422,
+            "validation_error",
+            'The body must be {"action", "reason", "expected_outcome"}.',
+            [{"field": "", "message": f"An object is needed; got {type(body).__name__}."}],
+        )
+    problems = [
+        {
+            "field": key,
+            "message": f"Unknown field {key!r}; allowed: action, reason, expected_outcome.",
+        }
+        for key in body
+        if key not in ACTION_KEYS
+    ]
+    problems += text_problems(body)
+    expected = body.get("expected_outcome")
+    if expected is not None and expected not in DecisionOutcome.values:
+        allowed = ", ".join(DecisionOutcome.values)
+        problems.append(
+            {"field": "expected_outcome", "message": f"expected_outcome must be one of {allowed}."}
+        )
+    if problems:
+        raise ApiError(422, "validation_error", "The action is not valid.", problems)
+    return body
+
+
+@router.post(
+    "/decisions/{decision_id}/actions",
+    response={200: DecisionOut, **ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": DecisionActionIn.model_json_schema()}},
+        }
+    },
+)
+def decision_act(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """Approve, reject, defer, escalate or reopen, through ``decision_transition``."""
+    principal = require(request, Scope.DECISIONS_DECIDE)
+
+    def run() -> ApiAnswer:
+        body = _action_body(parse_json(request))
+        decision = _decision(decision_id)
+        try:
+            result = decision_transition(
+                decision=decision,
+                action=body.get("action"),  # type: ignore[arg-type]
+                user=principal.user,
+                reason=body.get("reason", ""),
+                expected_outcome=body.get("expected_outcome"),
+                expected_decided_at=decision.decided_at,
+            )
+        except DecisionPermissionError as exc:
+            raise ApiError(403, "permission_denied", str(exc)) from None
+        except (InvalidTransitionError, DecisionAlreadyDecidedError) as exc:
+            raise ApiError(409, "decision_conflict", str(exc)) from None
+        except (InvalidActionError, InvalidReasonError) as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
+        except DecisionDeletedError as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        return 200, decision_resource(_decision(str(result.decision.pk)))
+
+    return run_idempotent(request, principal, run)
