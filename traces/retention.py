@@ -6,12 +6,17 @@ chain loses part of its story. Decisions reviewed by people (an event of the
 chain whose ``approval_status`` is approved, rejected, deferred or escalated)
 keep their chain unless ``keep_reviewed=False``.
 
-Each batch is one ``trace_delete`` transaction (events, objects, tags, search
-entries and index, hourly counts, Decisions and their history), so the counts
-and the search index stay exact and the site keeps answering between batches.
+Each batch is one transaction of evidence's sanctioned deletion,
+``traces.evidence.retention.retention_delete`` (events, objects, tags,
+corrections, search entries and index, hourly counts, Decisions and their
+history, inside the retention window the append-only triggers allow; sealed
+rows are marked pruned in the log with the rule as the reason), so the counts
+and the search index stay exact, ``verify_traces`` tells the pruning from
+tampering, and the site keeps answering between batches.
 ``--archive`` writes each chain first, root first, one JSON object per line in
 the API's event shape (``TraceEvent.to_dict()`` plus ``recorded_at`` and
-``approval``); ``TraceEvent.from_dict`` reads the lines back for re-import.
+``approval``), each event as its current version (corrections applied);
+``TraceEvent.from_dict`` reads the lines back for re-import.
 
 Policies per event family come from the setting ``TRACES_RETENTION``: a dict of
 event type pattern (``order.*``, ``*``) to an age (``400d``, ``12h``);
@@ -35,12 +40,13 @@ from django.db.models import Exists, OuterRef, Q
 
 from decision_trace.exceptions import TraceValidationError
 from decisioning.models import Decision, DecisionOutcome
+from traces.evidence.corrections import corrections_apply_values
+from traces.evidence.retention import retention_delete
 from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
 from traces.querysets import event_type_q
 from traces.rows import fetch_values_in
 from traces.selectors import tracked_object_values
-from traces.services import trace_delete
 
 __all__ = [
     "REVIEWED_STATUSES",
@@ -148,6 +154,7 @@ def _archive(out: IO[str], roots: list[uuid.UUID], using: str) -> None:
         order_by=("root_id", "depth", "effective_at", "id"),
         using=using,
     )
+    corrections_apply_values(rows, using=using)
     objects = tracked_object_values([row["id"] for row in rows], using=using)
     approvals = _approvals([row["id"] for row in rows], using)
     for row in rows:
@@ -169,12 +176,14 @@ def prune_chains(
 ) -> Iterator[PruneBatch]:
     """Delete (or count, with ``dry_run``) the chains ``chains_to_prune`` selects, batch by batch.
 
-    Each batch is ``batch_size`` chains in one transaction; the next batch
-    starts after the last root seen, so a dry run walks the same chains once.
+    Each batch is ``batch_size`` chains in one ``retention_delete`` transaction,
+    whose pruned log entries give the rule and cutoff as their reason; the next
+    batch starts after the last root seen, so a dry run walks the same chains once.
     """
     if not 1 <= batch_size <= 10_000:
         raise TraceValidationError("batch_size must be from 1 to 10,000 chains.")
     roots = chains_to_prune(cutoff, event_type=event_type, keep_reviewed=keep_reviewed, using=using)
+    reason = f"prune_traces: chains of {event_type or '*'} older than {cutoff.isoformat()}"
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
         page = roots
@@ -192,7 +201,7 @@ def prune_chains(
         else:
             if archive is not None:
                 _archive(archive, ids, using)
-            events = trace_delete(event_ids=ids, using=using)
+            events = retention_delete(event_ids=ids, reason=reason, using=using)
         yield PruneBatch(chains=len(ids), events=events, oldest=batch[0][1], newest=batch[-1][1])
 
 

@@ -14,6 +14,9 @@ from decision_trace.values import TraceEvent
 from decisioning.models import Decision, DecisionOutcome
 from traces import DecisionTraceClient
 from traces.counts import event_counts_differences
+from traces.evidence.corrections import event_correct
+from traces.evidence.models import LogEntry, PrunedEntry
+from traces.evidence.sealing import seal_pending
 from traces.models import EventRecord, EventSearchDocument, HourlyEventCount, TrackedObjectRecord
 from traces.search import search_events
 
@@ -118,6 +121,33 @@ def test_archive_holds_the_api_shape_and_re_imports(store, tmp_path):
     DecisionTraceClient().record_many([TraceEvent.from_dict(line) for line in lines])
     assert {store["old_root"], store["old_child"], store["old_price"]} <= _stored()
     assert event_counts_differences() == []
+
+
+def test_sealed_chains_are_pruned_as_retention_and_archived_as_corrected(store, tmp_path):
+    """Through evidence's retention_delete: the log marks them pruned, verify_traces passes."""
+    event_correct(
+        event_id=store["old_price"],
+        corrected_by="ops",
+        reason="Typo",
+        description="price corrected",
+    )
+    seal_pending()
+    sealed = set(LogEntry.objects.values_list("key", flat=True))
+    assert {store["old_root"], store["old_child"], store["old_price"]} <= sealed
+    path = tmp_path / "pruned.jsonl.gz"
+    call_command("prune_traces", "--older-than", "400d", "--archive", str(path))
+    with gzip.open(path, "rt", encoding="utf-8") as archive:
+        lines = {line["id"]: line for line in map(json.loads, archive)}
+    assert lines[store["old_price"]]["data"]["description"] == "price corrected"
+    pruned = PrunedEntry.objects.all()
+    indexes = [entry.index for entry in pruned]
+    assert set(LogEntry.objects.filter(index__in=indexes).values_list("key", flat=True)) >= {
+        store["old_root"],
+        store["old_child"],
+        store["old_price"],
+    }
+    assert all(entry.reason.startswith("prune_traces: chains of * older than") for entry in pruned)
+    call_command("verify_traces")
 
 
 @override_settings(TRACES_RETENTION={"order.*": "400d", "price.*": "1000d"})
