@@ -177,10 +177,15 @@ def fetch_values(
         return []
     pk = f"{select.table}.{quote(model._meta.pk.column)}"
     if connection.vendor == "postgresql":
-        # A join, not IN: PostgreSQL cannot flatten IN (... LIMIT n) into a semi-join and,
-        # with few rows expected, re-ran the subquery for every row of the table (minutes
-        # on a test database). The derived table runs once.
-        sql = f"{select.sql} INNER JOIN ({inner}) AS page (page_pk) ON page.page_pk = {pk}"
+        # A join with a materialized CTE, not IN: PostgreSQL cannot flatten IN (... LIMIT n)
+        # into a semi-join and, with few rows expected, re-ran the subquery for every row of
+        # the table (minutes on a test database); a plain derived table could still be the
+        # inner side of a nested loop and be re-run the same way (it was, on a freshly
+        # loaded test database without statistics). MATERIALIZED runs it exactly once.
+        sql = (
+            f"WITH page (page_pk) AS MATERIALIZED ({inner}) "
+            f"{select.sql} INNER JOIN page ON page.page_pk = {pk}"
+        )
     else:
         sql = f"{select.sql} WHERE {pk} IN ({inner})"
     sql += f" ORDER BY {order}" if order else ""
