@@ -240,15 +240,10 @@ def main() -> None:
     env = _setup(args)
     from django.db import connection
 
-    from traces.checkpoints import checkpoints_wait
-
     stored = _fill(args.events)
-    # The fill's WAL checkpoints (SQLite) run in the background: not during the timings.
-    checkpoints_wait()
     print(f"database: {connection.vendor}; events stored before the run: {stored:,}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     local = _in_process(args)
-    checkpoints_wait()
     token = _token()
     connection.close()
     server, url = _serve(env)

@@ -210,7 +210,6 @@ def main() -> None:
     from django.db import connection
 
     from traces import DecisionTraceClient
-    from traces.checkpoints import checkpoints_wait
     from traces.counts import event_counts_differences
     from traces.models import EventRecord
     from traces.search import search_events
@@ -239,9 +238,6 @@ def main() -> None:
     for start in range(0, len(extra), BATCH):
         trace_record_many(events=extra[start : start + BATCH])
     many_at_size = len(extra) / (time.perf_counter() - began)
-    # On SQLite the last batches' WAL checkpoints may still run in the background.
-    checkpoints_wait()
-    many_with_checkpoints = len(extra) / (time.perf_counter() - began)
     total = EventRecord.objects.count()
 
     # Single-event commits: one transaction per record(), like a live shop.
@@ -283,9 +279,6 @@ def main() -> None:
     if many_rate is not None:
         print(f"{'record_many() events/s, filling 0 -> N':<40} {many_rate:>14,.0f} {'':>12}")
     print(f"{'record_many() events/s at N':<40} {many_at_size:>14,.0f} {'>= 7,500':>12}")
-    if vendor == "sqlite":
-        label = "  the same, until checkpoints finished"
-        print(f"{label:<40} {many_with_checkpoints:>14,.0f} {'':>12}")
     print(f"{'record() events/s (1 commit each)':<40} {record_rate:>14,.0f} {'>= 750':>12}")
     for name, median, target, count in rows:
         label = f"{name} [{count} events]"

@@ -8,9 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, register
 
-from traces.conf import background_checkpoint_setting_error
-
-__all__ = ["SUPPORTED_ENGINES", "check_database_engines", "check_settings", "engine_errors"]
+__all__ = ["SUPPORTED_ENGINES", "check_database_engines", "engine_errors"]
 
 SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
 
@@ -31,19 +29,4 @@ def engine_errors(databases: Mapping[str, Mapping[str, Any]]) -> list[Error]:
         )
         for alias, config in databases.items()
         if config.get("ENGINE") not in SUPPORTED_ENGINES
-    ]
-
-
-@register()
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    """traces.E002: ``TRACES_SQLITE_BACKGROUND_CHECKPOINT`` is not True or False."""
-    error = background_checkpoint_setting_error()
-    if error is None:
-        return []
-    return [
-        Error(
-            error,
-            hint="Leave it unset (True) or set it to False to keep checkpoints in the writer.",
-            id="traces.E002",
-        )
     ]

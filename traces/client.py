@@ -27,11 +27,11 @@ from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
 from traces.approvals import decision_wait
 from traces.evidence.corrections import corrections_apply_values
-from traces.mapping import event_from_values
+from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
+from traces.rows import fetch_values
 from traces.search import search_ranked_ids
 from traces.selectors import (
-    display_values,
     event_chain,
     event_filter,
     event_get,
@@ -114,7 +114,7 @@ class InProcessTransport:
         self, filters: QueryFilters, *, limit: int, cursor: str | None, offset: int | None
     ) -> EventList:
         queryset = event_filter(**filters, using=self.using)
-        page = event_page(display_values(queryset), limit=limit, cursor=cursor, offset=offset)
+        page = event_page(queryset, limit=limit, cursor=cursor, offset=offset, values=True)
         known_at = filters.get("known_at")
         return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
@@ -124,7 +124,7 @@ class InProcessTransport:
         if not ids:
             return []
         matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
-        rows = {row["id"]: row for row in display_values(matches)}
+        rows = {row["id"]: row for row in fetch_values(matches, EVENT_VALUES)}
         known_at = filters.get("known_at")
         return self._events([rows[pk] for pk in ids if pk in rows], known_at=known_at)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -104,6 +104,7 @@ def keyset_page(
     limit: int = 50,
     newest_first: bool = True,
     time_field: str = "effective_at",
+    fetch: Callable[[QuerySet[Any, T]], list[T]] = list,
 ) -> Page[T]:
     """One page of ``queryset`` ordered by ``(effective_at, id)``.
 
@@ -117,6 +118,7 @@ def keyset_page(
         time_field: the time column the list is ordered by with ``id`` (another
             one must be non-null in every row, e.g. ``decided_at`` of decided
             decisions, and have an index with ``id``).
+        fetch: reads the page's rows (``traces.rows.fetch_values`` for ``values()`` rows).
 
     Returns:
         The rows and the cursor of the next page (``None`` on the last page).
@@ -147,6 +149,6 @@ def keyset_page(
                 | Q(**{when: position.effective_at}, id__gt=position.id),
                 **{f"{when}__gte": position.effective_at},
             )
-    rows = list(queryset[: limit + 1])
+    rows = fetch(queryset[: limit + 1])
     next_cursor = Cursor.of(rows[limit - 1], when).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)

@@ -8,12 +8,12 @@ client maps them to value objects; the UI and admin use the rows directly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import router
+from django.db import connections, router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
 
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
@@ -34,6 +34,7 @@ from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
+from traces.rows import fetch_values, fetch_values_in
 
 __all__ = [
     "MAX_CHAIN_EVENTS",
@@ -147,21 +148,26 @@ def event_page(
     cursor: str | None = None,
     offset: int | None = None,
     newest_first: bool = True,
+    values: bool = False,
 ) -> Page[Any]:
     """One page of ``queryset`` by keyset cursor (or a bounded offset).
 
-    Pass ``queryset.for_display()`` for model rows, or ``display_values(queryset)``
-    for the client's ``values()`` rows. ``offset`` exists for the seed's sake; it
+    Pass ``queryset.for_display()`` for model rows, or ``values=True`` for the
+    client's ``values()`` rows (``mapping.EVENT_VALUES``, read by
+    ``traces.rows.fetch_values``). ``offset`` exists for the seed's sake; it
     is refused above ``MAX_OFFSET`` and cannot be combined with a cursor. Either
     way the page carries the cursor of the next one.
     """
+    fetch = _fetch(values or bool(queryset.query.values_select))
     if offset is None or offset == 0:
-        return keyset_page(queryset, cursor=cursor, limit=limit, newest_first=newest_first)
+        return keyset_page(
+            queryset, cursor=cursor, limit=limit, newest_first=newest_first, fetch=fetch
+        )
     if not is_count(offset) or not 0 <= offset <= MAX_OFFSET or cursor is not None:
         raise TraceValidationError(BAD_OFFSET.format(max_offset=MAX_OFFSET))
     check_page_limit(limit)
     order = ("-effective_at", "-id") if newest_first else ("effective_at", "id")
-    rows = list(queryset.order_by(*order)[offset : offset + limit + 1])
+    rows = fetch(queryset.order_by(*order)[offset : offset + limit + 1])
     next_cursor = Cursor.of(rows[limit - 1]).encode() if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
@@ -173,7 +179,18 @@ def display_values(queryset: EventRecordQuerySet) -> QuerySet[EventRecord, dict[
 
 
 def _shape(queryset: EventRecordQuerySet, values: bool) -> QuerySet[EventRecord, Any]:
-    return display_values(queryset) if values else queryset.for_display()
+    """The QuerySet a display read starts from; ``_fetch(values)`` reads its rows."""
+    return queryset if values else queryset.for_display()
+
+
+def _event_values(queryset: QuerySet[EventRecord, Any]) -> list[dict[str, Any]]:
+    names = queryset.query.values_select or EVENT_VALUES
+    return fetch_values(queryset, names)
+
+
+def _fetch(values: bool) -> Callable[[QuerySet[EventRecord, Any]], list[Any]]:
+    """How a display read gets its rows: model rows, or ``EVENT_VALUES`` rows."""
+    return _event_values if values else list
 
 
 def tracked_object_values(
@@ -183,11 +200,13 @@ def tracked_object_values(
     ids = list(event_ids)
     by_event: dict[uuid.UUID, list[dict[str, Any]]] = {pk: [] for pk in ids}
     if ids:
-        rows = (
-            TrackedObjectRecord.objects.using(_db(using))
-            .filter(event_id__in=ids)
-            .order_by("event_id", "position")
-            .values(*OBJECT_VALUES)
+        rows = fetch_values_in(
+            TrackedObjectRecord,
+            OBJECT_VALUES,
+            field="event",
+            keys=ids,
+            order_by=("event", "position"),
+            using=_db(using),
         )
         for row in rows:
             by_event[row["event_id"]].append(row)
@@ -215,7 +234,19 @@ def event_get(
     """
     pk = check_event_id("event id", event_id)
     queryset = _known(EventRecord.objects.using(_db(using)).filter(pk=pk), known_at)
-    return _shape(queryset, values).first()
+    if values:
+        return next(iter(fetch_values(queryset[:1], EVENT_VALUES)), None)
+    return queryset.for_display().first()
+
+
+def _root_of(pk: str | uuid.UUID, db: str) -> tuple[str, list[Any]]:
+    """SQL of the root id of the event ``pk``, and its parameters."""
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    meta = EventRecord._meta
+    root = quote(meta.get_field("root_id").column)
+    sql = f"SELECT {root} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    return sql, [meta.pk.get_db_prep_value(pk, connection)]
 
 
 def event_chain(
@@ -231,8 +262,22 @@ def event_chain(
     pk = check_event_id("event id", event_id)
     db = _db(using)
     root = EventRecord.objects.using(db).filter(pk=pk).values("root_id")[:1]
-    queryset = EventRecord.objects.using(db).filter(root_id=Subquery(root))
-    rows = list(_shape(queryset, values).order_by("depth", "effective_at", "id")[:MAX_CHAIN_EVENTS])
+    order = ("depth", "effective_at", "id")
+    rows: list[Any]
+    if values:
+        # One statement, not compiled by the ORM: the tree of the event's root.
+        rows = fetch_values_in(
+            EventRecord,
+            EVENT_VALUES,
+            field="root_id",
+            keys=_root_of(pk, db),
+            order_by=order,
+            using=db,
+            limit=MAX_CHAIN_EVENTS,
+        )
+    else:
+        queryset = EventRecord.objects.using(db).filter(root_id=Subquery(root))
+        rows = list(queryset.for_display().order_by(*order)[:MAX_CHAIN_EVENTS])
 
     def key(row: Any) -> tuple[Any, Any, int]:
         if values:
@@ -277,7 +322,9 @@ def object_history(
         raise TraceValidationError(NO_OBJECT_KEY)
     types = None if object_type is None else [check_choice("object_type", object_type, ObjectType)]
     queryset = _known(EventRecord.objects.using(_db(using)).touching(ids, types), known_at)
-    return event_page(_shape(queryset, values), limit=limit, cursor=cursor, newest_first=False)
+    return event_page(
+        _shape(queryset, values), limit=limit, cursor=cursor, newest_first=False, values=values
+    )
 
 
 def event_stats(

@@ -37,7 +37,6 @@ def test_bench_traces_small_run_reports_every_measure(tmp_path):
     assert "events stored: 2,200" in report  # 1,200, then 1,000 more at that size
     for line in (
         "record_many() events/s at N",
-        "the same, until checkpoints finished",
         "record() events/s (1 commit each)",
         "newest 50 [50 events]",
         "newest 50, actor type ai_agent [50 events]",

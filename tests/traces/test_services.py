@@ -199,12 +199,13 @@ def test_trace_record_many_in_one_transaction_with_batch_parents():
 def test_trace_record_many_query_count_is_set_based(django_assert_max_num_queries):
     """One event or twenty cost the same handful of statements (one per table).
 
-    Two of them are per batch, not per event: the enabled review rules and,
-    because decisions were made, the active webhook endpoints.
+    Three of them are per batch, not per event: the enabled review rules, the
+    actor lookup before the upsert (issue 18) and, because decisions were made,
+    the active webhook endpoints.
     """
     for size in (1, 20):
         events = [_event(requires_approval=()) for _ in range(size)]
-        with django_assert_max_num_queries(13):
+        with django_assert_max_num_queries(14):
             trace_record_many(events=events)
     assert EventRecord.objects.count() == 21
     assert Decision.objects.count() == 21

@@ -393,3 +393,20 @@ def test_navigation_pending_count_links_to_the_queue(client, make_user):
     assert '<span class="pending-count">2</span>' in html
     assert f'id="pending-link" class="pending-link has-pending" href="{URL}"' in html
     assert Decision.objects.filter(outcome=DecisionOutcome.PENDING).count() == 2
+
+
+def test_navigation_pending_count_stops_at_its_cap(client, make_user, monkeypatch):
+    """Past PENDING_COUNT_CAP the count is not read further: the page says "3+" (cap 3 here)."""
+    from traces.templatetags import traces_ui
+    from traces.ui import common
+
+    monkeypatch.setattr(common, "PENDING_COUNT_CAP", 3)
+    monkeypatch.setattr(traces_ui, "PENDING_COUNT_CAP", 3)
+    monkeypatch.setattr(common.pending_decisions_count, "__defaults__", (3,))
+    _login(client, make_user, "reviewer")
+    for _ in range(5):
+        DecisionFactory()
+    html = client.get(reverse("traces:timeline")).content.decode()
+    assert '<span class="pending-count">3+</span>' in html
+    assert common.pending_decisions_count() == 3
+    assert common.pending_decisions_count(cap=10) == 5

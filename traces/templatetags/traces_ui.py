@@ -10,7 +10,7 @@ from typing import Any
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from traces.ui.common import pending_decisions_count
+from traces.ui.common import PENDING_COUNT_CAP, pending_decisions_count
 
 register = template.Library()
 
@@ -76,6 +76,12 @@ def object_url(obj: Any) -> str:
         return reverse("traces:object_history", args=[obj.object_type, obj.object_id])
     except NoReverseMatch:
         return ""
+
+
+@register.filter
+def capped_count(count: int) -> str:
+    """A count read up to ``PENDING_COUNT_CAP``: ``"1000+"`` when it reached it."""
+    return f"{count}+" if count >= PENDING_COUNT_CAP else str(count)
 
 
 @register.simple_tag(takes_context=True)

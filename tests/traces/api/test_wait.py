@@ -107,13 +107,30 @@ def test_wait_times_out_with_the_current_state(live):
     assert result.decision_id == decision_id
 
 
+def _request_approval_retrying(client: DecisionTraceClient) -> Any:
+    """``request_approval``, again while SQLite's in-memory test database says "locked".
+
+    Its shared cache refuses a write while the deciding thread's connection
+    reads the same table (a file database in WAL mode waits instead); the
+    refused record rolled back whole, so trying again is safe.
+    """
+    for _ in range(50):
+        try:
+            return client.request_approval(client.trace("pricing.change_proposed", "x"), timeout=20)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise AssertionError("the test database stayed locked")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_in_process_request_approval(make_user):
     """The same calls in-process: the decision taken in another thread is seen."""
     admin = make_user("admin")
     client = DecisionTraceClient()
     _decide_when_pending(admin, "approve")
-    result = client.request_approval(client.trace("pricing.change_proposed", "x"), timeout=20)
+    result = _request_approval_retrying(client)
     assert result.approved
     assert result.decided_by == admin.get_username()
     with pytest.raises(TracesError, match="No review decision"):

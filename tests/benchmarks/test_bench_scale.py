@@ -1,0 +1,44 @@
+"""benchmarks/bench_scale.py: load, reads and writes run end to end on a small SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from tests.subprocess_report import ROOT
+
+
+def _run(*args: str, path: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("SQLITE_PATH", None)
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/bench_scale.py", *args, f"--sqlite-path={path}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def test_bench_scale_small_run_reports_every_figure(tmp_path):
+    """A 10,000-event load (two batches), then each command's figures on it."""
+    path = str(tmp_path / "scale.sqlite3")
+    loaded = _run("load", "--events=10000", "--days=30", path=path)
+    assert "done: 10,000 events stored, +10,000" in loaded
+    assert "MiB per million events" in loaded
+    # Stored batches are skipped: a second loader from the other end has nothing to do.
+    again = _run("load", "--events=10000", "--days=30", "--direction=backward", path=path)
+    assert "done: 10,000 events stored, +0" in again
+    reads = _run("reads", "--repeat=1", path=path)
+    for name in ("query(limit=50) [51 events]", "get_chain", "get_object_history", "search("):
+        assert name in reads
+    writes = _run("writes", "--rounds=1", "--singles=3", path=path)
+    ratios = re.findall(r"^(record\(\)|record_many\(\)).*\s(\d+\.\d\d)$", writes, re.MULTILINE)
+    assert [name for name, _ in ratios] == ["record()", "record_many()"]
