@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
@@ -30,6 +31,7 @@ from decision_trace.validation import (
     check_text,
 )
 from decisioning.models import Decision
+from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
@@ -38,6 +40,7 @@ from traces.querysets import EventRecordQuerySet
 __all__ = [
     "MAX_CHAIN_EVENTS",
     "MAX_OFFSET",
+    "can_view_decisions",
     "display_values",
     "event_chain",
     "event_count",
@@ -47,12 +50,44 @@ __all__ = [
     "event_page",
     "event_stats",
     "events_exist",
+    "events_visible",
+    "events_visible_to",
     "object_history",
     "root_event_ids",
     "tracked_object_values",
 ]
 
 MAX_CHAIN_EVENTS = 5_000
+
+
+def _has_perm(user: AbstractBaseUser | AnonymousUser, permission: str) -> bool:
+    # The user model's permissions (PermissionsMixin); an anonymous user has none.
+    return isinstance(user, PermissionsMixin) and user.has_perm(permission)
+
+
+def can_view_decisions(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may learn how decisions went: ``view_decision`` or a review right.
+
+    The one rule for every page, partial, download and API endpoint: without
+    it a user sees no decision's outcome, reason or decider, no approval
+    status, and none of the review trail's events (``events_visible_to``).
+    """
+    return user.is_active and (
+        _has_perm(user, VIEW_DECISION) or any(_has_perm(user, p) for p in REVIEW_PERMISSIONS)
+    )
+
+
+def events_visible(queryset: EventRecordQuerySet, *, with_decisions: bool) -> EventRecordQuerySet:
+    """``queryset`` as a reader sees it: without the review trail's events unless
+    ``with_decisions`` (each of them tells a decision's outcome, reason and reviewer)."""
+    return queryset if with_decisions else queryset.without_review_trail()
+
+
+def events_visible_to(
+    queryset: EventRecordQuerySet, user: AbstractBaseUser | AnonymousUser
+) -> EventRecordQuerySet:
+    """The events of ``queryset`` that ``user`` may see (``can_view_decisions``)."""
+    return events_visible(queryset, with_decisions=can_view_decisions(user))
 
 
 def _db(using: str | None) -> str:
@@ -281,10 +316,18 @@ def object_history(
 
 
 def event_stats(
-    queryset: EventRecordQuerySet | None = None, *, using: str | None = None
+    queryset: EventRecordQuerySet | None = None,
+    *,
+    using: str | None = None,
+    with_decisions: bool = True,
 ) -> dict[str, Any]:
-    """Counts by actor type, outcome, risk level and event type (top 20), and the time span."""
+    """Counts by actor type, outcome, risk level and event type (top 20), and the time span.
+
+    ``with_decisions=False`` (a reader who may not view decisions): the counts
+    leave the review trail's events out and ``pending_approvals`` is None.
+    """
     base = EventRecord.objects.using(_db(using)).all() if queryset is None else queryset
+    base = events_visible(base, with_decisions=with_decisions)
     base = base.order_by()
     summary = base.aggregate(total=Count("id"), first=Min("effective_at"), last=Max("effective_at"))
 
@@ -306,7 +349,9 @@ def event_stats(
         "by_outcome": counts("outcome"),
         "by_risk_level": counts("risk_level"),
         "by_event_type": dict(top_types),
-        "pending_approvals": base.with_approval_status(["pending"]).count(),
+        "pending_approvals": base.with_approval_status(["pending"]).count()
+        if with_decisions
+        else None,
     }
 
 
