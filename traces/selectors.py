@@ -33,13 +33,14 @@ from decision_trace.validation import (
 from decisioning.models import Decision
 from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
-from traces.models import EventRecord, TrackedObjectRecord
+from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
 
 __all__ = [
     "MAX_CHAIN_EVENTS",
     "MAX_OFFSET",
+    "actor_shown",
     "can_view_decisions",
     "display_values",
     "event_chain",
@@ -88,6 +89,19 @@ def events_visible_to(
 ) -> EventRecordQuerySet:
     """The events of ``queryset`` that ``user`` may see (``can_view_decisions``)."""
     return events_visible(queryset, with_decisions=can_view_decisions(user))
+
+
+def actor_shown(actor: ActorRecord, *, with_decisions: bool) -> bool:
+    """Whether a reader may see ``actor``'s page: always with ``with_decisions``, else
+    only if one of its events is visible to them.
+
+    An actor whose every event is in the review trail is known only as a
+    reviewer, which is what a reader without access to decisions may not learn.
+    One probe of the ``(actor, effective_at, id)`` index, and none for a reviewer.
+    """
+    if with_decisions:
+        return True
+    return events_visible(EventRecord.objects.filter(actor=actor), with_decisions=False).exists()
 
 
 def _db(using: str | None) -> str:

@@ -80,7 +80,7 @@ from traces.review_selectors import (
     user_can_review,
 )
 from traces.search import SEARCH_MATCH_LIMIT, highlight, search_match_count, search_ranked_ids
-from traces.selectors import can_view_decisions, events_visible, events_visible_to
+from traces.selectors import actor_shown, can_view_decisions, events_visible, events_visible_to
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
@@ -517,6 +517,9 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
 @login_required
 def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> HttpResponse:
     actor = get_object_or_404(ActorRecord, actor_type=actor_type, actor_id=actor_id)
+    with_decisions = can_view_decisions(request.user)
+    if not actor_shown(actor, with_decisions=with_decisions):
+        raise Http404("No actor has this type and id.")
     form = PeriodForm(request.GET)
     context: dict[str, Any] = {"actor": actor, "form": form}
     status = 200
@@ -524,7 +527,7 @@ def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> Ht
         context["summary"] = actor_summary(
             actor,
             period=PERIODS[form.cleaned_data["period"]],
-            with_decisions=can_view_decisions(request.user),
+            with_decisions=with_decisions,
         )
     else:
         status = 400

@@ -46,6 +46,7 @@ from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import search_ranked_ids
 from traces.selectors import (
+    actor_shown,
     can_view_decisions,
     event_chain,
     event_stats,
@@ -482,7 +483,7 @@ def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonRe
     if actor_type not in {member.value for member in ActorType} or "\x00" in actor_id:
         raise ApiError(404, "not_found", "No actor has this type and id.")
     record = ActorRecord.objects.filter(actor_type=actor_type, actor_id=actor_id).first()
-    if record is None:
+    if record is None or not actor_shown(record, with_decisions=_with_decisions(principal)):
         raise ApiError(404, "not_found", "No actor has this type and id.")
     summary = event_stats(
         EventRecord.objects.filter(actor=record), with_decisions=_with_decisions(principal)
