@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisioning.review import decision_transition
-from tests.traces.api.conftest import ALL_SCOPES, ApiClient
+from tests.traces.api.conftest import ALL_SCOPES, ApiClient, grant
 from tests.traces.factories import proposal_record
 from traces.api.tokens import service_token_create
 from traces.claims import decision_claim
@@ -106,9 +106,15 @@ class Row:
     url: str
     htmx_target: str | None = None
     api: bool = False
+    admin: bool = False  # as a staff user who may view events in the admin
+    # More text the others must not get there.
+    hidden: tuple[str, ...] = ()
+    # What the others still see there (the rest of the story), "" for nothing in particular.
+    rest: str = "refund.requested"
     # What a reviewer sees there ("" = the page shows no event of the trail, only counts).
     shows: str = "decision.rejected"
-    # What a user who may not view decisions gets: 200 without the markers, 403 or 404.
+    # What a user who may not view decisions gets: 200 without the markers, 403, 404, or
+    # the admin's redirect for a row it does not find.
     denied: int = 200
 
 
@@ -124,26 +130,29 @@ def _rows(story: dict[str, Any]) -> list[Row]:
     event_page = reverse("traces:event_detail", args=[event.pk])
     audit_page = reverse("traces:event_detail", args=[audit.pk])
     known_at = story["known_at"]
+    admin_list = reverse("admin:traces_eventrecord_changelist")
     return [
-        Row("dashboard", reverse("home"), shows=""),
-        Row("dashboard partial", reverse("home") + "?period=7d", "dashboard", shows=""),
+        Row("dashboard", reverse("home"), shows="", rest=""),
+        Row("dashboard partial", reverse("home") + "?period=7d", "dashboard", shows="", rest=""),
         Row("timeline", timeline),
         Row("timeline partial", timeline + "?actor_type=user", "timeline"),
         Row("timeline scroll", timeline, "timeline-more"),
         Row("timeline as known at", f"{timeline}?known_at={known_at}"),
-        Row("timeline by type", timeline + "?event_type=decision.*"),
-        Row("timeline by actor", f"{timeline}?actor={DECIDER}"),
+        Row("timeline by type", timeline + "?event_type=decision.*", rest=""),
+        Row("timeline by actor", f"{timeline}?actor={DECIDER}", rest=""),
         Row("timeline by object", timeline + "?object_id=ord-vis-2"),
-        Row("search", timeline + "?q=wombat"),
-        Row("search partial", timeline + "?q=quokka", "timeline", shows="decision.approved"),
-        Row("search best match", timeline + "?q=wombat&sort=best"),
+        Row("search", timeline + "?q=wombat", rest=""),
+        Row(
+            "search partial", timeline + "?q=quokka", "timeline", shows="decision.approved", rest=""
+        ),
+        Row("search best match", timeline + "?q=wombat&sort=best", rest=""),
         Row("event page", event_page, shows=REJECT_REASON),
         Row("event page as known at", f"{event_page}?known_at={known_at}", shows=REJECT_REASON),
         Row("review event page", audit_page, shows=REJECT_REASON, denied=404),
         Row("object history", history),
         Row("object history partial", history, "history"),
         Row("object history as known at", f"{history}?known_at={known_at}"),
-        Row("decision's own history", decision_history),
+        Row("decision's own history", decision_history, rest=""),
         # Known only from the review trail, the reviewer is no actor to the others.
         Row("reviewer's actor page", actor, denied=404),
         Row("reviewer's actor partial", actor + "?period=7d", "actor-activity", denied=404),
@@ -156,20 +165,38 @@ def _rows(story: dict[str, Any]) -> list[Row]:
         ),
         Row("timeline file csv", timeline_file + "?format=csv"),
         Row("timeline file jsonl", timeline_file + "?format=jsonl"),
-        Row("search file", timeline_file + "?format=jsonl&q=wombat", shows=REJECT_REASON),
+        Row("search file", timeline_file + "?format=jsonl&q=wombat", shows=REJECT_REASON, rest=""),
         Row("object history file csv", history_file + "?format=csv"),
         Row("object history file jsonl", history_file + "?format=jsonl"),
         # The HTTP API, with a token holding every scope.
         Row("api events", "/api/v1/events", api=True),
-        Row("api events by type", "/api/v1/events?event_type=decision.*", api=True),
+        Row("api events by type", "/api/v1/events?event_type=decision.*", api=True, rest=""),
         Row("api events file", "/api/v1/events?format=csv", api=True),
         Row("api event", f"/api/v1/events/{audit.pk}", api=True, denied=404),
         Row("api chain", f"/api/v1/events/{event.pk}/chain", api=True),
         Row("api review event chain", f"/api/v1/events/{audit.pk}/chain", api=True, denied=404),
-        Row("api search", "/api/v1/search?q=wombat", api=True),
+        Row("api search", "/api/v1/search?q=wombat", api=True, rest=""),
         Row("api history", "/api/v1/objects/order/ord-vis-2/history", api=True),
         Row("api actor", f"/api/v1/actors/user/{DECIDER}", api=True, denied=404),
         Row("api stats", "/api/v1/stats", api=True),
+        # The Django admin, for staff who may view events there.
+        Row("admin events", admin_list, admin=True, hidden=("column-approval_status",)),
+        Row("admin events search", admin_list + "?q=wombat", admin=True, rest=""),
+        Row("admin events by family", admin_list + "?family=decision", admin=True, rest=""),
+        Row(
+            "admin event",
+            reverse("admin:traces_eventrecord_change", args=[event.pk]),
+            admin=True,
+            shows="field-approved_by",
+            hidden=("field-approved_by", "field-approval_status"),
+        ),
+        Row(
+            "admin review event",
+            reverse("admin:traces_eventrecord_change", args=[audit.pk]),
+            admin=True,
+            shows=REJECT_REASON,
+            denied=302,
+        ),
         Row(
             "api decision",
             f"/api/v1/decisions/{story['rejected'].pk}",
@@ -220,10 +247,19 @@ ROW_NAMES = [
     "api actor",
     "api stats",
     "api decision",
+    "admin events",
+    "admin events search",
+    "admin events by family",
+    "admin event",
+    "admin review event",
 ]
 
 
 def _get(client: Any, token_for: Any, user: Any, row: Row) -> tuple[int, str]:
+    if row.admin:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        grant(user, "traces.view_eventrecord")
     if row.api:
         response = ApiClient(client, token_for(user)).get(row.url)
     else:
@@ -260,12 +296,14 @@ def test_user_without_view_decision_learns_nothing_of_decisions(
     row = next(r for r in _rows(story) if r.name == name)
     status, text = _get(client, token_for, make_user("nobody", username="olga-operator"), row)
     assert status == row.denied, (row.name, text[:300])
-    for marker in MARKERS:
+    for marker in [*MARKERS, *row.hidden]:
         if marker in row.url:
             continue  # the filter the user typed, shown back in the form
         assert marker not in text, (row.name, marker)
     if row.htmx_target and status == 200:
         assert "<html" not in text
+    if status == 200 and row.rest:
+        assert row.rest in text, row.name
 
 
 @pytest.mark.parametrize("name", ROW_NAMES)
