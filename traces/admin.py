@@ -21,6 +21,7 @@ from traces.models import (
 )
 from traces.querysets import EventRecordQuerySet
 from traces.search import search_events
+from traces.selectors import can_view_decisions, events_visible_to
 
 __all__ = ["ActorRecordAdmin", "EventRecordAdmin", "SignedCheckpointAdmin"]
 
@@ -125,11 +126,8 @@ class EventFamilyFilter(admin.SimpleListFilter):
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
         # Distinct types come from the type index; bounded so a huge variety stays cheap.
-        types = (
-            EventRecord.objects.order_by("event_type")
-            .values_list("event_type", flat=True)
-            .distinct()[:500]
-        )
+        events = events_visible_to(EventRecord.objects.all(), request.user)
+        types = events.order_by("event_type").values_list("event_type", flat=True).distinct()[:500]
         families = sorted({event_type.split(".", 1)[0] for event_type in types})
         return [(family, family) for family in families]
 
@@ -178,6 +176,10 @@ class EventCorrectionInline(admin.TabularInline[EventCorrection, EventRecord]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# How a decision went, on the event: for users who may view decisions only.
+_APPROVAL_FIELDS = frozenset({"approval_status", "approved_by"})
 
 
 @admin.register(EventRecord)
@@ -254,6 +256,36 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in EventRecord._meta.concrete_fields]
+
+    # A staff user who may not view decisions (``can_view_decisions``) gets the
+    # pages' rule: no review-trail event (its change page is "not found"), no
+    # approval status or approver, no approval filter.
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EventRecord]:
+        return events_visible_to(_events(super().get_queryset(request)), request.user)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        if can_view_decisions(request.user):
+            return shown
+        return tuple(name for name in shown if name not in _APPROVAL_FIELDS)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = super().get_list_filter(request)
+        if can_view_decisions(request.user):
+            return filters
+        return tuple(item for item in filters if item is not ApprovalFilter)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if can_view_decisions(request.user):
+            return fieldsets
+        return [
+            (
+                name,
+                {**options, "fields": [f for f in options["fields"] if f not in _APPROVAL_FIELDS]},
+            )
+            for name, options in fieldsets
+        ]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[EventRecord], search_term: str

@@ -24,6 +24,7 @@ from decisioning.transitions import past_tense
 from traces.evidence.models import SealKind
 from traces.evidence.sealing import seal_request
 from traces.models import EventRecord, TrackedObjectRecord
+from traces.querysets import AUDIT_EVENT_PREFIX
 from traces.services import trace_record
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "on_decision_transitioned",
 ]
 
-AUDIT_EVENT_PREFIX = "decision."
 AUDIT_TAG = "review"
 # metadata["model"] of the tracked object that stands for the decision.
 DECISION_OBJECT_MODEL = "decisioning.decision"

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
     # Names the base's type argument (a string at run time: models imports this module).
     from traces.models import EventRecord  # noqa: F401
 
-__all__ = ["EventRecordManager", "EventRecordQuerySet", "event_type_q"]
+__all__ = ["AUDIT_EVENT_PREFIX", "EventRecordManager", "EventRecordQuerySet", "event_type_q"]
+
+# The review trail's events (``traces.audit``, ``traces.claims``): ``decision.approved``,
+# ``decision.rejected``, ``decision.claimed``, ... Each tells a decision's outcome or
+# reviewer, so only a user who may view decisions reads them (``without_review_trail``).
+AUDIT_EVENT_PREFIX = "decision."
 
 
 def event_type_q(patterns: Iterable[str]) -> Q:
@@ -106,6 +111,14 @@ class EventRecordQuerySet(EventAsOfQuerySet["EventRecord"]):
     def with_approval_status(self, statuses: Iterable[str]) -> Self:
         """Events that need approval and whose Decision stands at one of these outcomes."""
         return self.filter(requires_approval=True, approval_status__in=[str(s) for s in statuses])
+
+    def without_review_trail(self) -> Self:
+        """Leave out the review trail's events (type ``decision.*``, ``AUDIT_EVENT_PREFIX``).
+
+        A condition on the row, checked as a page reads it: the time index still
+        orders the page (``traces.selectors.events_visible_to`` applies it).
+        """
+        return self.exclude(event_type__startswith=AUDIT_EVENT_PREFIX)
 
     def in_correlation(self, correlation_id: str) -> Self:
         """Events of one flow; an empty id (no flow) matches nothing.

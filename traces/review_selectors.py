@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUI
 
 from decision_trace.enums import ObjectType
 from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
-from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
+from decisioning.permissions import REVIEW_PERMISSIONS
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
 from decisioning.services import decision_request_token_new
 from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
@@ -51,7 +51,6 @@ __all__ = [
     "review_page",
     "review_tab_counts",
     "user_can_review",
-    "user_can_view_decisions",
 ]
 
 # The queue's tabs, in the order the page shows them.
@@ -65,13 +64,6 @@ AnyUser = AbstractBaseUser | AnonymousUser
 def _has_perm(user: AnyUser, permission: str) -> bool:
     # The user model's permissions (PermissionsMixin); an anonymous user has none.
     return isinstance(user, PermissionsMixin) and user.has_perm(permission)
-
-
-def user_can_view_decisions(user: AnyUser) -> bool:
-    """Whether ``user`` may see the review pages: ``view_decision`` or a review right."""
-    return user.is_active and (
-        _has_perm(user, VIEW_DECISION) or any(_has_perm(user, p) for p in REVIEW_PERMISSIONS)
-    )
 
 
 def user_can_review(user: AnyUser) -> bool:

@@ -41,7 +41,7 @@ from decision_trace.exceptions import TraceValidationError
 from traces.bulk import insert_rows_returning, write_rows
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE, is_count
-from traces.querysets import EventRecordQuerySet
+from traces.querysets import AUDIT_EVENT_PREFIX, EventRecordQuerySet
 
 __all__ = [
     "MAX_QUERY_TOKENS",
@@ -250,8 +250,26 @@ def search_index_rebuild(*, using: str | None = None) -> None:
             cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
 
 
+def _without_review_trail_sql() -> tuple[str, list[Any]]:
+    """A condition on the document ``d``: its event is not of the review trail (``decision.*``).
+
+    The SQL twin of ``EventRecordQuerySet.without_review_trail`` (the same
+    ``LIKE`` Django writes for ``startswith``): one primary-key probe per match.
+    """
+    quote = connections[router.db_for_read(EventRecord)].ops.quote_name
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {quote(EventRecord._meta.db_table)} e"
+        f" WHERE e.{quote('id')} = d.event_id AND e.{quote('event_type')} LIKE %s)",
+        [f"{AUDIT_EVENT_PREFIX}%"],
+    )
+
+
 def _matching_ids_sql(
-    vendor: str, groups: list[list[SearchTerm]], match_limit: int | None
+    vendor: str,
+    groups: list[list[SearchTerm]],
+    match_limit: int | None,
+    *,
+    with_review_trail: bool = True,
 ) -> tuple[str, list[Any]]:
     # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
     # With a limit, the most recently indexed matches (document ids grow with each write).
@@ -269,19 +287,30 @@ def _matching_ids_sql(
         )
         params = [_tsquery_expression(groups)]
         order = " ORDER BY d.id DESC"
+    if not with_review_trail:
+        hidden, hidden_params = _without_review_trail_sql()
+        sql += hidden
+        params += hidden_params
     if match_limit is not None:
         sql += f"{order} LIMIT %s"
         params.append(match_limit)
     return sql, params
 
 
-def search_match_count(text: object, *, cap: int, using: str | None = None) -> int:
-    """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word)."""
+def search_match_count(
+    text: object, *, cap: int, using: str | None = None, with_review_trail: bool = True
+) -> int:
+    """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word).
+
+    ``with_review_trail=False``: the review trail's events (``decision.*``) are not counted.
+    """
     groups = parse_query(text)
     if not groups:
         return 0
     connection = connections[_db(using)]
-    inner, params = _matching_ids_sql(connection.vendor, groups, cap)
+    inner, params = _matching_ids_sql(
+        connection.vendor, groups, cap, with_review_trail=with_review_trail
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({inner}) matches", params)
         (count,) = cursor.fetchone()
@@ -320,6 +349,7 @@ def search_ranked_ids(
     limit: int = 50,
     using: str | None = None,
     match_limit: int | None = None,
+    with_review_trail: bool = True,
 ) -> list[uuid.UUID]:
     """Ids of the best ``limit`` matches, best first (ties: newest row first).
 
@@ -331,6 +361,7 @@ def search_ranked_ids(
         queryset: restrict to these events (e.g. already filtered by actor type).
         limit: 1 to ``MAX_PAGE_SIZE``.
         using: the database alias, when ``queryset`` is not given.
+        with_review_trail: False leaves the review trail's events (``decision.*``) out.
     """
     if not is_count(limit) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
@@ -339,13 +370,17 @@ def search_ranked_ids(
         return []
     db = queryset.db if queryset is not None else _db(using)
     connection = connections[db]
-    restrict, restrict_params = "", ()
+    restrict, restrict_params = "", []
     if queryset is not None:
-        inner, restrict_params = queryset.order_by().values("pk").query.sql_with_params()
-        restrict = f" AND d.event_id IN ({inner})"
+        inner, inner_params = queryset.order_by().values("pk").query.sql_with_params()
+        restrict, restrict_params = f" AND d.event_id IN ({inner})", list(inner_params)
+    if not with_review_trail:
+        hidden, hidden_params = _without_review_trail_sql()
+        restrict += hidden
+        restrict_params += hidden_params
     params: list[Any]
     if connection.vendor == "sqlite":
-        sql, params = _fts5_ranked_sql(groups, restrict, [*restrict_params], limit, match_limit)
+        sql, params = _fts5_ranked_sql(groups, restrict, restrict_params, limit, match_limit)
     else:
         expression = _tsquery_expression(groups)
         recent, recent_params = "", []

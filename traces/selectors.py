@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
@@ -30,8 +31,9 @@ from decision_trace.validation import (
     check_text,
 )
 from decisioning.models import Decision
+from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
-from traces.models import EventRecord, TrackedObjectRecord
+from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
 from traces.querysets import EventRecordQuerySet
 from traces.rows import fetch_values, fetch_values_in
@@ -39,6 +41,8 @@ from traces.rows import fetch_values, fetch_values_in
 __all__ = [
     "MAX_CHAIN_EVENTS",
     "MAX_OFFSET",
+    "actor_shown",
+    "can_view_decisions",
     "display_values",
     "event_chain",
     "event_count",
@@ -48,12 +52,57 @@ __all__ = [
     "event_page",
     "event_stats",
     "events_exist",
+    "events_visible",
+    "events_visible_to",
     "object_history",
     "root_event_ids",
     "tracked_object_values",
 ]
 
 MAX_CHAIN_EVENTS = 5_000
+
+
+def _has_perm(user: AbstractBaseUser | AnonymousUser, permission: str) -> bool:
+    # The user model's permissions (PermissionsMixin); an anonymous user has none.
+    return isinstance(user, PermissionsMixin) and user.has_perm(permission)
+
+
+def can_view_decisions(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may learn how decisions went: ``view_decision`` or a review right.
+
+    The one rule for every page, partial, download and API endpoint: without
+    it a user sees no decision's outcome, reason or decider, no approval
+    status, and none of the review trail's events (``events_visible_to``).
+    """
+    return user.is_active and (
+        _has_perm(user, VIEW_DECISION) or any(_has_perm(user, p) for p in REVIEW_PERMISSIONS)
+    )
+
+
+def events_visible(queryset: EventRecordQuerySet, *, with_decisions: bool) -> EventRecordQuerySet:
+    """``queryset`` as a reader sees it: without the review trail's events unless
+    ``with_decisions`` (each of them tells a decision's outcome, reason and reviewer)."""
+    return queryset if with_decisions else queryset.without_review_trail()
+
+
+def events_visible_to(
+    queryset: EventRecordQuerySet, user: AbstractBaseUser | AnonymousUser
+) -> EventRecordQuerySet:
+    """The events of ``queryset`` that ``user`` may see (``can_view_decisions``)."""
+    return events_visible(queryset, with_decisions=can_view_decisions(user))
+
+
+def actor_shown(actor: ActorRecord, *, with_decisions: bool) -> bool:
+    """Whether a reader may see ``actor``'s page: always with ``with_decisions``, else
+    only if one of its events is visible to them.
+
+    An actor whose every event is in the review trail is known only as a
+    reviewer, which is what a reader without access to decisions may not learn.
+    One probe of the ``(actor, effective_at, id)`` index, and none for a reviewer.
+    """
+    if with_decisions:
+        return True
+    return events_visible(EventRecord.objects.filter(actor=actor), with_decisions=False).exists()
 
 
 def _db(using: str | None) -> str:
@@ -328,10 +377,18 @@ def object_history(
 
 
 def event_stats(
-    queryset: EventRecordQuerySet | None = None, *, using: str | None = None
+    queryset: EventRecordQuerySet | None = None,
+    *,
+    using: str | None = None,
+    with_decisions: bool = True,
 ) -> dict[str, Any]:
-    """Counts by actor type, outcome, risk level and event type (top 20), and the time span."""
+    """Counts by actor type, outcome, risk level and event type (top 20), and the time span.
+
+    ``with_decisions=False`` (a reader who may not view decisions): the counts
+    leave the review trail's events out and ``pending_approvals`` is None.
+    """
     base = EventRecord.objects.using(_db(using)).all() if queryset is None else queryset
+    base = events_visible(base, with_decisions=with_decisions)
     base = base.order_by()
     summary = base.aggregate(total=Count("id"), first=Min("effective_at"), last=Max("effective_at"))
 
@@ -353,7 +410,9 @@ def event_stats(
         "by_outcome": counts("outcome"),
         "by_risk_level": counts("risk_level"),
         "by_event_type": dict(top_types),
-        "pending_approvals": base.with_approval_status(["pending"]).count(),
+        "pending_approvals": base.with_approval_status(["pending"]).count()
+        if with_decisions
+        else None,
     }
 
 

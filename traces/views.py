@@ -78,9 +78,9 @@ from traces.review_selectors import (
     review_page,
     review_tab_counts,
     user_can_review,
-    user_can_view_decisions,
 )
 from traces.search import SEARCH_MATCH_LIMIT, highlight, search_match_count, search_ranked_ids
+from traces.selectors import actor_shown, can_view_decisions, events_visible, events_visible_to
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
@@ -168,7 +168,10 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             partials={"dashboard": "traces/_dashboard.html"},
             status=400,
         )
-    summary = dashboard_summary(period=PERIODS[form.cleaned_data["period"]])
+    summary = dashboard_summary(
+        period=PERIODS[form.cleaned_data["period"]],
+        with_decisions=can_view_decisions(request.user),
+    )
     context = {"form": form, "summary": summary, "pending_count": summary.pending_count}
     return _render(
         request, "traces/dashboard.html", context, partials={"dashboard": "traces/_dashboard.html"}
@@ -197,8 +200,10 @@ def _drop_empty(request: HtmxHttpRequest) -> HttpResponse | None:
 def timeline(request: HtmxHttpRequest) -> HttpResponse:
     if cleaner := _drop_empty(request):
         return cleaner
-    filterset = EventFilterSet(request.GET or None, queryset=EventRecord.objects.all())
-    if not user_can_view_decisions(request.user):
+    with_decisions = can_view_decisions(request.user)
+    visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
+    filterset = EventFilterSet(request.GET or None, queryset=visible)
+    if not with_decisions:
         # Filtering by approval status would tell the outcome of decisions.
         if request.GET.get("approval"):
             raise PermissionDenied(NO_VIEW_PERMISSION)
@@ -207,7 +212,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "filterset": filterset,
         # The filter form (and its suggestions) is not part of a scroll response.
-        "event_types": [] if scrolling else known_event_types(),
+        "event_types": [] if scrolling else known_event_types(with_decisions=with_decisions),
         "cursor": request.GET.get("cursor", ""),
     }
     status = 200
@@ -228,17 +233,19 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     others.pop(name, None)
                 restrict = (
                     EventRecord.objects.filter(
-                        pk__in=EventFilterSet(others, queryset=EventRecord.objects.all()).qs.values(
-                            "pk"
-                        )
+                        pk__in=EventFilterSet(others, queryset=visible).qs.values("pk")
                     )
                     if any(value for _, values in others.lists() for value in values)
                     else None
                 )
                 ids = search_ranked_ids(
-                    text, restrict, limit=BEST_MATCH_LIMIT, match_limit=SEARCH_MATCH_LIMIT
+                    text,
+                    restrict,
+                    limit=BEST_MATCH_LIMIT,
+                    match_limit=SEARCH_MATCH_LIMIT,
+                    with_review_trail=with_decisions,
                 )
-                best_rows = EventRecord.objects.for_display().filter(pk__in=ids)
+                best_rows = visible.for_display().filter(pk__in=ids)
                 found = {event.pk: event for event in best_rows}
                 context["page"] = Page(
                     items=[found[pk] for pk in ids if pk in found], next_cursor=None
@@ -257,7 +264,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             if text:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                context["match_count"] = search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1)
+                context["match_count"] = search_match_count(
+                    text, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=with_decisions
+                )
                 context["match_capped"] = context["match_count"] > SEARCH_MATCH_LIMIT
                 if context["match_capped"] and not best:
                     context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
@@ -346,7 +355,8 @@ def _attach_snippets(events: list[EventRecord], text: str) -> None:
 @login_required
 def event_detail_view(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
     known_at = _known_at(request)
-    events = EventRecord.objects.for_display()
+    # A review-trail event (decision.*) is a 404 for a user who may not view decisions.
+    events = events_visible_to(EventRecord.objects.for_display(), request.user)
     if known_at is not None:
         events = events.recorded_before(known_at)
     event = get_object_or_404(events, pk=event_id)
@@ -372,7 +382,7 @@ def _event_page(
     status: int = 200,
     known_at: datetime | None = None,
 ) -> TemplateResponse:
-    can_review = user_can_view_decisions(request.user)
+    can_review = can_view_decisions(request.user)
     detail = event_detail(event, with_decisions=can_review, known_at=known_at)
     context = {
         "detail": detail,
@@ -404,7 +414,7 @@ def event_feedback(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
             return redirect(f"{page}#feedback-{event_id}")
         if not request.user.is_authenticated:
             return HttpResponseClientRedirect(redirect_to_login(page).url)
-        if not user_can_view_decisions(request.user):
+        if not can_view_decisions(request.user):
             raise PermissionDenied(NO_FEEDBACK_PERMISSION)
         event = get_object_or_404(EventRecord, pk=event_id)
         return _feedback_box(request, event, place="row", opened=True)
@@ -413,7 +423,7 @@ def event_feedback(request: HtmxHttpRequest, event_id: Any) -> HttpResponse:
             back = request.htmx.current_url_abs_path or page
             return HttpResponseClientRedirect(redirect_to_login(back).url)
         return redirect_to_login(page)
-    if not user_can_view_decisions(request.user):
+    if not can_view_decisions(request.user):
         raise PermissionDenied(NO_FEEDBACK_PERMISSION)
     event = get_object_or_404(EventRecord.objects.select_related("actor"), pk=event_id)
     form = FeedbackForm(request.POST)
@@ -486,6 +496,7 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
             object_id=object_id,
             cursor=request.GET.get("cursor") or None,
             known_at=_known_at(request),
+            with_decisions=can_view_decisions(request.user),
         )
     except InvalidCursorError as exc:
         context["cursor_error"] = str(exc)
@@ -506,11 +517,18 @@ def object_history_view(request: HtmxHttpRequest, object_type: str, object_id: s
 @login_required
 def actor_detail(request: HtmxHttpRequest, actor_type: str, actor_id: str) -> HttpResponse:
     actor = get_object_or_404(ActorRecord, actor_type=actor_type, actor_id=actor_id)
+    with_decisions = can_view_decisions(request.user)
+    if not actor_shown(actor, with_decisions=with_decisions):
+        raise Http404("No actor has this type and id.")
     form = PeriodForm(request.GET)
     context: dict[str, Any] = {"actor": actor, "form": form}
     status = 200
     if form.is_valid():
-        context["summary"] = actor_summary(actor, period=PERIODS[form.cleaned_data["period"]])
+        context["summary"] = actor_summary(
+            actor,
+            period=PERIODS[form.cleaned_data["period"]],
+            with_decisions=with_decisions,
+        )
     else:
         status = 400
     return _render(
@@ -567,7 +585,7 @@ def _tabs(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 
 def _require_decision_viewer(request: HtmxHttpRequest) -> None:
-    if not user_can_view_decisions(request.user):
+    if not can_view_decisions(request.user):
         raise PermissionDenied(NO_VIEW_PERMISSION)
 
 

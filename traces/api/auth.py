@@ -18,13 +18,14 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
-from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
+from decisioning.permissions import REVIEW_PERMISSIONS
 from traces.api.conf import get_rate_limit
 from traces.api.errors import ApiError
 from traces.api.models import Scope, ServiceToken
 from traces.api.tokens import service_token_authenticate
+from traces.selectors import can_view_decisions
 
-__all__ = ["ApiAuth", "ApiPrincipal", "can_view_decisions", "require"]
+__all__ = ["ApiAuth", "ApiPrincipal", "require"]
 
 BEARER_CHALLENGE = 'Bearer realm="api"'
 ADD_EVENT = "traces.add_eventrecord"
@@ -59,13 +60,6 @@ def _scope_permitted(user: User | AnonymousUser, scope: str) -> bool:
     if scope == Scope.DECISIONS_READ:
         return can_view_decisions(user)
     return any(user.has_perm(permission) for permission in REVIEW_PERMISSIONS)
-
-
-def can_view_decisions(user: User | AnonymousUser) -> bool:
-    """``view_decision`` or any review permission, as the review pages require."""
-    return user.is_active and (
-        user.has_perm(VIEW_DECISION) or any(user.has_perm(p) for p in REVIEW_PERMISSIONS)
-    )
 
 
 def require(request: HttpRequest, scope: Scope) -> ApiPrincipal:

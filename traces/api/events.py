@@ -18,7 +18,7 @@ from decision_trace.exceptions import DUPLICATE_EVENT, InvalidCursorError
 from decision_trace.validation import ID_LENGTH, TraceJSONEncoder, check_choice, check_text
 from decisioning.models import Decision
 from traces import ActorType, ObjectType, TraceEvent, TraceValidationError
-from traces.api.auth import ApiPrincipal, can_view_decisions, require
+from traces.api.auth import ApiPrincipal, require
 from traces.api.conf import get_max_batch
 from traces.api.errors import ApiError
 from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
@@ -37,7 +37,6 @@ from traces.api.schemas import (
     EventWriteOut,
     SearchOut,
 )
-from traces.audit import AUDIT_EVENT_PREFIX
 from traces.evidence.verification import event_proof
 from traces.feedback import FeedbackError, event_feedback_record
 from traces.filters import KnownAtForm
@@ -46,7 +45,14 @@ from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import search_ranked_ids
-from traces.selectors import event_chain, event_stats, tracked_object_values
+from traces.selectors import (
+    actor_shown,
+    can_view_decisions,
+    event_chain,
+    event_stats,
+    events_visible,
+    tracked_object_values,
+)
 from traces.services import trace_record_many
 
 __all__ = ["ERRORS", "PAGE_PARAMETERS", "event_feedback", "next_link", "page_of", "router"]
@@ -225,14 +231,12 @@ def _with_decisions(principal: ApiPrincipal) -> bool:
 
 
 def _visible(queryset: Any, principal: ApiPrincipal) -> Any:
-    """The events this caller may read.
+    """The events this caller may read (the pages' rule, ``events_visible``).
 
     Without access to decisions the review trail's audit events are left out
     too: each one tells a decision's outcome, reason and decider.
     """
-    if _with_decisions(principal):
-        return queryset
-    return queryset.exclude(event_type__startswith=AUDIT_EVENT_PREFIX)
+    return events_visible(queryset, with_decisions=_with_decisions(principal))
 
 
 def filtered_events(request: HttpRequest, principal: ApiPrincipal) -> Any:
@@ -378,7 +382,7 @@ def event_proof_view(request: HttpRequest, event_id: str) -> JsonResponse:
 
     ``decision_trace.evidence.event_proof_verify`` checks it offline.
     """
-    require(request, Scope.EVENTS_READ)
+    principal = require(request, Scope.EVENTS_READ)
     pk = _event_id(event_id)
     raw = request.GET.get("size")
     size = None
@@ -391,7 +395,7 @@ def event_proof_view(request: HttpRequest, event_id: str) -> JsonResponse:
                 [{"field": "size", "message": "Not a checkpoint size."}],
             )
         size = int(raw)
-    if not EventRecord.objects.filter(pk=pk).exists():
+    if not _visible(EventRecord.objects.filter(pk=pk), principal).exists():
         raise ApiError(404, "not_found", "No event has this id.")
     proof = event_proof(pk, size=size)
     if proof is None:
@@ -475,13 +479,15 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
 @router.get("/actors/{actor_type}/{actor_id}", response={200: ActorOut, **ERRORS})
 def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonResponse:
     """The actor and a summary of its events."""
-    require(request, Scope.EVENTS_READ)
+    principal = require(request, Scope.EVENTS_READ)
     if actor_type not in {member.value for member in ActorType} or "\x00" in actor_id:
         raise ApiError(404, "not_found", "No actor has this type and id.")
     record = ActorRecord.objects.filter(actor_type=actor_type, actor_id=actor_id).first()
-    if record is None:
+    if record is None or not actor_shown(record, with_decisions=_with_decisions(principal)):
         raise ApiError(404, "not_found", "No actor has this type and id.")
-    summary = event_stats(EventRecord.objects.filter(actor=record))
+    summary = event_stats(
+        EventRecord.objects.filter(actor=record), with_decisions=_with_decisions(principal)
+    )
     return JsonResponse(
         {"actor": actor_from_record(record).to_dict(), "summary": summary},
         encoder=TraceJSONEncoder,
@@ -532,8 +538,10 @@ def search(request: HttpRequest) -> HttpResponseBase:
 @router.get("/stats", response={200: dict[str, Any], **ERRORS})
 def stats(request: HttpRequest) -> JsonResponse:
     """Totals by actor type, outcome, risk and event type: ``DecisionTraceClient().stats()``."""
-    require(request, Scope.EVENTS_READ)
-    return JsonResponse(event_stats(), encoder=TraceJSONEncoder)
+    principal = require(request, Scope.EVENTS_READ)
+    return JsonResponse(
+        event_stats(with_decisions=_with_decisions(principal)), encoder=TraceJSONEncoder
+    )
 
 
 # Recording

@@ -203,7 +203,7 @@ def _event_pages(
     """Pages of event rows with their objects: "type:id" labels for CSV, whole rows for JSON.
 
     Without ``with_decisions`` the approval status and approver are blank: they
-    tell how a decision went (the pages' rule, ``user_can_view_decisions``).
+    tell how a decision went (the pages' rule, ``can_view_decisions``).
     """
     if export_format == "csv":
         values = queryset.values(*_CSV_EVENT_VALUES)

@@ -32,8 +32,7 @@ from traces.formats.exports import (
     event_export,
 )
 from traces.models import EventRecord
-from traces.review_selectors import user_can_view_decisions
-from traces.selectors import event_filter
+from traces.selectors import can_view_decisions, event_filter, events_visible
 
 __all__ = ["BAD_FORMAT", "object_history_export", "review_queue_export", "timeline_export"]
 
@@ -82,8 +81,9 @@ def timeline_export(request: HttpRequest) -> HttpResponseBase:
     export_format = _format(request)
     if export_format is None:
         return _bad_format(request)
-    filterset = EventFilterSet(request.GET, queryset=EventRecord.objects.all())
-    with_decisions = user_can_view_decisions(request.user)
+    with_decisions = can_view_decisions(request.user)
+    visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
+    filterset = EventFilterSet(request.GET, queryset=visible)
     if not with_decisions:
         # As on the timeline: filtering by approval status would tell how decisions went.
         if request.GET.get("approval"):
@@ -111,11 +111,12 @@ def object_history_export(
         events = event_filter(object_ids=[object_id], object_types=[object_type])
     except TraceValidationError as exc:
         return _refusal(str(exc))
+    with_decisions = can_view_decisions(request.user)
     chunks = event_export(
-        events,
+        events_visible(events, with_decisions=with_decisions),
         export_format=export_format,
         newest_first=False,
-        with_decisions=user_can_view_decisions(request.user),
+        with_decisions=with_decisions,
     )
     return _download(chunks, export_format, f"history-{object_type}")
 
@@ -124,7 +125,7 @@ def object_history_export(
 @login_required
 def review_queue_export(request: HttpRequest) -> HttpResponseBase:
     """The review queue's decisions with its tab and filters, oldest first."""
-    if not user_can_view_decisions(request.user):
+    if not can_view_decisions(request.user):
         raise PermissionDenied(NO_VIEW_PERMISSION)
     export_format = _format(request)
     if export_format is None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from traces.feedback import FeedbackShare, feedback_shares
 from traces.models import ActorRecord, EventRecord
+from traces.selectors import events_visible
 from traces.ui.charts import OUTCOME_LABELS, CountRow, Period, count_rows
 
 __all__ = [
@@ -93,19 +94,23 @@ def feedback_chart(rows: list[FeedbackShare], *, since: datetime, period: Period
 
 
 def actor_summary(
-    actor: ActorRecord, *, period: Period, now: datetime | None = None
+    actor: ActorRecord,
+    *,
+    period: Period,
+    now: datetime | None = None,
+    with_decisions: bool = True,
 ) -> ActorSummary:
     """An actor's counts by event type and outcome over ``period``, and its latest events.
 
     The counts cover the actor's latest ``ACTOR_COUNT_LIMIT`` events of the
     period (read through the ``(actor, effective_at, id)`` index); ``capped``
-    says the period held more.
+    says the period held more. ``with_decisions=False``: the review trail's
+    events (a reviewer's approvals and rejections) are neither counted nor listed.
     """
     now = now or timezone.now()
     since = period.start(now)
-    in_period = EventRecord.objects.filter(actor=actor, effective_at__gte=since).order_by(
-        "-effective_at", "-id"
-    )
+    events = events_visible(EventRecord.objects.filter(actor=actor), with_decisions=with_decisions)
+    in_period = events.filter(effective_at__gte=since).order_by("-effective_at", "-id")
     window = EventRecord.objects.order_by().filter(
         pk__in=in_period.values("pk")[:ACTOR_COUNT_LIMIT]
     )
@@ -125,11 +130,7 @@ def actor_summary(
             for event_type, n in by_type[:20]
         ],
         by_outcome=[row for row in count_rows(by_outcome, OUTCOME_LABELS) if row.count],
-        recent=list(
-            EventRecord.objects.filter(actor=actor)
-            .for_display()
-            .newest_first()[:ACTOR_RECENT_LIMIT]
-        ),
+        recent=list(events.for_display().newest_first()[:ACTOR_RECENT_LIMIT]),
         feedback=feedback_chart(
             feedback_shares(actor, since=since, step=period.step), since=since, period=period
         ),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
 from traces.models import EventRecord
+from traces.querysets import AUDIT_EVENT_PREFIX
 
 __all__ = [
     "EVENT_TYPE_LIMIT",
@@ -19,6 +20,7 @@ __all__ = [
     "known_event_types",
     "overdue_decisions_count",
     "pending_decisions_count",
+    "review_trail_event_types",
 ]
 
 PAGE_SIZE = 30
@@ -41,27 +43,46 @@ def overdue_decisions_count(*, now: datetime | None = None) -> int:
     ).count()
 
 
-def known_event_types(limit: int = EVENT_TYPE_LIMIT) -> list[str]:
-    """The distinct event types, alphabetically, read by skipping through the type index."""
-    return distinct_indexed_values(EventRecord, "event_type", limit=limit)
+def known_event_types(limit: int = EVENT_TYPE_LIMIT, *, with_decisions: bool = True) -> list[str]:
+    """The distinct event types, alphabetically, read by skipping through the type index.
+
+    ``with_decisions=False``: without the review trail's types (``decision.*``).
+    """
+    types = distinct_indexed_values(EventRecord, "event_type", limit=limit)
+    if with_decisions:
+        return types
+    return [value for value in types if not value.startswith(AUDIT_EVENT_PREFIX)]
 
 
-def distinct_indexed_values(model: type[Model], column: str, *, limit: int) -> list[str]:
+def review_trail_event_types() -> list[str]:
+    """The review trail's event types stored (``decision.*``), through the type index."""
+    return distinct_indexed_values(
+        EventRecord, "event_type", limit=EVENT_TYPE_LIMIT, prefix=AUDIT_EVENT_PREFIX
+    )
+
+
+def distinct_indexed_values(
+    model: type[Model], column: str, *, limit: int, prefix: str = ""
+) -> list[str]:
     """The distinct values of an indexed text column (all rows), alphabetically.
 
     A recursive query asks the index for the next value after the last one, so
     the cost is one index probe per distinct value, not a scan of every row.
+    ``prefix``: only the values starting so (the walk starts there and stops
+    at the first value that does not).
     """
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(column)
+    size = len(prefix)
     sql = (
         f"WITH RECURSIVE types(value) AS ("
-        f" SELECT MIN({column}) FROM {table}"
+        f" SELECT MIN({column}) FROM {table} WHERE {column} >= %s"
         f" UNION ALL"
         f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.value)"
-        f" FROM types WHERE types.value IS NOT NULL"
-        f") SELECT value FROM types WHERE value IS NOT NULL LIMIT %s"
+        f" FROM types WHERE types.value IS NOT NULL AND SUBSTR(types.value, 1, {size}) = %s"
+        f") SELECT value FROM types WHERE value IS NOT NULL AND SUBSTR(value, 1, {size}) = %s"
+        f" LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
+        cursor.execute(sql, [prefix, prefix, prefix, limit])
         return [row[0] for row in cursor.fetchall()]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from decision_trace.enums import EventOutcome, RiskLevel
+from traces.counts import UTCFloor
 from traces.models import EventRecord, HourlyEventCount
+from traces.selectors import events_visible
 from traces.ui.charts import (
     NO_ACTOR,
     OUTCOME_LABELS,
@@ -19,7 +22,11 @@ from traces.ui.charts import (
     activity_chart,
     count_rows,
 )
-from traces.ui.common import overdue_decisions_count, pending_decisions_count
+from traces.ui.common import (
+    overdue_decisions_count,
+    pending_decisions_count,
+    review_trail_event_types,
+)
 
 __all__ = ["DASHBOARD_LIST_LIMIT", "HIGH_RISK", "Dashboard", "dashboard_summary"]
 
@@ -45,7 +52,28 @@ class Dashboard:
     overdue_count: int
 
 
-def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboard:
+def _review_trail_counts(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The review trail's events per (hour, actor type, outcome) in ``[since, until)``.
+
+    Read through the ``(event_type, effective_at, id)`` index, one range per
+    review-trail type stored: the cost is that of the reviews in the period.
+    """
+    types = review_trail_event_types()
+    if not types:
+        return []
+    return list(
+        EventRecord.objects.filter(event_type__in=types, effective_at__gte=since)
+        .filter(effective_at__lt=until)
+        .order_by()
+        .annotate(hour=UTCFloor("effective_at"))
+        .values("hour", "actor_type", "outcome")
+        .annotate(n=-Count("pk"))
+    )
+
+
+def dashboard_summary(
+    *, period: Period, now: datetime | None = None, with_decisions: bool = True
+) -> Dashboard:
     """Counts per bucket and actor type, per outcome, failures and high-risk decisions.
 
     Every figure covers the same rolling window (``Period.start``). The counts
@@ -56,6 +84,10 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
     ``risk_level`` indexes; high-risk means an event recorded with a decision
     (``has_decision``) at high or critical risk, counted up to
     ``HIGH_RISK_COUNT_LIMIT``.
+
+    ``with_decisions=False`` (a user who may not view decisions): the review
+    trail's events are neither counted nor listed; their counts are taken off
+    the hourly counts (``_review_trail_counts``).
     """
     now = now or timezone.now()
     since = period.start(now)
@@ -63,23 +95,23 @@ def dashboard_summary(*, period: Period, now: datetime | None = None) -> Dashboa
 
     grid: dict[tuple[datetime, str], int] = {}
     outcome_counts: dict[str, int] = {}
-    for row in (
+    rows = list(
         HourlyEventCount.objects.filter(hour__gte=since, hour__lt=until)
         .values("hour", "actor_type", "outcome")
         .annotate(n=Sum("event_count"))
         .order_by()
-    ):
+    )
+    if not with_decisions:
+        rows += _review_trail_counts(since, until)
+    for row in rows:
         bucket = since + period.step * int((row["hour"] - since) / period.step)
         cell = (bucket, row["actor_type"])
         grid[cell] = grid.get(cell, 0) + row["n"]
         outcome_counts[row["outcome"]] = outcome_counts.get(row["outcome"], 0) + row["n"]
 
-    failures = EventRecord.objects.filter(
-        outcome=EventOutcome.FAILURE.value, effective_at__gte=since
-    )
-    high_risk = EventRecord.objects.filter(
-        risk_level__in=HIGH_RISK, effective_at__gte=since, has_decision=True
-    )
+    visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
+    failures = visible.filter(outcome=EventOutcome.FAILURE.value, effective_at__gte=since)
+    high_risk = visible.filter(risk_level__in=HIGH_RISK, effective_at__gte=since, has_decision=True)
     high_risk_count = len(
         high_risk.order_by().values_list("pk", flat=True)[: HIGH_RISK_COUNT_LIMIT + 1]
     )

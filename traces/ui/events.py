@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from decisioning.models import Decision
 from traces.evidence.corrections import EventVersion, event_versions_apply
 from traces.models import EventRecord, TrackedObjectRecord
+from traces.selectors import events_visible
 from traces.ui.charts import ChainNode, chain_layout
 
 __all__ = [
@@ -186,7 +187,8 @@ def event_detail(
     """Everything the event page shows, in six queries whatever the chain's size.
 
     ``with_decisions=False`` (a user who may not see decisions) leaves the
-    decisions about the event out, unread.
+    decisions about the event out, unread, and the review trail's events out
+    of the chain, the children and the correlated events (``events_visible``).
 
     The event shows as its current version (the last correction recorded by
     ``known_at``), with its versions; with ``known_at`` the chain and the
@@ -195,7 +197,7 @@ def event_detail(
     chain at ``CORRELATED_LIMIT``.
     """
     versions = event_versions_apply(event, known_at=known_at)
-    known = EventRecord.objects.all()
+    known = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
     if known_at is not None:
         known = known.recorded_before(known_at)
     objects = [

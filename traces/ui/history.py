@@ -8,6 +8,7 @@ from datetime import datetime
 from traces.evidence.corrections import corrections_apply
 from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Page, keyset_page
+from traces.selectors import events_visible
 from traces.ui.common import PAGE_SIZE
 from traces.ui.events import FieldChange, as_state, state_changes
 
@@ -40,16 +41,20 @@ def object_history_page(
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
     known_at: datetime | None = None,
+    with_decisions: bool = True,
 ) -> ObjectHistory:
     """Every event that touched one object (by id or external id), oldest first, one page.
 
     Each event as its current version; with ``known_at``, only the events and
-    corrections recorded by then.
+    corrections recorded by then. ``with_decisions=False``: without the review
+    trail's events (``events_visible``).
 
     Raises:
         InvalidCursorError: ``cursor`` was not produced by this list.
     """
-    queryset = EventRecord.objects.touching([object_id], [object_type])
+    queryset = events_visible(
+        EventRecord.objects.touching([object_id], [object_type]), with_decisions=with_decisions
+    )
     if known_at is not None:
         queryset = queryset.recorded_before(known_at)
     page = keyset_page(queryset.for_display(), cursor=cursor, limit=limit, newest_first=False)
