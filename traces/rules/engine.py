@@ -3,20 +3,23 @@
 ``rules_load`` reads the enabled rules in one query and compiles them; a
 stored rule whose condition no longer compiles is left out (it cannot fire,
 and it never breaks ingest). ``rule_for`` finds the first rule that fires
-for an event, without queries.
+for an event, without queries: a batch has few event types, so the rules
+whose event type pattern matches are picked once per type (``RuleSet``), and
+an event is checked only against those.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
-__all__ = ["LoadedRule", "rule_for", "rules_load"]
+__all__ = ["LoadedRule", "RuleSet", "rule_for", "rules_load"]
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,36 @@ class LoadedRule:
     decision_type: str
     deciding_group_id: int | None
     due_in: timedelta | None
-    # Event type -> whether it matches: a batch has few types, so each is asked once.
-    type_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
-def rules_load(*, using: str) -> list[LoadedRule]:
+class RuleSet:
+    """The enabled rules of one write, first to try first, with their candidates per event type."""
+
+    __slots__ = ("_by_type", "rules")
+
+    def __init__(self, rules: Sequence[LoadedRule]) -> None:
+        self.rules = tuple(rules)
+        self._by_type: dict[str, tuple[LoadedRule, ...]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self) -> Iterator[LoadedRule]:
+        return iter(self.rules)
+
+    def for_type(self, event_type: str) -> tuple[LoadedRule, ...]:
+        """The rules whose event type condition ``event_type`` meets, in order (asked once)."""
+        found = self._by_type.get(event_type)
+        if found is None:
+            found = tuple(rule for rule in self.rules if rule.matches.type_matches(event_type))
+            self._by_type[event_type] = found
+        return found
+
+
+def rules_load(*, using: str) -> RuleSet:
     """The enabled rules, first to try first: one query."""
     loaded = []
     for rule in ReviewRule.objects.using(using).filter(enabled=True).order_by("order", "id"):
@@ -53,7 +81,7 @@ def rules_load(*, using: str) -> list[LoadedRule]:
                 due_in=rule.due_in,
             )
         )
-    return loaded
+    return RuleSet(loaded)
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:
@@ -64,13 +92,9 @@ def _sampled(event_id: str, rule: LoadedRule) -> bool:
     return int.from_bytes(digest, "big") % 100 < rule.sample_percent
 
 
-def rule_for(rules: list[LoadedRule], event: TraceEvent) -> LoadedRule | None:
+def rule_for(rules: RuleSet, event: TraceEvent) -> LoadedRule | None:
     """The first rule that fires for ``event``, or None."""
-    event_type = event.event_type
-    for rule in rules:
-        type_ok = rule.type_cache.get(event_type)
-        if type_ok is None:
-            type_ok = rule.type_cache[event_type] = rule.matches.type_matches(event_type)
-        if type_ok and rule.matches.rest_matches(event) and _sampled(event.id, rule):
+    for rule in rules.for_type(event.event_type):
+        if rule.matches.rest_matches(event) and _sampled(event.id, rule):
             return rule
     return None
