@@ -1,6 +1,6 @@
 """Bulk ingest with no review rules and with ten, interleaved in one run (issue 15: within 10 %).
 
-    python benchmarks/bench_rules.py [--events 20000] [--rounds 10] [--batch 1000]
+    python benchmarks/bench_rules.py [--events 20000] [--rounds 20] [--batch 500]
 
 Uses a fresh SQLite file in ``var/`` (or ``DATABASE_URL``: use a database of
 its own, the rules table is rewritten). ``--events`` are stored per mode,
@@ -91,8 +91,8 @@ def _events(n: int, rng: random.Random) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events per mode, in all")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=500)
     options = parser.parse_args()
     django_start(
         settings="config.settings",

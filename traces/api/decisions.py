@@ -28,16 +28,19 @@ from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
 from traces.api.payloads import parse_json, text_problems
 from traces.api.resources import decision_queryset, decision_resource
-from traces.api.schemas import DecisionActionIn, DecisionOut, DecisionPageOut
+from traces.api.schemas import DecisionActionIn, DecisionClaimIn, DecisionOut, DecisionPageOut
 from traces.approvals import MAX_WAIT_SECONDS, decision_wait
+from traces.claims import CLAIM_FINAL, DecisionClaimedError, decision_claim, decision_release
 from traces.filters import ReviewFilterSet
 from traces.formats.exports import decision_export
+from traces.review_selectors import user_can_review
 
 __all__ = ["router"]
 
 router = Router(tags=["decisions"])
 
 ACTION_KEYS = frozenset({"action", "reason", "expected_outcome"})
+CLAIM_KEYS = frozenset({"force"})
 QUEUE_PARAMETERS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
     for name, schema, text in (
@@ -208,3 +211,104 @@ def decision_act(request: HttpRequest, decision_id: str) -> JsonResponse:
         return 200, decision_resource(_decision(str(result.decision.pk)))
 
     return run_idempotent(request, principal, run)
+
+
+def _claim_force(request: HttpRequest) -> bool:
+    """The claim body's ``force`` (an empty body is ``{}``); 422 for anything else."""
+    if not request.body.strip():
+        return False
+    body = parse_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(
+            422,
+            "validation_error",
+            'The body must be {"force": true|false} or empty.',
+            [{"field": "", "message": f"An object is needed; got {type(body).__name__}."}],
+        )
+    problems = [
+        {"field": key, "message": f"Unknown field {key!r}; allowed: force."}
+        for key in body
+        if key not in CLAIM_KEYS
+    ]
+    problems += text_problems(body)
+    force: object = body.get("force", False)
+    if not isinstance(force, bool):
+        problems.append({"field": "force", "message": "force is true or false."})
+    if problems:
+        raise ApiError(422, "validation_error", "The claim is not valid.", problems)
+    return force is True
+
+
+def _claimed_conflict(exc: DecisionClaimedError) -> ApiError:
+    claim = exc.claim
+    return ApiError(
+        409,
+        "decision_claimed",
+        str(exc),
+        [
+            {
+                "field": "claim",
+                "message": str(exc),
+                "by": claim.by,
+                "since": claim.since.isoformat(),
+                "expires_at": claim.expires_at.isoformat(),
+            }
+        ],
+    )
+
+
+@router.post(
+    "/decisions/{decision_id}/claim",
+    response={200: DecisionOut, **ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": DecisionClaimIn.model_json_schema()}},
+        }
+    },
+)
+def decision_claim_api(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """Claim the decision for review, or renew your claim (a lock others see; it expires).
+
+    Someone else's unexpired claim is 409 ``decision_claimed`` naming them and
+    since when, unless the body is ``{"force": true}``.
+    """
+    principal = require(request, Scope.DECISIONS_DECIDE)
+
+    def run() -> ApiAnswer:
+        force = _claim_force(request)
+        decision = _decision(decision_id)
+        try:
+            decision_claim(
+                decision=decision,
+                user=principal.user,
+                can_review=user_can_review(principal.user),
+                force=force,
+            )
+        except DecisionClaimedError as exc:
+            raise _claimed_conflict(exc) from None
+        except DecisionPermissionError as exc:
+            raise _claim_refusal(exc) from None
+        return 200, decision_resource(_decision(decision_id))
+
+    return run_idempotent(request, principal, run)
+
+
+def _claim_refusal(exc: DecisionPermissionError) -> ApiError:
+    if str(exc) == CLAIM_FINAL:
+        return ApiError(409, "decision_conflict", str(exc))
+    return ApiError(403, "permission_denied", str(exc))
+
+
+@router.delete("/decisions/{decision_id}/claim", response={200: DecisionOut, **ERRORS})
+def decision_release_api(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """Release your claim on the decision (no claim: nothing changes); 409 for someone else's."""
+    principal = require(request, Scope.DECISIONS_DECIDE)
+    decision = _decision(decision_id)
+    try:
+        decision_release(decision=decision, user=principal.user)
+    except DecisionClaimedError as exc:
+        raise _claimed_conflict(exc) from None
+    except DecisionPermissionError as exc:
+        raise _claim_refusal(exc) from None
+    return JsonResponse(decision_resource(_decision(decision_id)))

@@ -50,6 +50,10 @@ class ApiClient:
         )
 
 
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return self.client.delete(path, headers=self._headers(headers))
+
+
 def grant(user: Any, *codenames: str) -> None:
     for codename in codenames:
         app_label, _, name = codename.partition(".")

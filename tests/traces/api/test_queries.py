@@ -24,6 +24,9 @@ def _seed(api: Any, count: int) -> dict[str, str]:
         payloads.append(payload)
     answer = api.post("/api/v1/events", {"events": payloads}).json()
     decision_id = answer["events"][0]["decision_id"]
+    # Claimed, so the claim's holder is part of what each page reads.
+    for event in answer["events"]:
+        api.post(f"/api/v1/decisions/{event['decision_id']}/claim", {})
     api.post(f"/api/v1/decisions/{decision_id}/actions", {"action": "defer"})
     return {"event": root["id"], "decision": decision_id}
 
