@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,9 @@ SCOPES = [scope.value for scope in Scope]
 
 
 @pytest.fixture
-def reviewers(live_server: Any, django_user_model: Any, make_user: Any) -> tuple[Any, Any, Any]:
+def reviewers(
+    live_server: Any, django_user_model: Any, make_user: Any
+) -> Iterator[tuple[Any, ...]]:
     """Two SDK clients of two reviewers on the live server, and the first one's user."""
     ann = django_user_model.objects.create_superuser("ann", "ann@example.com", "pw")
     bea = make_user("admin", username="bea")
@@ -36,7 +39,9 @@ def reviewers(live_server: Any, django_user_model: Any, make_user: Any) -> tuple
     second = SdkClient(
         live_server.url, service_token_create(owner=bea, name="b", scopes=SCOPES).text
     )
-    return first, second, ann
+    yield first, second, ann
+    first.close()
+    second.close()
 
 
 def test_claim_release_and_conflict(reviewers):
