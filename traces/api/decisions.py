@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from ninja import Router
 
+from decision_trace.exceptions import InvalidCursorError
 from decisioning.exceptions import (
     DecisionAlreadyDecidedError,
     DecisionDeletedError,
@@ -22,7 +24,7 @@ from decisioning.review import decision_transition
 from decisioning.transitions import is_final
 from traces.api.auth import require
 from traces.api.errors import ApiError
-from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
+from traces.api.events import ERRORS, PAGE_PARAMETERS, limit_of, next_link
 from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
@@ -33,7 +35,7 @@ from traces.approvals import MAX_WAIT_SECONDS, decision_wait
 from traces.claims import CLAIM_FINAL, DecisionClaimedError, decision_claim, decision_release
 from traces.filters import ReviewFilterSet
 from traces.formats.exports import decision_export
-from traces.review_selectors import user_can_review
+from traces.review_selectors import review_queue_page, user_can_review
 
 __all__ = ["router"]
 
@@ -49,7 +51,11 @@ QUEUE_PARAMETERS = [
         ("risk", {"type": "array", "items": {"type": "string"}}, "Risk of the event (repeatable)."),
         ("actor_type", {"type": "array", "items": {"type": "string"}}, "Who proposed it."),
         ("age", {"type": "string"}, "Waiting longer than 1h, 24h or 7d."),
-        ("overdue", {"type": "string", "enum": ["1"]}, "1: only decisions past their due time."),
+        (
+            "overdue",
+            {"type": "string", "enum": ["true", "false", "1", "0"]},
+            "true (or 1): only decisions past their due time.",
+        ),
     )
 ] + PAGE_PARAMETERS
 
@@ -63,9 +69,9 @@ QUEUE_PARAMETERS = [
     },
 )
 def decisions_list(request: HttpRequest) -> HttpResponseBase:
-    """The review queue (a tab, its filters), oldest waiting first (or a file)."""
+    """The review queue (a tab, its filters): overdue first, then oldest waiting (or a file)."""
     require(request, Scope.DECISIONS_READ)
-    filterset = ReviewFilterSet(request.GET, queryset=decision_queryset())
+    filterset = ReviewFilterSet(_queue_query(request), queryset=decision_queryset())
     if not filterset.is_valid():
         details = [
             {"field": field, "message": str(message)}
@@ -77,14 +83,39 @@ def decisions_list(request: HttpRequest) -> HttpResponseBase:
     if export_format is not None:
         chunks = decision_export(filterset.qs, export_format=export_format)
         return file_response(chunks, export_format, "decisions")
-    rows, next_cursor = page_of(request, filterset.qs, newest_first=False)
+    try:
+        page = review_queue_page(
+            filterset.qs,
+            now=timezone.now(),
+            cursor=request.GET.get("cursor") or None,
+            limit=limit_of(request),
+        )
+    except InvalidCursorError as exc:
+        raise ApiError(
+            400,
+            "bad_cursor",
+            "The page cursor is not valid; start again from the first page.",
+            [{"field": "cursor", "message": str(exc)}],
+        ) from None
     return JsonResponse(
         {
-            "results": [decision_resource(row) for row in rows],
-            "next_cursor": next_cursor,
-            "next": next_link(request, next_cursor),
+            "results": [decision_resource(row) for row in page.items],
+            "next_cursor": page.next_cursor,
+            "next": next_link(request, page.next_cursor),
         }
     )
+
+
+# The API spells the overdue filter true/false; the queue page's form says 1 or nothing.
+_OVERDUE_WORDS = {"true": "1", "1": "1", "false": "", "0": ""}
+
+
+def _queue_query(request: HttpRequest) -> QueryDict:
+    query = request.GET.copy()
+    values = query.getlist("overdue")
+    if len(values) == 1 and values[0] in _OVERDUE_WORDS:
+        query.setlist("overdue", [_OVERDUE_WORDS[values[0]]])
+    return query
 
 
 def _decision(decision_id: str) -> Decision:
