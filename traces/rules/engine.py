@@ -11,9 +11,11 @@ an event is checked only against those.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
@@ -62,26 +64,58 @@ class RuleSet:
         return found
 
 
-def rules_load(*, using: str) -> RuleSet:
-    """The enabled rules, first to try first: one query."""
-    loaded = []
-    for rule in ReviewRule.objects.using(using).filter(enabled=True).order_by("order", "id"):
-        try:
-            matches = condition_compile(rule.condition)
-        except RuleConditionError:
-            continue
-        loaded.append(
-            LoadedRule(
-                pk=rule.pk,
-                name=rule.name,
-                matches=matches,
-                sample_percent=rule.sample_percent if rule.action == RuleAction.SAMPLE else None,
-                decision_type=rule.decision_type,
-                deciding_group_id=rule.deciding_group_id,
-                due_in=rule.due_in,
-            )
+_FIELDS = (
+    "pk",
+    "name",
+    "condition",
+    "action",
+    "sample_percent",
+    "decision_type",
+    "deciding_group_id",
+    "due_in_minutes",
+)
+# Compiled rules by their stored row: a batch re-reads the rows (one query, so
+# an edit applies to the next write in every process) but compiles only a
+# row it has not seen. Bounded: edits add entries, so it is emptied when full.
+_COMPILED: dict[str, LoadedRule | None] = {}
+_COMPILED_LIMIT = 1_000
+
+
+def _compiled(row: tuple[Any, ...]) -> LoadedRule | None:
+    key = json.dumps(row, sort_keys=True, default=str)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    pk, name, condition, action, sample_percent, decision_type, group_id, due_in = row
+    try:
+        matches: CompiledCondition | None = condition_compile(condition)
+    except RuleConditionError:
+        matches = None
+    loaded = None
+    if matches is not None:
+        loaded = LoadedRule(
+            pk=pk,
+            name=name,
+            matches=matches,
+            sample_percent=sample_percent if action == RuleAction.SAMPLE else None,
+            decision_type=decision_type,
+            deciding_group_id=group_id,
+            due_in=timedelta(minutes=due_in) if due_in else None,
         )
-    return RuleSet(loaded)
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[key] = loaded
+    return loaded
+
+
+def rules_load(*, using: str) -> RuleSet:
+    """The enabled rules, first to try first: one query; each rule compiled once per process."""
+    rows = (
+        ReviewRule.objects.using(using)
+        .filter(enabled=True)
+        .order_by("order", "id")
+        .values_list(*_FIELDS)
+    )
+    return RuleSet([rule for row in rows if (rule := _compiled(row)) is not None])
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:
