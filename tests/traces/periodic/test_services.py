@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -85,14 +86,16 @@ def test_ensure_from_two_threads_at_once_schedules_once():
     def start() -> None:
         try:
             barrier.wait()
-            for attempt in range(50):
+            for attempt in range(100):
                 try:
                     created.extend(run.created for run in periodic_schedule_ensure())
                     break
                 except OperationalError as exc:
-                    # SQLite's shared-cache test database refuses instead of waiting.
-                    if "locked" not in str(exc) or attempt == 49:
+                    # SQLite's shared-cache test database refuses instead of waiting;
+                    # each schedule is its own transaction, so trying again is safe.
+                    if "locked" not in str(exc) or attempt == 99:
                         raise
+                    time.sleep(0.05)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -105,7 +108,8 @@ def test_ensure_from_two_threads_at_once_schedules_once():
     for thread in threads:
         thread.join(30)
     assert errors == []
-    assert created.count(True) == len(periodic_specs())
+    # A refused attempt may have committed some schedules before it was refused.
+    assert 0 < created.count(True) <= len(periodic_specs())
     for name in periodic_specs():
         assert len(_pending(name)) == 1
 
