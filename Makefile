@@ -22,8 +22,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py evidence_keygen
 	$(BIN)/python manage.py seed_demo --if-empty
-	@# The background worker (webhooks, emails, sealing) runs beside the web server; Ctrl-C stops both.
-	$(BIN)/python manage.py db_worker & worker=$$!; \
+	@# The background worker (webhooks, emails, sealing, periodic tasks) runs beside the web server; Ctrl-C stops both.
+	$(BIN)/python manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 

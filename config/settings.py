@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "traces.rules",
     "traces.webhooks",
     "traces.notifications",
+    "traces.periodic",
     "ecommerce",
 ]
 
@@ -225,6 +226,19 @@ X_FRAME_OPTIONS = "DENY"
 # Work after commit (sealing the evidence log, webhook deliveries, reviewer
 # emails) runs in `manage.py db_worker`; `make run` starts one.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Periodic work, run by the same worker (`manage.py run_worker` schedules it and
+# runs `db_worker`): "every" a timedelta (slots aligned to the epoch) or
+# "daily_at" a local time. Register another with one line (docs/human-in-the-loop.md).
+TRACES_PERIODIC_TASKS = {
+    "review_overdue": {
+        "call": "traces.notifications.services.overdue_notify",
+        "every": timedelta(minutes=5),
+    },
+    "review_digests": {
+        "call": "traces.notifications.services.digests_send",
+        "daily_at": os.environ.get("TRACES_DIGEST_AT", "08:00"),
+    },
+}
 # The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
 # (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
 TRACES_EVIDENCE_SIGNING_KEY = os.environ.get("TRACES_EVIDENCE_SIGNING_KEY", "")

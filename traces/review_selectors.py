@@ -11,11 +11,13 @@ decisions, their events (actor joined), and one query per other target model.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
@@ -23,13 +25,15 @@ from django.db import NotSupportedError
 from django.db.models import Count, Exists, Func, Model, OuterRef, QuerySet, UUIDField
 
 from decision_trace.enums import ObjectType
+from decision_trace.exceptions import InvalidCursorError, TraceValidationError
+from decision_trace.validation import aware
 from decisioning.models import Decision, DecisionAction, DecisionOutcome, DecisionTransition
 from decisioning.permissions import REVIEW_PERMISSIONS
 from decisioning.selectors import decision_allowed_actions, decision_history, decision_targets
 from decisioning.services import decision_request_token_new
 from traces.audit import DECISION_OBJECT_MODEL, decision_event_id
 from traces.models import EventRecord, TrackedObjectRecord
-from traces.pagination import Cursor, Page, keyset_page
+from traces.pagination import Cursor, Page, check_page_limit, keyset_page
 from traces.ui.common import distinct_indexed_values
 
 if TYPE_CHECKING:
@@ -42,13 +46,17 @@ __all__ = [
     "REVIEW_PAGE_SIZE",
     "DecisionDetail",
     "HistoryStep",
+    "QueueCursor",
     "ReviewItem",
     "decision_detail",
     "decisions_about_events",
     "review_decision_types",
     "review_item",
+    "review_not_overdue",
     "review_overdue",
+    "review_overdue_only",
     "review_page",
+    "review_queue_page",
     "review_tab_counts",
     "user_can_review",
 ]
@@ -188,23 +196,49 @@ def review_item(decision: Decision, *, user: AnyUser) -> ReviewItem:
 OVERDUE_BLOCK_SIZE = 20
 
 
+# The queue's one order: overdue first, earliest due first (keyset on
+# (due_at, id)), then the others oldest first (keyset on (effective_at, id)).
+# Both are read over the decision_queue_due_idx / decision_queue_idx indexes.
+def review_overdue_only(queryset: QuerySet[Decision], *, now: datetime) -> QuerySet[Decision]:
+    """The decisions of ``queryset`` past their due time at ``now``."""
+    return queryset.filter(due_at__lt=now)
+
+
+def review_not_overdue(queryset: QuerySet[Decision], *, now: datetime) -> QuerySet[Decision]:
+    """The others: due later, or without a due time."""
+    return queryset.exclude(due_at__lt=now)
+
+
+def _overdue_page(
+    queryset: QuerySet[Decision], *, now: datetime, cursor: Cursor | None, limit: int
+) -> Page[Decision]:
+    return keyset_page(
+        review_overdue_only(queryset, now=now),
+        cursor=cursor,
+        limit=limit,
+        newest_first=False,
+        time_field="due_at",
+    )
+
+
 def review_overdue(
     queryset: QuerySet[Decision], *, user: AnyUser, now: datetime, limit: int = OVERDUE_BLOCK_SIZE
 ) -> tuple[list[ReviewItem], int]:
     """The most overdue decisions of ``queryset`` (earliest due first) and how many are overdue.
 
-    The queue shows these first, above its keyset list of the others.
+    The queue page shows these first, above its keyset list of the others
+    (``review_not_overdue``): the same order as ``review_queue_page``.
     """
-    overdue = queryset.filter(due_at__lt=now)
-    total = overdue.count()
+    total = review_overdue_only(queryset, now=now).count()
     if not total:
         return [], 0
-    rows = list(
-        overdue.select_related("decided_by", "target_content_type", "claimed_by").order_by(
-            "due_at", "effective_at", "id"
-        )[:limit]
+    page = _overdue_page(
+        queryset.select_related("decided_by", "target_content_type", "claimed_by"),
+        now=now,
+        cursor=None,
+        limit=limit,
     )
-    return _review_items(rows, user=user), total
+    return _review_items(page.items, user=user), total
 
 
 def review_page(
@@ -226,6 +260,95 @@ def review_page(
         newest_first=False,
     )
     return Page(items=_review_items(page.items, user=user), next_cursor=page.next_cursor)
+
+
+_QUEUE_TOKEN_LENGTH = 400
+Segment = Literal["overdue", "rest"]
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    """A position in the overdue-first queue: the time that split it, the part, the last row.
+
+    The split time is the first page's ``now``, kept for every later page, so a
+    decision that falls due while someone pages is neither skipped nor repeated.
+    ``position`` None is the start of the part.
+    """
+
+    split_at: datetime
+    segment: Segment
+    position: Cursor | None
+
+    def encode(self) -> str:
+        position = self.position.encode() if self.position is not None else "-"
+        raw = f"{self.split_at.isoformat()}|{self.segment}|{position}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: object) -> QueueCursor:
+        """Raises ``InvalidCursorError`` for anything this class did not encode."""
+        if not isinstance(token, str) or not token or len(token) > _QUEUE_TOKEN_LENGTH:
+            raise InvalidCursorError()
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            when, segment, position = raw.split("|")
+            split_at = datetime.fromisoformat(when)
+            if split_at.tzinfo is None:
+                raise ValueError("naive")
+            split_at = aware("cursor", split_at)
+        except (ValueError, binascii.Error, UnicodeDecodeError, TraceValidationError) as exc:
+            raise InvalidCursorError() from exc
+        if segment == "overdue":
+            return cls(split_at, "overdue", Cursor.decode(position))
+        if segment == "rest":
+            return cls(split_at, "rest", None if position == "-" else Cursor.decode(position))
+        raise InvalidCursorError()
+
+
+def review_queue_page(
+    queryset: QuerySet[Decision],
+    *,
+    now: datetime,
+    cursor: str | None = None,
+    limit: int = REVIEW_PAGE_SIZE,
+) -> Page[Decision]:
+    """One keyset page of the queue in its order: overdue first (earliest due), then oldest.
+
+    The same two parts as the queue page (``review_overdue`` above,
+    ``review_not_overdue`` below), paged as one list: a page costs one or two
+    queries (the end of the overdue part and the start of the rest).
+
+    Raises:
+        InvalidCursorError: ``cursor`` was not produced by this list.
+        TraceValidationError: ``limit`` is out of range.
+    """
+    check_page_limit(limit)
+    position = QueueCursor.decode(cursor) if cursor is not None else None
+    split_at = position.split_at if position is not None else now
+    rows: list[Decision] = []
+    rest_from: Cursor | None = None
+    if position is None or position.segment == "overdue":
+        overdue = _overdue_page(
+            queryset,
+            now=split_at,
+            cursor=position.position if position is not None else None,
+            limit=limit,
+        )
+        if overdue.next_cursor is not None:
+            last = Cursor.decode(overdue.next_cursor)
+            return Page(overdue.items, QueueCursor(split_at, "overdue", last).encode())
+        rows = overdue.items
+    else:
+        rest_from = position.position
+    others = review_not_overdue(queryset, now=split_at)
+    if len(rows) == limit:
+        more = others.exists()
+        return Page(rows, QueueCursor(split_at, "rest", None).encode() if more else None)
+    rest = keyset_page(others, cursor=rest_from, limit=limit - len(rows), newest_first=False)
+    next_cursor = None
+    if rest.next_cursor is not None:
+        next_cursor = QueueCursor(split_at, "rest", Cursor.decode(rest.next_cursor)).encode()
+    return Page(rows + rest.items, next_cursor)
 
 
 @dataclass(frozen=True)

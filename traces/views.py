@@ -74,6 +74,7 @@ from traces.review_selectors import (
     decision_detail,
     review_decision_types,
     review_item,
+    review_not_overdue,
     review_overdue,
     review_page,
     review_tab_counts,
@@ -624,7 +625,7 @@ def review_queue(request: HtmxHttpRequest) -> HttpResponse:
                 context["overdue"], context["overdue_count"] = review_overdue(
                     queryset, user=request.user, now=now
                 )
-            queryset = queryset.exclude(due_at__lt=now)
+            queryset = review_not_overdue(queryset, now=now)
         try:
             context["page"] = review_page(
                 queryset, user=request.user, cursor=context["cursor"] or None

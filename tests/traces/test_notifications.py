@@ -14,6 +14,7 @@ from decisioning.models import Decision
 from decisioning.review import decision_transition
 from tests.traces.factories import proposal_record
 from traces.notifications.models import ReviewerPreference
+from traces.notifications.services import digests_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,3 +68,15 @@ def test_daily_digest_only_for_those_who_asked(make_user):
     call_command("review_notify", verbosity=0)
     assert [m.to for m in mail.outbox] == [["dee@example.com"]]
     assert "1 waiting for review" in mail.outbox[0].subject
+
+
+def test_daily_digest_once_per_local_day_even_a_little_early(make_user, settings):
+    """Run daily at the same hour, a run a few seconds earlier than yesterday's still sends."""
+    settings.TIME_ZONE = "UTC"
+    wants = make_user("admin", username="dee", email="dee@example.com")
+    ReviewerPreference.objects.create(user=wants, daily_digest=True)
+    monday = timezone.now().replace(hour=8, minute=0, second=5, microsecond=0)
+    assert digests_send(now=monday) == 1
+    assert digests_send(now=monday + timedelta(hours=15)) == 0
+    assert digests_send(now=monday + timedelta(days=1, seconds=-3)) == 1
+    assert len(mail.outbox) == 2

@@ -187,3 +187,25 @@ def test_dashboard_shows_events_stored_around_the_services_after_a_rebuild(admin
     assert admin_client.get(URL).context["summary"].chart.total == 0
     event_counts_rebuild()
     assert admin_client.get(URL).context["summary"].chart.total == 1
+
+
+def test_dashboard_counts_overdue_pending_decisions(admin_client):
+    """Pending decisions past their due time are counted; later, undated or decided ones not."""
+    now = timezone.now()
+    waiting = EventRecordFactory(requires_approval=True, approval_status="pending")
+    for due, outcome in [
+        (now - timedelta(minutes=5), "pending"),
+        (now - timedelta(days=2), "pending"),
+        (now + timedelta(minutes=5), "pending"),
+        (None, "pending"),
+        (now - timedelta(days=1), "approved"),
+        (now - timedelta(days=1), "deferred"),
+    ]:
+        Decision.objects.create(
+            target=waiting, decision_type="refund_approval", due_at=due, outcome=outcome
+        )
+    response = admin_client.get(URL)
+    assert response.context["summary"].overdue_count == 2
+    assert '<span class="stat-value">2</span><span class="stat-label">overdue for review' in (
+        response.content.decode()
+    )

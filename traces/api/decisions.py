@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from ninja import Router
 
+from decision_trace.exceptions import InvalidCursorError
 from decisioning.exceptions import (
     DecisionAlreadyDecidedError,
     DecisionDeletedError,
@@ -22,22 +24,25 @@ from decisioning.review import decision_transition
 from decisioning.transitions import is_final
 from traces.api.auth import require
 from traces.api.errors import ApiError
-from traces.api.events import ERRORS, PAGE_PARAMETERS, next_link, page_of
+from traces.api.events import ERRORS, PAGE_PARAMETERS, limit_of, next_link
 from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_of, file_response
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
 from traces.api.payloads import parse_json, text_problems
 from traces.api.resources import decision_queryset, decision_resource
-from traces.api.schemas import DecisionActionIn, DecisionOut, DecisionPageOut
+from traces.api.schemas import DecisionActionIn, DecisionClaimIn, DecisionOut, DecisionPageOut
 from traces.approvals import MAX_WAIT_SECONDS, decision_wait
+from traces.claims import CLAIM_FINAL, DecisionClaimedError, decision_claim, decision_release
 from traces.filters import ReviewFilterSet
 from traces.formats.exports import decision_export
+from traces.review_selectors import review_queue_page, user_can_review
 
 __all__ = ["router"]
 
 router = Router(tags=["decisions"])
 
 ACTION_KEYS = frozenset({"action", "reason", "expected_outcome"})
+CLAIM_KEYS = frozenset({"force"})
 QUEUE_PARAMETERS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
     for name, schema, text in (
@@ -46,7 +51,11 @@ QUEUE_PARAMETERS = [
         ("risk", {"type": "array", "items": {"type": "string"}}, "Risk of the event (repeatable)."),
         ("actor_type", {"type": "array", "items": {"type": "string"}}, "Who proposed it."),
         ("age", {"type": "string"}, "Waiting longer than 1h, 24h or 7d."),
-        ("overdue", {"type": "string", "enum": ["1"]}, "1: only decisions past their due time."),
+        (
+            "overdue",
+            {"type": "string", "enum": ["true", "false", "1", "0"]},
+            "true (or 1): only decisions past their due time.",
+        ),
     )
 ] + PAGE_PARAMETERS
 
@@ -60,9 +69,9 @@ QUEUE_PARAMETERS = [
     },
 )
 def decisions_list(request: HttpRequest) -> HttpResponseBase:
-    """The review queue (a tab, its filters), oldest waiting first (or a file)."""
+    """The review queue (a tab, its filters): overdue first, then oldest waiting (or a file)."""
     require(request, Scope.DECISIONS_READ)
-    filterset = ReviewFilterSet(request.GET, queryset=decision_queryset())
+    filterset = ReviewFilterSet(_queue_query(request), queryset=decision_queryset())
     if not filterset.is_valid():
         details = [
             {"field": field, "message": str(message)}
@@ -74,14 +83,39 @@ def decisions_list(request: HttpRequest) -> HttpResponseBase:
     if export_format is not None:
         chunks = decision_export(filterset.qs, export_format=export_format)
         return file_response(chunks, export_format, "decisions")
-    rows, next_cursor = page_of(request, filterset.qs, newest_first=False)
+    try:
+        page = review_queue_page(
+            filterset.qs,
+            now=timezone.now(),
+            cursor=request.GET.get("cursor") or None,
+            limit=limit_of(request),
+        )
+    except InvalidCursorError as exc:
+        raise ApiError(
+            400,
+            "bad_cursor",
+            "The page cursor is not valid; start again from the first page.",
+            [{"field": "cursor", "message": str(exc)}],
+        ) from None
     return JsonResponse(
         {
-            "results": [decision_resource(row) for row in rows],
-            "next_cursor": next_cursor,
-            "next": next_link(request, next_cursor),
+            "results": [decision_resource(row) for row in page.items],
+            "next_cursor": page.next_cursor,
+            "next": next_link(request, page.next_cursor),
         }
     )
+
+
+# The API spells the overdue filter true/false; the queue page's form says 1 or nothing.
+_OVERDUE_WORDS = {"true": "1", "1": "1", "false": "", "0": ""}
+
+
+def _queue_query(request: HttpRequest) -> QueryDict:
+    query = request.GET.copy()
+    values = query.getlist("overdue")
+    if len(values) == 1 and values[0] in _OVERDUE_WORDS:
+        query.setlist("overdue", [_OVERDUE_WORDS[values[0]]])
+    return query
 
 
 def _decision(decision_id: str) -> Decision:
@@ -208,3 +242,104 @@ def decision_act(request: HttpRequest, decision_id: str) -> JsonResponse:
         return 200, decision_resource(_decision(str(result.decision.pk)))
 
     return run_idempotent(request, principal, run)
+
+
+def _claim_force(request: HttpRequest) -> bool:
+    """The claim body's ``force`` (an empty body is ``{}``); 422 for anything else."""
+    if not request.body.strip():
+        return False
+    body = parse_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(
+            422,
+            "validation_error",
+            'The body must be {"force": true|false} or empty.',
+            [{"field": "", "message": f"An object is needed; got {type(body).__name__}."}],
+        )
+    problems = [
+        {"field": key, "message": f"Unknown field {key!r}; allowed: force."}
+        for key in body
+        if key not in CLAIM_KEYS
+    ]
+    problems += text_problems(body)
+    force: object = body.get("force", False)
+    if not isinstance(force, bool):
+        problems.append({"field": "force", "message": "force is true or false."})
+    if problems:
+        raise ApiError(422, "validation_error", "The claim is not valid.", problems)
+    return force is True
+
+
+def _claimed_conflict(exc: DecisionClaimedError) -> ApiError:
+    claim = exc.claim
+    return ApiError(
+        409,
+        "decision_claimed",
+        str(exc),
+        [
+            {
+                "field": "claim",
+                "message": str(exc),
+                "by": claim.by,
+                "since": claim.since.isoformat(),
+                "expires_at": claim.expires_at.isoformat(),
+            }
+        ],
+    )
+
+
+@router.post(
+    "/decisions/{decision_id}/claim",
+    response={200: DecisionOut, **ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": DecisionClaimIn.model_json_schema()}},
+        }
+    },
+)
+def decision_claim_api(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """Claim the decision for review, or renew your claim (a lock others see; it expires).
+
+    Someone else's unexpired claim is 409 ``decision_claimed`` naming them and
+    since when, unless the body is ``{"force": true}``.
+    """
+    principal = require(request, Scope.DECISIONS_DECIDE)
+
+    def run() -> ApiAnswer:
+        force = _claim_force(request)
+        decision = _decision(decision_id)
+        try:
+            decision_claim(
+                decision=decision,
+                user=principal.user,
+                can_review=user_can_review(principal.user),
+                force=force,
+            )
+        except DecisionClaimedError as exc:
+            raise _claimed_conflict(exc) from None
+        except DecisionPermissionError as exc:
+            raise _claim_refusal(exc) from None
+        return 200, decision_resource(_decision(decision_id))
+
+    return run_idempotent(request, principal, run)
+
+
+def _claim_refusal(exc: DecisionPermissionError) -> ApiError:
+    if str(exc) == CLAIM_FINAL:
+        return ApiError(409, "decision_conflict", str(exc))
+    return ApiError(403, "permission_denied", str(exc))
+
+
+@router.delete("/decisions/{decision_id}/claim", response={200: DecisionOut, **ERRORS})
+def decision_release_api(request: HttpRequest, decision_id: str) -> JsonResponse:
+    """Release your claim on the decision (no claim: nothing changes); 409 for someone else's."""
+    principal = require(request, Scope.DECISIONS_DECIDE)
+    decision = _decision(decision_id)
+    try:
+        decision_release(decision=decision, user=principal.user)
+    except DecisionClaimedError as exc:
+        raise _claimed_conflict(exc) from None
+    except DecisionPermissionError as exc:
+        raise _claim_refusal(exc) from None
+    return JsonResponse(decision_resource(_decision(decision_id)))

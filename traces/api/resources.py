@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, QuerySet
 
 from decisioning.models import Decision, DecisionTransition
+from traces.claims import claim_info
 from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import EVENT_VALUES, event_from_values
 from traces.models import EventRecord
@@ -92,7 +93,9 @@ def event_resources(
 
 def decision_queryset() -> QuerySet[Decision]:
     """Live decisions with what a decision resource shows: one query plus one prefetch."""
-    return Decision.objects.select_related("decided_by", "target_content_type").prefetch_related(
+    return Decision.objects.select_related(
+        "decided_by", "target_content_type", "claimed_by"
+    ).prefetch_related(
         Prefetch(
             "transitions",
             queryset=DecisionTransition.objects.order_by("at", "id"),
@@ -110,6 +113,17 @@ def _target_event_id(decision: Decision) -> str | None:
         return None
 
 
+def _claim(decision: Decision) -> dict[str, str] | None:
+    claim = claim_info(decision)
+    if claim is None:
+        return None
+    return {
+        "by": claim.by,
+        "since": _iso(claim.since) or "",
+        "expires_at": _iso(claim.expires_at) or "",
+    }
+
+
 def decision_resource(decision: Decision) -> dict[str, Any]:
     """``{"id", "decision_type", "status", ..., "transitions": [...]}``."""
     return {
@@ -123,6 +137,7 @@ def decision_resource(decision: Decision) -> dict[str, Any]:
         "target_event_id": _target_event_id(decision),
         "rule": decision.rule or None,
         "due_at": _iso(decision.due_at),
+        "claim": _claim(decision),
         "transitions": [
             {
                 "action": step.action,

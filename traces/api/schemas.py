@@ -16,7 +16,9 @@ __all__ = [
     "ActorOut",
     "ApprovalOut",
     "ChainOut",
+    "ClaimOut",
     "DecisionActionIn",
+    "DecisionClaimIn",
     "DecisionOut",
     "DecisionPageOut",
     "ErrorOut",
@@ -101,6 +103,12 @@ class TransitionOut(Schema):
     reason: str
 
 
+class ClaimOut(Schema):
+    by: str
+    since: str
+    expires_at: str
+
+
 class DecisionOut(Schema):
     id: str
     decision_type: str
@@ -112,6 +120,7 @@ class DecisionOut(Schema):
     target_event_id: str | None
     rule: str | None
     due_at: str | None
+    claim: ClaimOut | None
     transitions: list[TransitionOut]
 
 
@@ -119,6 +128,12 @@ class DecisionPageOut(Schema):
     results: list[DecisionOut]
     next_cursor: str | None
     next: str | None
+
+
+class DecisionClaimIn(Schema):
+    """Documents the body of a claim; ``force`` takes over someone else's unexpired claim."""
+
+    force: bool = False
 
 
 class DecisionActionIn(Schema):

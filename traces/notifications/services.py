@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,8 +25,6 @@ __all__ = [
     "on_decision_transitioned",
     "overdue_notify",
 ]
-
-DIGEST_EVERY = timedelta(days=1)
 
 
 def decision_recipients(decision: Decision, *, escalated: bool = False) -> list[str]:
@@ -90,13 +88,29 @@ def overdue_notify(*, now: datetime | None = None, limit: int = 500) -> int:
     return len(overdue)
 
 
+def _start_of_day(now: datetime) -> datetime:
+    return timezone.make_aware(
+        datetime.combine(timezone.localtime(now).date(), datetime.min.time())
+    )
+
+
+@transaction.atomic
 def digests_send(*, now: datetime | None = None) -> int:
-    """The daily digest to each user who asked for it and had none for a day; returns how many."""
+    """The digest to each user who asked for it and had none today (local date); returns how many.
+
+    Once per calendar day whatever the hour it runs at (the periodic task runs
+    it daily at ``daily_at``); the preferences are locked, so two runs at once
+    send one digest each, not two.
+    """
     now = now or timezone.now()
-    due = ReviewerPreference.objects.select_related("user").filter(
-        Q(last_digest_at__isnull=True) | Q(last_digest_at__lte=now - DIGEST_EVERY),
-        daily_digest=True,
-        user__is_active=True,
+    due = (
+        ReviewerPreference.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("user")
+        .filter(
+            Q(last_digest_at__isnull=True) | Q(last_digest_at__lt=_start_of_day(now)),
+            daily_digest=True,
+            user__is_active=True,
+        )
     )
     pending = Decision.objects.filter(outcome=DecisionOutcome.PENDING)
     total = pending.count()
@@ -122,7 +136,7 @@ def digests_send(*, now: datetime | None = None) -> int:
         )
         sent.append(preference.pk)
     ReviewerPreference.objects.filter(pk__in=sent).update(last_digest_at=now)
-    _send(messages)
+    transaction.on_commit(lambda: _send(messages))
     return len(sent)
 
 

@@ -3,20 +3,25 @@
 ``rules_load`` reads the enabled rules in one query and compiles them; a
 stored rule whose condition no longer compiles is left out (it cannot fire,
 and it never breaks ingest). ``rule_for`` finds the first rule that fires
-for an event, without queries.
+for an event, without queries: a batch has few event types, so the rules
+whose event type pattern matches are picked once per type (``RuleSet``), and
+an event is checked only against those.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
-__all__ = ["LoadedRule", "rule_for", "rules_load"]
+__all__ = ["LoadedRule", "RuleSet", "rule_for", "rules_load"]
 
 
 @dataclass(frozen=True)
@@ -30,30 +35,87 @@ class LoadedRule:
     decision_type: str
     deciding_group_id: int | None
     due_in: timedelta | None
-    # Event type -> whether it matches: a batch has few types, so each is asked once.
-    type_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
-def rules_load(*, using: str) -> list[LoadedRule]:
-    """The enabled rules, first to try first: one query."""
-    loaded = []
-    for rule in ReviewRule.objects.using(using).filter(enabled=True).order_by("order", "id"):
-        try:
-            matches = condition_compile(rule.condition)
-        except RuleConditionError:
-            continue
-        loaded.append(
-            LoadedRule(
-                pk=rule.pk,
-                name=rule.name,
-                matches=matches,
-                sample_percent=rule.sample_percent if rule.action == RuleAction.SAMPLE else None,
-                decision_type=rule.decision_type,
-                deciding_group_id=rule.deciding_group_id,
-                due_in=rule.due_in,
-            )
+class RuleSet:
+    """The enabled rules of one write, first to try first, with their candidates per event type."""
+
+    __slots__ = ("_by_type", "rules")
+
+    def __init__(self, rules: Sequence[LoadedRule]) -> None:
+        self.rules = tuple(rules)
+        self._by_type: dict[str, tuple[LoadedRule, ...]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self) -> Iterator[LoadedRule]:
+        return iter(self.rules)
+
+    def for_type(self, event_type: str) -> tuple[LoadedRule, ...]:
+        """The rules whose event type condition ``event_type`` meets, in order (asked once)."""
+        found = self._by_type.get(event_type)
+        if found is None:
+            found = tuple(rule for rule in self.rules if rule.matches.type_matches(event_type))
+            self._by_type[event_type] = found
+        return found
+
+
+_FIELDS = (
+    "pk",
+    "name",
+    "condition",
+    "action",
+    "sample_percent",
+    "decision_type",
+    "deciding_group_id",
+    "due_in_minutes",
+)
+# Compiled rules by their stored row: a batch re-reads the rows (one query, so
+# an edit applies to the next write in every process) but compiles only a
+# row it has not seen. Bounded: edits add entries, so it is emptied when full.
+_COMPILED: dict[str, LoadedRule | None] = {}
+_COMPILED_LIMIT = 1_000
+
+
+def _compiled(row: tuple[Any, ...]) -> LoadedRule | None:
+    key = json.dumps(row, sort_keys=True, default=str)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    pk, name, condition, action, sample_percent, decision_type, group_id, due_in = row
+    try:
+        matches: CompiledCondition | None = condition_compile(condition)
+    except RuleConditionError:
+        matches = None
+    loaded = None
+    if matches is not None:
+        loaded = LoadedRule(
+            pk=pk,
+            name=name,
+            matches=matches,
+            sample_percent=sample_percent if action == RuleAction.SAMPLE else None,
+            decision_type=decision_type,
+            deciding_group_id=group_id,
+            due_in=timedelta(minutes=due_in) if due_in else None,
         )
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[key] = loaded
     return loaded
+
+
+def rules_load(*, using: str) -> RuleSet:
+    """The enabled rules, first to try first: one query; each rule compiled once per process."""
+    rows = (
+        ReviewRule.objects.using(using)
+        .filter(enabled=True)
+        .order_by("order", "id")
+        .values_list(*_FIELDS)
+    )
+    return RuleSet([rule for row in rows if (rule := _compiled(row)) is not None])
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:
@@ -64,13 +126,9 @@ def _sampled(event_id: str, rule: LoadedRule) -> bool:
     return int.from_bytes(digest, "big") % 100 < rule.sample_percent
 
 
-def rule_for(rules: list[LoadedRule], event: TraceEvent) -> LoadedRule | None:
+def rule_for(rules: RuleSet, event: TraceEvent) -> LoadedRule | None:
     """The first rule that fires for ``event``, or None."""
-    event_type = event.event_type
-    for rule in rules:
-        type_ok = rule.type_cache.get(event_type)
-        if type_ok is None:
-            type_ok = rule.type_cache[event_type] = rule.matches.type_matches(event_type)
-        if type_ok and rule.matches.rest_matches(event) and _sampled(event.id, rule):
+    for rule in rules.for_type(event.event_type):
+        if rule.matches.rest_matches(event) and _sampled(event.id, rule):
             return rule
     return None

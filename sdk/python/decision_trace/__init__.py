@@ -8,7 +8,7 @@ project imports the value objects from this package, never the other way round.
 
 from __future__ import annotations
 
-from decision_trace.approvals import DecisionResult
+from decision_trace.approvals import DecisionClaim, DecisionResult
 from decision_trace.builder import TraceBuilder
 from decision_trace.client import DecisionTraceClient, TraceSpan
 from decision_trace.delivery import DeliveryStats
@@ -16,6 +16,7 @@ from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from decision_trace.exceptions import (
     ApiError,
     ConfigurationError,
+    DecisionClaimedError,
     DeliveryQueueFullError,
     InvalidCursorError,
     TracesError,
@@ -47,11 +48,13 @@ __all__ = [  # noqa: RUF022 - grouped: the seed's names first
     "TraceContext",
     "DeliveryStats",
     "DecisionResult",
+    "DecisionClaim",
     "register_default_transport",
     "TracesError",
     "TraceValidationError",
     "InvalidCursorError",
     "ApiError",
+    "DecisionClaimedError",
     "ConfigurationError",
     "DeliveryQueueFullError",
     "__version__",

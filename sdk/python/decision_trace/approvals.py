@@ -9,11 +9,36 @@ from typing import Any
 
 from decision_trace.exceptions import TraceValidationError
 
-__all__ = ["FINAL_STATUSES", "MAX_WAIT_SECONDS", "DecisionResult", "check_timeout"]
+__all__ = [
+    "FINAL_STATUSES",
+    "MAX_WAIT_SECONDS",
+    "DecisionClaim",
+    "DecisionResult",
+    "check_timeout",
+]
 
 FINAL_STATUSES = frozenset({"approved", "rejected"})
 # The server holds one request at most this long; longer waits are several requests.
 MAX_WAIT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class DecisionClaim:
+    """Who is reviewing a decision: an unexpired claim (ISO 8601 times)."""
+
+    by: str
+    since: str
+    expires_at: str
+
+    @classmethod
+    def from_resource(cls, resource: object) -> DecisionClaim | None:
+        """From the decision resource's ``claim`` (``None`` when it is not a claim)."""
+        if not isinstance(resource, Mapping):
+            return None
+        by, since, expires_at = (resource.get(k) for k in ("by", "since", "expires_at"))
+        if not (isinstance(by, str) and isinstance(since, str) and isinstance(expires_at, str)):
+            return None
+        return cls(by=by, since=since, expires_at=expires_at)
 
 
 @dataclass(frozen=True)
@@ -31,6 +56,7 @@ class DecisionResult:
     decided_at: str | None = None
     rule: str | None = None
     event_id: str | None = None
+    claim: DecisionClaim | None = None
 
     @property
     def approved(self) -> bool:
@@ -60,6 +86,7 @@ class DecisionResult:
             decided_at=text("decided_at"),
             rule=text("rule"),
             event_id=text("target_event_id"),
+            claim=DecisionClaim.from_resource(resource.get("claim")),
         )
 
 

@@ -33,6 +33,7 @@ from decision_trace.exceptions import (
 from decision_trace.propagation import TraceContext, extract_context, inject_context
 from decision_trace.results import EventChain, EventList, RecordedId
 from decision_trace.transport import (
+    ClaimTransport,
     QueryFilters,
     Transport,
     default_transport_factory,
@@ -340,6 +341,43 @@ class DecisionTraceClient:
         """
         check_timeout(timeout)
         return self.wait_for_decision(self.submit_for_approval(builder), timeout)
+
+    def _claims(self) -> ClaimTransport:
+        if not isinstance(self.transport, ClaimTransport):
+            raise ConfigurationError(
+                "Claims are taken by a reviewer over the HTTP API; this client's store "
+                f"({self.transport.destination}) has no reviewer. Use a server URL and a token."
+            )
+        return self.transport
+
+    def claim_decision(self, decision_id: str, force: bool = False) -> DecisionResult:
+        """Claim a review decision for the token's user, or renew that user's claim.
+
+        A claim tells other reviewers "being reviewed by you" until it expires
+        (15 minutes by default); the result's ``claim`` shows it.
+
+        Raises:
+            DecisionClaimedError: someone else holds an unexpired claim (``by``,
+                ``since``); pass ``force=True`` to take it over.
+            TraceValidationError: the id is malformed, ``force`` is not a bool, or
+                the decision is final.
+            ApiError: no decision has that id (404), or the token may not decide (403).
+            ConfigurationError: the client is not talking to a server.
+        """
+        if not isinstance(force, bool):
+            raise TraceValidationError(f"force must be True or False; got {force!r}.")
+        return self._claims().claim_decision(decision_id, force=force)
+
+    def release_decision(self, decision_id: str) -> DecisionResult:
+        """Release the token's user's claim on a decision (no claim: nothing changes).
+
+        Raises:
+            DecisionClaimedError: someone else holds an unexpired claim.
+            TraceValidationError: the id is malformed or the decision is final.
+            ApiError: no decision has that id (404), or the token may not decide (403).
+            ConfigurationError: the client is not talking to a server.
+        """
+        return self._claims().release_decision(decision_id)
 
     def _open_span(self) -> _SpanScope | None:
         scope = _current_span.get()

@@ -34,6 +34,7 @@ __all__ = [
     "WRONG_ITEM",
     "ApiError",
     "ConfigurationError",
+    "DecisionClaimedError",
     "DeliveryQueueFullError",
     "InvalidCursorError",
     "TraceValidationError",
@@ -108,6 +109,21 @@ class ApiError(TracesError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class DecisionClaimedError(ApiError):
+    """Someone else is reviewing the decision: ``by``, ``since`` and ``expires_at`` of the claim.
+
+    Claim with ``force=True`` to take it over.
+    """
+
+    def __init__(
+        self, message: str, *, by: str | None, since: str | None, expires_at: str | None
+    ) -> None:
+        super().__init__(message, status=409, code="decision_claimed")
+        self.by = by
+        self.since = since
+        self.expires_at = expires_at
 
 
 class InvalidCursorError(TraceValidationError):

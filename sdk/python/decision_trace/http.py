@@ -34,6 +34,7 @@ from decision_trace.exceptions import (
     NOT_A_LIST,
     ApiError,
     ConfigurationError,
+    DecisionClaimedError,
     TraceValidationError,
 )
 from decision_trace.results import EventChain, EventList
@@ -362,6 +363,48 @@ class HttpTransport:
             )
         return DecisionResult.from_resource(answer)
 
+    def _decision_answer(self, response: httpx.Response, decision_id: str) -> DecisionResult:
+        if response.status_code == 404:
+            raise ApiError(
+                f"No review decision has the id {decision_id!r}.", status=404, code="not_found"
+            )
+        if response.status_code == 409:
+            error = _error_body(response)
+            if error.get("code") == "decision_claimed":
+                details = error.get("details")
+                claim = details[0] if isinstance(details, list) and details else {}
+                claim = claim if isinstance(claim, Mapping) else {}
+                raise DecisionClaimedError(
+                    _error_message(response),
+                    by=_optional_text(claim.get("by")),
+                    since=_optional_text(claim.get("since")),
+                    expires_at=_optional_text(claim.get("expires_at")),
+                )
+        answer = self._ok(response)
+        if not isinstance(answer, Mapping):
+            raise ApiError(
+                "The server's decision is not an object.",
+                status=response.status_code,
+                code="bad_response",
+            )
+        return DecisionResult.from_resource(answer)
+
+    def claim_decision(self, decision_id: str, *, force: bool) -> DecisionResult:
+        """POST ``decisions/{id}/claim``: claim or renew; ``force`` takes over another's claim."""
+        pk = check_event_id("decision id", decision_id)
+        response = self.request(
+            "POST",
+            f"decisions/{pk}/claim",
+            body={"force": force},
+            idempotency_key=uuid.uuid4().hex,
+        )
+        return self._decision_answer(response, decision_id)
+
+    def release_decision(self, decision_id: str) -> DecisionResult:
+        """DELETE ``decisions/{id}/claim``: release our claim (none: nothing changes)."""
+        pk = check_event_id("decision id", decision_id)
+        return self._decision_answer(self.request("DELETE", f"decisions/{pk}/claim"), decision_id)
+
     def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
         pk = check_event_id("event id", event_id)
         params = [] if known_at is None else [("known_at", _text(known_at))]
@@ -450,6 +493,10 @@ def _events(results: object) -> list[TraceEvent]:
             "The server's answer has no list of results.", status=200, code="bad_response"
         )
     return [TraceEvent.from_dict(item) for item in results]
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _error_body(response: httpx.Response) -> Mapping[str, Any]:

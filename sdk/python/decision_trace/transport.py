@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 from decision_trace.values import TraceEvent
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from decision_trace.results import EventChain, EventList
 
 __all__ = [
+    "ClaimTransport",
     "QueryFilters",
     "Receipt",
     "Transport",
@@ -123,6 +124,19 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ClaimTransport(Protocol):
+    """A transport that can claim decisions for its caller (the HTTP one: a token's user)."""
+
+    def claim_decision(self, decision_id: str, *, force: bool) -> DecisionResult:
+        """Claim or renew; ``force`` takes over someone else's unexpired claim."""
+        ...
+
+    def release_decision(self, decision_id: str) -> DecisionResult:
+        """Release the caller's claim."""
+        ...
 
 
 _default_factory: Callable[[Mapping[str, Any]], Transport] | None = None

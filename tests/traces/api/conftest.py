@@ -49,6 +49,9 @@ class ApiClient:
             path, content, content_type="application/json", headers=self._headers(headers)
         )
 
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return self.client.delete(path, headers=self._headers(headers))
+
 
 def grant(user: Any, *codenames: str) -> None:
     for codename in codenames:

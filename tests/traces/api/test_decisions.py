@@ -63,6 +63,7 @@ def test_detail_has_the_resource_shape(api):
         "target_event_id": str(event.pk),
         "rule": None,
         "due_at": Decision.objects.get().due_at.isoformat(),
+        "claim": None,
         "transitions": [],
     }
     for bad in (str(uuid.uuid4()), "nope"):

@@ -65,6 +65,7 @@ def test_schema_is_served_and_lists_every_endpoint(client):
         "/api/v1/decisions",
         "/api/v1/decisions/{decision_id}",
         "/api/v1/decisions/{decision_id}/actions",
+        "/api/v1/decisions/{decision_id}/claim",
         "/api/v1/otlp/v1/traces",
     }
 

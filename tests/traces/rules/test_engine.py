@@ -208,3 +208,23 @@ def test_ten_rules_cost_one_query_per_batch(django_assert_max_num_queries, db):
         events = [TraceEvent(event_type="order.created") for _ in range(size)]
         with django_assert_max_num_queries(9):
             trace_record_many(events=events)
+
+
+@pytest.mark.django_db
+def test_rules_compile_once_and_edits_apply_at_once(django_assert_num_queries):
+    """One query per load; an unchanged rule is not compiled again; any edit is seen next load."""
+    ReviewRule.objects.all().delete()
+    rule = ReviewRule.objects.create(name="big", condition={"event_type": "pricing.*"})
+    with django_assert_num_queries(1):
+        first = rules_load(using="default")
+    again = rules_load(using="default")
+    assert again.rules[0].matches is first.rules[0].matches
+    event = _price_event("100", "50")
+    assert rule_for(again, event) is not None
+    # A bulk update (no save(), no signal) is still seen: the row itself is the cache key.
+    ReviewRule.objects.filter(pk=rule.pk).update(condition={"event_type": "refund.*"})
+    assert rule_for(rules_load(using="default"), event) is None
+    ReviewRule.objects.filter(pk=rule.pk).update(condition={"event_type": 5})
+    assert len(rules_load(using="default")) == 0
+    ReviewRule.objects.filter(pk=rule.pk).update(enabled=False, condition={})
+    assert not rules_load(using="default")

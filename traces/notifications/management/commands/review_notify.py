@@ -11,7 +11,8 @@ from traces.notifications.services import digests_send, overdue_notify
 
 class Command(BaseCommand):
     help = (
-        "Email the deciding groups about overdue decisions, and the daily digests. Run from cron."
+        "Email the deciding groups about overdue decisions, and the daily digests, now "
+        "(the worker also runs both periodically)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
