@@ -32,7 +32,14 @@ from traces.api.payloads import parse_json, text_problems
 from traces.api.resources import decision_queryset, decision_resource
 from traces.api.schemas import DecisionActionIn, DecisionClaimIn, DecisionOut, DecisionPageOut
 from traces.approvals import MAX_WAIT_SECONDS, decision_wait
-from traces.claims import CLAIM_FINAL, DecisionClaimedError, decision_claim, decision_release
+from traces.claims import (
+    CLAIM_FINAL,
+    DecisionClaimedError,
+    claim_blocks,
+    claim_info,
+    decision_claim,
+    decision_release,
+)
 from traces.filters import ReviewFilterSet
 from traces.formats.exports import decision_export
 from traces.review_selectors import review_queue_page, user_can_review
@@ -41,7 +48,7 @@ __all__ = ["router"]
 
 router = Router(tags=["decisions"])
 
-ACTION_KEYS = frozenset({"action", "reason", "expected_outcome"})
+ACTION_KEYS = frozenset({"action", "reason", "expected_outcome", "override_claim"})
 CLAIM_KEYS = frozenset({"force"})
 QUEUE_PARAMETERS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
@@ -188,7 +195,9 @@ def _action_body(body: Any) -> dict[str, Any]:
     problems = [
         {
             "field": key,
-            "message": f"Unknown field {key!r}; allowed: action, reason, expected_outcome.",
+            "message": (
+                f"Unknown field {key!r}; allowed: action, reason, expected_outcome, override_claim."
+            ),
         }
         for key in body
         if key not in ACTION_KEYS
@@ -200,6 +209,8 @@ def _action_body(body: Any) -> dict[str, Any]:
         problems.append(
             {"field": "expected_outcome", "message": f"expected_outcome must be one of {allowed}."}
         )
+    if not isinstance(body.get("override_claim", False), bool):
+        problems.append({"field": "override_claim", "message": "override_claim is true or false."})
     if problems:
         raise ApiError(422, "validation_error", "The action is not valid.", problems)
     return body
@@ -216,12 +227,21 @@ def _action_body(body: Any) -> dict[str, Any]:
     },
 )
 def decision_act(request: HttpRequest, decision_id: str) -> JsonResponse:
-    """Approve, reject, defer, escalate or reopen, through ``decision_transition``."""
+    """Approve, reject, defer, escalate or reopen, through ``decision_transition``.
+
+    Someone else's unexpired claim is 409 ``decision_claimed`` naming them and
+    since when, unless the body has ``"override_claim": true`` (the UI asks the
+    reviewer to confirm in the same case).
+    """
     principal = require(request, Scope.DECISIONS_DECIDE)
 
     def run() -> ApiAnswer:
         body = _action_body(parse_json(request))
         decision = _decision(decision_id)
+        claim = claim_info(decision)
+        overridden = body.get("override_claim") is True
+        if claim is not None and claim_blocks(decision, principal.user) and not overridden:
+            raise _claimed_conflict(DecisionClaimedError(claim))
         try:
             result = decision_transition(
                 decision=decision,

@@ -142,3 +142,4 @@ class DecisionActionIn(Schema):
     action: str
     reason: str = ""
     expected_outcome: str | None = None
+    override_claim: bool = False

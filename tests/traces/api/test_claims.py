@@ -230,3 +230,41 @@ def test_huge_claim_body_is_413(api, settings):
     error = _error(api.post(f"/api/v1/decisions/{decision_id}/claim", raw=raw), 413)
     assert error["code"] == "payload_too_large"
     assert Decision.objects.get(pk=decision_id).claimed_by is None
+
+
+def test_acting_on_someone_elses_claim_is_409_unless_overridden(api, other):
+    """As in the UI, another reviewer's claim is overridden knowingly; nothing changes before."""
+    decision_id = _pending(api)
+    _claim(api, decision_id)
+    url = f"/api/v1/decisions/{decision_id}/actions"
+    refused = other.post(url, {"action": "approve", "reason": "fine"})
+    error = _error(refused, 409)
+    assert error["code"] == "decision_claimed"
+    assert error["details"][0]["by"] == "root"
+    assert Decision.objects.get(pk=decision_id).outcome == "pending"
+    done = other.post(url, {"action": "approve", "reason": "fine", "override_claim": True})
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "approved"
+
+
+def test_the_claim_holder_acts_without_override(api):
+    decision_id = _pending(api)
+    _claim(api, decision_id)
+    answer = api.post(
+        f"/api/v1/decisions/{decision_id}/actions", {"action": "reject", "reason": "no"}
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["status"] == "rejected"
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, [], {"x": 1}, "\x00"])
+def test_override_claim_must_be_a_boolean(api, other, value):
+    decision_id = _pending(api)
+    _claim(api, decision_id)
+    answer = other.post(
+        f"/api/v1/decisions/{decision_id}/actions",
+        {"action": "approve", "reason": "fine", "override_claim": value},
+    )
+    error = _error(answer, 422)
+    assert "override_claim" in {detail["field"] for detail in error["details"]}
+    assert Decision.objects.get(pk=decision_id).outcome == "pending"
