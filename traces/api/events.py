@@ -47,7 +47,7 @@ from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import search_ranked_ids
 from traces.selectors import event_chain, event_stats, tracked_object_values
-from traces.services import trace_record_many
+from traces.services import trace_record_many_held
 
 __all__ = ["ERRORS", "PAGE_PARAMETERS", "event_feedback", "next_link", "page_of", "router"]
 
@@ -596,7 +596,8 @@ def _same(sent: TraceEvent, payload: dict[str, Any], stored: TraceEvent) -> bool
     return _comparable(sent) == _comparable(stored)
 
 
-def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
+def _events_of(payloads: list[Any]) -> list[TraceEvent]:
+    """Every payload as a ``TraceEvent``; 422 with every problem (index and field) otherwise."""
     events: list[TraceEvent] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -614,6 +615,22 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
         raise ApiError(
             422, "validation_error", "Some events are not valid; nothing was stored.", problems
         )
+    return events
+
+
+def _record_new(events: list[TraceEvent]) -> dict[str, str]:
+    try:
+        return trace_record_many_held(events=events)
+    except TraceValidationError as exc:
+        raise ApiError(
+            422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
+        ) from None
+
+
+def _record_with_stored(
+    events: list[TraceEvent], payloads: list[Any]
+) -> tuple[dict[str, TraceEvent], dict[str, str]]:
+    """Leave out the events already stored (409 if one differs); the held ones' decisions."""
     stored = _stored_events([event.id for event in events])
     conflicts = [
         {
@@ -628,29 +645,34 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
         raise ApiError(
             409, "event_conflict", "An event id is already stored with other content.", conflicts
         )
-    new = [event for event in events if event.id not in stored]
+    held = _record_new([event for event in events if event.id not in stored])
+    if stored:
+        # A duplicate may have been held when it was first recorded.
+        held.update(
+            (target_id, str(pk))
+            for target_id, pk in Decision.objects.filter(
+                target_content_type=ContentType.objects.get_for_model(EventRecord),
+                target_id__in=list(stored),
+            ).values_list("target_id", "id")
+        )
+    return stored, held
+
+
+def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
+    events = _events_of(payloads)
+    stored: dict[str, TraceEvent] = {}
     try:
-        trace_record_many(events=new)
-    except TraceValidationError as exc:
-        raise ApiError(
-            422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
-        ) from None
-    # The event's own requires_approval or a review rule may have held it: always look.
-    decisions = dict(
-        Decision.objects.filter(
-            target_content_type=ContentType.objects.get_for_model(EventRecord),
-            target_id__in=[event.id for event in events],
-        ).values_list("target_id", "id")
-    )
+        # Usually every event is new: store them at once, without looking first.
+        # Any refusal (an id already stored among them) rolls this savepoint back
+        # and the events are looked up and sorted out below.
+        held = trace_record_many_held(events=events)
+    except TraceValidationError:
+        stored, held = _record_with_stored(events, payloads)
     answers = [
-        {
-            "id": event.id,
-            "duplicate": event.id in stored,
-            "decision_id": str(decisions[event.id]) if event.id in decisions else None,
-        }
+        {"id": event.id, "duplicate": event.id in stored, "decision_id": held.get(event.id)}
         for event in events
     ]
-    return answers, bool(new)
+    return answers, len(stored) < len(events)
 
 
 @router.post(
