@@ -15,9 +15,10 @@ Without ``DATABASE_URL`` it uses a throw-away SQLite file,
   batches of 100 and 1,000, then times ``GET /api/v1/events`` unfiltered and
   by actor type.
 
-Latencies are medians measured by the client (request sent to answer read),
-so they bound the server-side time from above. Prints a table and the ratios
-the issue sets as targets.
+GET latencies are medians twice: measured by the client (request sent to
+answer read) and server-side, the worker's time per request from gunicorn's
+access log (``%(D)s``, written to ``bench_api_access.log`` next to the SQLite
+file). Prints a table and the ratios the issue sets as targets.
 """
 
 from __future__ import annotations
@@ -211,10 +212,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+# gunicorn's access log, one line per request: method, path, query, status and
+# the time the worker spent on it (microseconds, %(D)s): the server-side time.
+ACCESS_FORMAT = "%(m)s %(U)s %(q)s %(s)s %(D)s"
+
+
+def _serve(env: dict[str, str], access_log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(access_log),
+            "--access-logformat",
+            ACCESS_FORMAT,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -232,6 +251,21 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("gunicorn did not start")
 
 
+def _server_side(access_log: Path) -> dict[str, float]:
+    """Median server-side milliseconds per kind of request, from gunicorn's access log."""
+    timings: dict[str, list[float]] = {}
+    for line in access_log.read_text().splitlines():
+        method, path, query, status, micros = line.split(" ")
+        if path != "/api/v1/events" or status not in ("200", "201"):
+            continue
+        if method == "GET":
+            kind = "get_actor_type" if "actor_type=" in query else "get_unfiltered"
+        else:
+            kind = "post"
+        timings.setdefault(kind, []).append(int(micros) / 1000)
+    return {f"{kind}_server_ms": statistics.median(values) for kind, values in timings.items()}
+
+
 def main() -> None:
     args = _parse()
     if args.client:
@@ -246,7 +280,10 @@ def main() -> None:
     local = _in_process(args)
     token = _token()
     connection.close()
-    server, url = _serve(env)
+    access_log = Path(args.sqlite_path).parent / "bench_api_access.log"
+    access_log.parent.mkdir(parents=True, exist_ok=True)
+    access_log.unlink(missing_ok=True)
+    server, url = _serve(env, access_log)
     try:
         completed = subprocess.run(
             [
@@ -273,6 +310,7 @@ def main() -> None:
     if completed.returncode != 0:
         raise SystemExit(f"client failed: {completed.stdout}{completed.stderr}")
     remote = json.loads(completed.stdout.strip().splitlines()[-1])
+    remote.update(_server_side(access_log))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     rows = [
         ("record() events/s (in process)", local["record"]),
@@ -281,11 +319,13 @@ def main() -> None:
         ("POST batch of 100 events/s", remote["http_batch_100"]),
         ("record_many() x1000 events/s", local["record_many_1000"]),
         ("POST batch of 1,000 events/s", remote["http_batch_1000"]),
-        ("GET /api/v1/events median ms", remote["get_unfiltered_ms"]),
-        ("GET /api/v1/events?actor_type median ms", remote["get_actor_type_ms"]),
+        ("GET /api/v1/events median ms (client)", remote["get_unfiltered_ms"]),
+        ("GET /api/v1/events median ms (server)", remote["get_unfiltered_server_ms"]),
+        ("GET /api/v1/events?actor_type median ms (client)", remote["get_actor_type_ms"]),
+        ("GET /api/v1/events?actor_type median ms (server)", remote["get_actor_type_server_ms"]),
     ]
     for label, value in rows:
-        print(f"{label:45} {value:12,.1f}")
+        print(f"{label:50} {value:12,.1f}")
     print(f"single POST / record(): {remote['http_single'] / local['record']:.0%} (target 50%)")
     for size in (100, 1_000):
         ratio = remote[f"http_batch_{size}"] / local[f"record_many_{size}"]
