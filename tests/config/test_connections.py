@@ -83,7 +83,7 @@ def _run(tmp_path, *args: str, **env: str) -> dict[str, object]:
 
 
 def test_one_connection_serves_many_requests(tmp_path):
-    """By default (60 s) five requests share one connection: no connect, PRAGMAs or handshake each."""
+    """By default (60 s) five requests share one connection: no handshake or PRAGMAs each."""
     report = _run(tmp_path)
     assert report["statuses"] == [200] * 5
     assert report["opened"] == 1

@@ -84,7 +84,8 @@ def test_a_resent_batch_looks_up_what_is_stored_and_its_decisions(api):
     assert response.status_code == 201, response.content
     answers = response.json()["events"]
     assert answers[0] == {**first, "duplicate": True}
-    assert answers[1]["duplicate"] is False and answers[1]["decision_id"]
+    assert answers[1]["duplicate"] is False
+    assert answers[1]["decision_id"]
     sql = [query["sql"] for query in captured]
     assert [s for s in sql if s.startswith('SELECT "decisioning_decision"')], sql
 
