@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
@@ -663,11 +664,13 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
     stored: dict[str, TraceEvent] = {}
     try:
         # Usually every event is new: store them at once, without looking first.
-        # Any refusal (an id already stored among them) rolls this savepoint back
-        # and the events are looked up and sorted out below.
+        # Any refusal (an id already stored among them) rolls this write back
+        # (its transaction, or its savepoint under an Idempotency-Key), and the
+        # events are looked up and sorted out in one transaction.
         held = trace_record_many_held(events=events)
     except TraceValidationError:
-        stored, held = _record_with_stored(events, payloads)
+        with transaction.atomic():
+            stored, held = _record_with_stored(events, payloads)
     answers = [
         {"id": event.id, "duplicate": event.id in stored, "decision_id": held.get(event.id)}
         for event in events
@@ -694,7 +697,8 @@ def events_create(request: HttpRequest) -> JsonResponse:
         body = {"events": answers} if batch else answers[0]
         return (201 if created else 200), body
 
-    return run_idempotent(request, principal, run)
+    # _record is all or nothing on its own: no outer transaction without a key.
+    return run_idempotent(request, principal, run, atomic_without_key=False)
 
 
 FEEDBACK_FIELDS = frozenset({"label", "note", "corrected_value"})
