@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from decision_trace.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
@@ -417,3 +418,17 @@ def test_trace_record_many_held_writes_nothing_when_refused():
     with pytest.raises(TraceValidationError, match=DUPLICATE_EVENT.split("{")[0]):
         trace_record_many_held(events=[_event(requires_approval=()), stored])
     assert _counts() == before
+
+
+def test_an_id_already_stored_is_found_without_ordering_the_table():
+    """The refusal's id lookup probes the ids: no ORDER BY (a time-index walk on PostgreSQL)."""
+    stored = _event()
+    trace_record(event=stored)
+    with (
+        CaptureQueriesContext(connection) as captured,
+        pytest.raises(TraceValidationError, match=DUPLICATE_EVENT.split("{")[0]),
+    ):
+        trace_record_many(events=[_event(), stored])
+    probes = [q["sql"] for q in captured if q["sql"].startswith('SELECT "traces_eventrecord"')]
+    assert probes
+    assert all("ORDER BY" not in sql for sql in probes), probes

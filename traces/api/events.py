@@ -578,7 +578,9 @@ def _comparable(event: TraceEvent) -> str:
 def _stored_events(ids: list[str]) -> dict[str, TraceEvent]:
     # Usually none is stored: a bare primary-key probe first, whole rows only for those found.
     found = list(
-        EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids]).values_list("pk", flat=True)
+        EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids])
+        .order_by()
+        .values_list("pk", flat=True)
     )
     if not found:
         return {}
