@@ -26,7 +26,7 @@ from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_o
 from traces.api.filters import REPEATABLE, ApiEventFilterSet
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
-from traces.api.payloads import Problem, event_from_payload, parse_json
+from traces.api.payloads import Problem, event_from_payload, parse_json, surrogates_possible
 from traces.api.resources import event_resources, event_values
 from traces.api.schemas import (
     ActorOut,
@@ -599,13 +599,13 @@ def _same(sent: TraceEvent, payload: dict[str, Any], stored: TraceEvent) -> bool
     return _comparable(sent) == _comparable(stored)
 
 
-def _events_of(payloads: list[Any]) -> list[TraceEvent]:
+def _events_of(payloads: list[Any], *, surrogates: bool) -> list[TraceEvent]:
     """Every payload as a ``TraceEvent``; 422 with every problem (index and field) otherwise."""
     events: list[TraceEvent] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, payload in enumerate(payloads):
-        event, found = event_from_payload(payload)
+        event, found = event_from_payload(payload, surrogates=surrogates)
         problems += [{"index": index, **problem} for problem in found]
         if event is not None:
             if event.id in seen:
@@ -661,8 +661,8 @@ def _record_with_stored(
     return stored, held
 
 
-def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
-    events = _events_of(payloads)
+def _record(payloads: list[Any], *, surrogates: bool) -> tuple[list[dict[str, Any]], bool]:
+    events = _events_of(payloads, surrogates=surrogates)
     stored: dict[str, TraceEvent] = {}
     try:
         # Usually every event is new: store them at once, without looking first.
@@ -695,7 +695,7 @@ def events_create(request: HttpRequest) -> JsonResponse:
 
     def run() -> ApiAnswer:
         payloads, batch = _payloads(parse_json(request))
-        answers, created = _record(payloads)
+        answers, created = _record(payloads, surrogates=surrogates_possible(request.body))
         body = {"events": answers} if batch else answers[0]
         return (201 if created else 200), body
 
