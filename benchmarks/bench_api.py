@@ -15,9 +15,13 @@ Without ``DATABASE_URL`` it uses a throw-away SQLite file,
   batches of 100 and 1,000, then times ``GET /api/v1/events`` unfiltered and
   by actor type.
 
-Latencies are medians measured by the client (request sent to answer read),
-so they bound the server-side time from above. Prints a table and the ratios
-the issue sets as targets.
+``--rounds R`` repeats the in-process part and the HTTP part in turn R times
+against the one server and prints each round's ratios and their medians: on
+a shared machine the load moves within minutes, and a round's two halves
+see about the same load. GET latencies are medians twice: measured by the client (request sent to
+answer read) and server-side, the worker's time per request from gunicorn's
+access log (``%(D)s``, written to ``bench_api_access.log`` next to the SQLite
+file). Prints a table and the ratios the issue sets as targets.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--singles", type=int, default=300, help="single events each way")
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 each way")
     parser.add_argument("--gets", type=int, default=50, help="GET requests per measure")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="in process then over HTTP, this many times"
+    )
     parser.add_argument(
         "--salt", type=int, default=time.time_ns(), help="makes this run's event ids new"
     )
@@ -211,10 +218,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+# gunicorn's access log, one line per request: method, path, query, status and
+# the time the worker spent on it (microseconds, %(D)s): the server-side time.
+ACCESS_FORMAT = "%(m)s %(U)s %(q)s %(s)s %(D)s"
+
+
+def _serve(env: dict[str, str], access_log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(access_log),
+            "--access-logformat",
+            ACCESS_FORMAT,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -232,6 +257,64 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("gunicorn did not start")
 
 
+def _server_side(access_log: Path) -> dict[str, float]:
+    """Median server-side milliseconds per kind of request, from gunicorn's access log."""
+    timings: dict[str, list[float]] = {}
+    for line in access_log.read_text().splitlines():
+        method, path, query, status, micros = line.split(" ")
+        if path != "/api/v1/events" or status not in ("200", "201"):
+            continue
+        if method == "GET":
+            kind = "get_actor_type" if "actor_type=" in query else "get_unfiltered"
+        else:
+            kind = "post"
+        timings.setdefault(kind, []).append(int(micros) / 1000)
+    return {f"{kind}_server_ms": statistics.median(values) for kind, values in timings.items()}
+
+
+def _client_run(args: argparse.Namespace, env: dict[str, str], url: str, token: str, salt: int):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            f"--singles={args.singles}",
+            f"--batches={args.batches}",
+            f"--gets={args.gets}",
+            f"--salt={salt}",
+            "--client",
+            url,
+            token,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"client failed: {completed.stdout}{completed.stderr}")
+    report: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return report
+
+
+ROWS = [
+    ("record() events/s (in process)", "record"),
+    ("single POST events/s", "http_single"),
+    ("record_many() x100 events/s", "record_many_100"),
+    ("POST batch of 100 events/s", "http_batch_100"),
+    ("record_many() x1000 events/s", "record_many_1000"),
+    ("POST batch of 1,000 events/s", "http_batch_1000"),
+    ("GET /api/v1/events median ms (client)", "get_unfiltered_ms"),
+    ("GET /api/v1/events?actor_type median ms (client)", "get_actor_type_ms"),
+]
+RATIOS = [
+    ("single POST / record() (target 50%)", "http_single", "record"),
+    ("batch of 100 / record_many() (target 60%)", "http_batch_100", "record_many_100"),
+    ("batch of 1,000 / record_many() (target 60%)", "http_batch_1000", "record_many_1000"),
+]
+
+
 def main() -> None:
     args = _parse()
     if args.client:
@@ -242,54 +325,49 @@ def main() -> None:
 
     stored = _fill(args.events)
     print(f"database: {connection.vendor}; events stored before the run: {stored:,}")
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
-    local = _in_process(args)
     token = _token()
     connection.close()
-    server, url = _serve(env)
+    access_log = Path(args.sqlite_path).parent / "bench_api_access.log"
+    access_log.parent.mkdir(parents=True, exist_ok=True)
+    access_log.unlink(missing_ok=True)
+    server, url = _serve(env, access_log)
+    rounds = []
     try:
-        completed = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                f"--singles={args.singles}",
-                f"--batches={args.batches}",
-                f"--gets={args.gets}",
-                f"--salt={args.salt}",
-                "--client",
-                url,
-                token,
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
+        for number in range(args.rounds):
+            # In process, then over HTTP, round after round: a load that changes
+            # during the run moves both sides of each round's ratio alike.
+            salt = args.salt + number * 7919
+            loads = [os.getloadavg()[0]]
+            figures = _in_process(argparse.Namespace(**{**vars(args), "salt": salt}))
+            connection.close()
+            figures.update(_client_run(args, env, url, token, salt))
+            loads.append(os.getloadavg()[0])
+            rounds.append(figures)
+            print(
+                f"round {number + 1}: load average {loads[0]:.1f} -> {loads[1]:.1f}; "
+                + "; ".join(
+                    f"{label.split(' (')[0]} {figures[top] / figures[bottom]:.0%}"
+                    for label, top, bottom in RATIOS
+                ),
+                flush=True,
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    if completed.returncode != 0:
-        raise SystemExit(f"client failed: {completed.stdout}{completed.stderr}")
-    remote = json.loads(completed.stdout.strip().splitlines()[-1])
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    rows = [
-        ("record() events/s (in process)", local["record"]),
-        ("single POST events/s", remote["http_single"]),
-        ("record_many() x100 events/s", local["record_many_100"]),
-        ("POST batch of 100 events/s", remote["http_batch_100"]),
-        ("record_many() x1000 events/s", local["record_many_1000"]),
-        ("POST batch of 1,000 events/s", remote["http_batch_1000"]),
-        ("GET /api/v1/events median ms", remote["get_unfiltered_ms"]),
-        ("GET /api/v1/events?actor_type median ms", remote["get_actor_type_ms"]),
-    ]
-    for label, value in rows:
-        print(f"{label:45} {value:12,.1f}")
-    print(f"single POST / record(): {remote['http_single'] / local['record']:.0%} (target 50%)")
-    for size in (100, 1_000):
-        ratio = remote[f"http_batch_{size}"] / local[f"record_many_{size}"]
-        print(f"batch of {size:,} / record_many(): {ratio:.0%} (target 60%)")
+    server_side = _server_side(access_log)
+    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    print(f"median of {len(rounds)} round(s):")
+    for label, key in ROWS:
+        print(f"  {label:50} {median[key]:12,.1f}")
+    for kind, label in (
+        ("get_unfiltered", "GET /api/v1/events"),
+        ("get_actor_type", "GET ?actor_type"),
+    ):
+        server_ms = server_side[f"{kind}_server_ms"]
+        print(f"  {label + ' median ms (server, all rounds)':50} {server_ms:12,.1f}")
+    for label, top, bottom in RATIOS:
+        ratios = [r[top] / r[bottom] for r in rounds]
+        print(f"  {label:50} {statistics.median(ratios):12.0%}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ calls, every run ending once the sink has acknowledged every event:
 
 The target (issue 14) is at most 50 microseconds per call in buffered mode.
 
-End to end (``README.md`` has both commands): ``--url URL --token T`` records
+End to end, in one run: ``--serve`` stores the events with ``record_many()``
+in this process, then starts gunicorn (2 workers) on the same database and
+runs ``--url`` in a client process against it, and prints both and the ratio.
+Or step by step (``README.md`` has both commands): ``--url URL --token T`` records
 ``--events`` typical events with a buffered client to a running server and
 prints events/s until the last batch was acknowledged; ``--in-process``
 stores the same events with ``record_many()`` in this process (the project's
@@ -210,6 +213,93 @@ def _in_process(events: int, batch_size: int) -> dict[str, float]:
     return {"events_per_second": events / (time.perf_counter() - started)}
 
 
+def _served(events: int, batch_size: int) -> dict[str, float]:
+    """Both end-to-end figures in one run: in process first, then gunicorn and a client process.
+
+    The project's settings (production: ``DEBUG`` off) and database: ``DATABASE_URL``, or
+    a throw-away SQLite file ``var/bench_sdk.sqlite3``.
+    """
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-never-used-to-serve-anything")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    if not os.environ.get("DATABASE_URL"):
+        (root / "var").mkdir(exist_ok=True)
+        os.environ.setdefault("SQLITE_PATH", str(root / "var" / "bench_sdk.sqlite3"))
+    sys.path.insert(0, str(root))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from traces.api.models import Scope
+    from traces.api.tokens import service_token_create
+
+    call_command("migrate", verbosity=0)
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench-sdk").first() or (
+        user_model.objects.create_superuser("bench-sdk", "bench@example.com", "bench-sdk-pass")
+    )
+    token = service_token_create(
+        owner=user, name="bench-sdk", scopes=[s.value for s in Scope], rate_limit=10**9
+    ).text
+    load_before = os.getloadavg()[0]
+    local = _in_process(events, batch_size)
+    connection.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        client = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                f"--url=http://127.0.0.1:{port}",
+                f"--token={token}",
+                f"--events={events}",
+                f"--batch-size={batch_size}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=True,
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+    remote = json.loads(client.stdout.strip().splitlines()[-1])
+    return {
+        "database": connection.vendor,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "in_process_events_per_second": local["events_per_second"],
+        "http_events_per_second": remote["events_per_second"],
+        "ratio": remote["events_per_second"] / local["events_per_second"],
+        "retried": remote["retried"],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -223,7 +313,16 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="end to end: record_many() in this process (the project's settings and database)",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="end to end in one run: record_many() here, then gunicorn (2 workers) and a client",
+    )
     args = parser.parse_args(argv)
+    if args.serve:
+        figures = _served(args.events, args.batch_size)
+        print(json.dumps({"events": args.events, "batch_size": args.batch_size, **figures}))
+        return
     if args.url or args.in_process:
         if args.in_process:
             figures = _in_process(args.events, args.batch_size)

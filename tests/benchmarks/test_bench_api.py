@@ -21,6 +21,7 @@ def test_bench_api_small_run_reports_every_measure(tmp_path):
             "--singles=3",
             "--batches=1",
             "--gets=2",
+            "--rounds=2",
             "--fresh",
             f"--sqlite-path={tmp_path / 'bench.sqlite3'}",
         ],
@@ -35,12 +36,18 @@ def test_bench_api_small_run_reports_every_measure(tmp_path):
     report = completed.stdout
     assert "events stored before the run: 60" in report
     for line in (
+        "round 1: load average",
+        "round 2: load average",
+        "median of 2 round(s):",
         "record() events/s (in process)",
         "single POST events/s",
         "POST batch of 100 events/s",
         "POST batch of 1,000 events/s",
-        "GET /api/v1/events median ms",
-        "GET /api/v1/events?actor_type median ms",
-        "single POST / record():",
+        "GET /api/v1/events median ms (client)",
+        "GET /api/v1/events median ms (server, all rounds)",
+        "GET ?actor_type median ms (server, all rounds)",
+        "GET /api/v1/events?actor_type median ms (client)",
+        "single POST / record() (target 50%)",
+        "batch of 1,000 / record_many() (target 60%)",
     ):
         assert line in report

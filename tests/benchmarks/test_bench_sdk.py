@@ -56,3 +56,29 @@ def test_bench_sdk_in_process_mode_reports_events_per_second(tmp_path):
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert (report["events"], report["batch_size"]) == (30, 10)
     assert report["events_per_second"] > 0
+
+
+def test_bench_sdk_serve_mode_runs_both_sides_against_gunicorn(tmp_path):
+    """--serve: record_many() here, then gunicorn and a buffered client; both and their ratio."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")
+    }
+    env["SQLITE_PATH"] = str(tmp_path / "bench.sqlite3")
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/bench_sdk.py", "--serve", "--events=40", "--batch-size=20"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert (report["events"], report["batch_size"], report["database"]) == (40, 20, "sqlite")
+    assert report["in_process_events_per_second"] > 0
+    assert report["http_events_per_second"] > 0
+    assert report["ratio"] > 0
+    assert report["retried"] == 0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from decision_trace.exceptions import DUPLICATE_EVENT, PARENT_NOT_FOUND
 from decisioning.models import Decision, DecisionOutcome, DecisionTransition
@@ -29,6 +30,7 @@ from traces.services import (
     trace_index_stored,
     trace_record,
     trace_record_many,
+    trace_record_many_held,
     trace_update_text,
 )
 
@@ -396,3 +398,37 @@ def test_trace_index_stored_makes_bulk_rows_searchable_and_counted():
     assert set(search_ranked_ids("gamma")) == {row.pk for row in rows}
     assert event_counts_differences() == []
     assert HourlyEventCount.objects.filter(actor_type="compute").count() == 2
+
+
+def test_trace_record_many_held_names_the_decision_of_each_held_event():
+    """Only the events held for approval are in the answer, each with its pending Decision."""
+    plain = _event()
+    held = [_event(because=("Refund above the limit",), requires_approval=()) for _ in range(2)]
+    answer = trace_record_many_held(events=[held[0], plain, held[1]])
+    decisions = {d.target_id: str(d.pk) for d in Decision.objects.all()}
+    assert answer == decisions
+    assert set(answer) == {held[0].id, held[1].id}
+
+
+def test_trace_record_many_held_writes_nothing_when_refused():
+    """An id already stored: the same refusal as trace_record_many, nothing written."""
+    stored = _event()
+    trace_record(event=stored)
+    before = _counts()
+    with pytest.raises(TraceValidationError, match=DUPLICATE_EVENT.split("{")[0]):
+        trace_record_many_held(events=[_event(requires_approval=()), stored])
+    assert _counts() == before
+
+
+def test_an_id_already_stored_is_found_without_ordering_the_table():
+    """The refusal's id lookup probes the ids: no ORDER BY (a time-index walk on PostgreSQL)."""
+    stored = _event()
+    trace_record(event=stored)
+    with (
+        CaptureQueriesContext(connection) as captured,
+        pytest.raises(TraceValidationError, match=DUPLICATE_EVENT.split("{")[0]),
+    ):
+        trace_record_many(events=[_event(), stored])
+    probes = [q["sql"] for q in captured if q["sql"].startswith('SELECT "traces_eventrecord"')]
+    assert probes
+    assert all("ORDER BY" not in sql for sql in probes), probes

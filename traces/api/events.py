@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
@@ -25,7 +26,7 @@ from traces.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, export_format_o
 from traces.api.filters import REPEATABLE, ApiEventFilterSet
 from traces.api.http_idempotency import ApiAnswer, run_idempotent
 from traces.api.models import Scope
-from traces.api.payloads import Problem, event_from_payload, parse_json
+from traces.api.payloads import Problem, event_from_payload, parse_json, surrogates_possible
 from traces.api.resources import event_resources, event_values
 from traces.api.schemas import (
     ActorOut,
@@ -53,7 +54,7 @@ from traces.selectors import (
     events_visible,
     tracked_object_values,
 )
-from traces.services import trace_record_many
+from traces.services import trace_record_many_held
 
 __all__ = ["ERRORS", "PAGE_PARAMETERS", "event_feedback", "next_link", "page_of", "router"]
 
@@ -585,7 +586,9 @@ def _comparable(event: TraceEvent) -> str:
 def _stored_events(ids: list[str]) -> dict[str, TraceEvent]:
     # Usually none is stored: a bare primary-key probe first, whole rows only for those found.
     found = list(
-        EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids]).values_list("pk", flat=True)
+        EventRecord.objects.filter(pk__in=[uuid.UUID(i) for i in ids])
+        .order_by()
+        .values_list("pk", flat=True)
     )
     if not found:
         return {}
@@ -604,12 +607,13 @@ def _same(sent: TraceEvent, payload: dict[str, Any], stored: TraceEvent) -> bool
     return _comparable(sent) == _comparable(stored)
 
 
-def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
+def _events_of(payloads: list[Any], *, surrogates: bool) -> list[TraceEvent]:
+    """Every payload as a ``TraceEvent``; 422 with every problem (index and field) otherwise."""
     events: list[TraceEvent] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, payload in enumerate(payloads):
-        event, found = event_from_payload(payload)
+        event, found = event_from_payload(payload, surrogates=surrogates)
         problems += [{"index": index, **problem} for problem in found]
         if event is not None:
             if event.id in seen:
@@ -622,6 +626,22 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
         raise ApiError(
             422, "validation_error", "Some events are not valid; nothing was stored.", problems
         )
+    return events
+
+
+def _record_new(events: list[TraceEvent]) -> dict[str, str]:
+    try:
+        return trace_record_many_held(events=events)
+    except TraceValidationError as exc:
+        raise ApiError(
+            422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
+        ) from None
+
+
+def _record_with_stored(
+    events: list[TraceEvent], payloads: list[Any]
+) -> tuple[dict[str, TraceEvent], dict[str, str]]:
+    """Leave out the events already stored (409 if one differs); the held ones' decisions."""
     stored = _stored_events([event.id for event in events])
     conflicts = [
         {
@@ -636,29 +656,36 @@ def _record(payloads: list[Any]) -> tuple[list[dict[str, Any]], bool]:
         raise ApiError(
             409, "event_conflict", "An event id is already stored with other content.", conflicts
         )
-    new = [event for event in events if event.id not in stored]
+    held = _record_new([event for event in events if event.id not in stored])
+    if stored:
+        # A duplicate may have been held when it was first recorded.
+        held.update(
+            (target_id, str(pk))
+            for target_id, pk in Decision.objects.filter(
+                target_content_type=ContentType.objects.get_for_model(EventRecord),
+                target_id__in=list(stored),
+            ).values_list("target_id", "id")
+        )
+    return stored, held
+
+
+def _record(payloads: list[Any], *, surrogates: bool) -> tuple[list[dict[str, Any]], bool]:
+    events = _events_of(payloads, surrogates=surrogates)
+    stored: dict[str, TraceEvent] = {}
     try:
-        trace_record_many(events=new)
-    except TraceValidationError as exc:
-        raise ApiError(
-            422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
-        ) from None
-    # The event's own requires_approval or a review rule may have held it: always look.
-    decisions = dict(
-        Decision.objects.filter(
-            target_content_type=ContentType.objects.get_for_model(EventRecord),
-            target_id__in=[event.id for event in events],
-        ).values_list("target_id", "id")
-    )
+        # Usually every event is new: store them at once, without looking first.
+        # Any refusal (an id already stored among them) rolls this write back
+        # (its transaction, or its savepoint under an Idempotency-Key), and the
+        # events are looked up and sorted out in one transaction.
+        held = trace_record_many_held(events=events)
+    except TraceValidationError:
+        with transaction.atomic():
+            stored, held = _record_with_stored(events, payloads)
     answers = [
-        {
-            "id": event.id,
-            "duplicate": event.id in stored,
-            "decision_id": str(decisions[event.id]) if event.id in decisions else None,
-        }
+        {"id": event.id, "duplicate": event.id in stored, "decision_id": held.get(event.id)}
         for event in events
     ]
-    return answers, bool(new)
+    return answers, len(stored) < len(events)
 
 
 @router.post(
@@ -676,11 +703,12 @@ def events_create(request: HttpRequest) -> JsonResponse:
 
     def run() -> ApiAnswer:
         payloads, batch = _payloads(parse_json(request))
-        answers, created = _record(payloads)
+        answers, created = _record(payloads, surrogates=surrogates_possible(request.body))
         body = {"events": answers} if batch else answers[0]
         return (201 if created else 200), body
 
-    return run_idempotent(request, principal, run)
+    # _record is all or nothing on its own: no outer transaction without a key.
+    return run_idempotent(request, principal, run, atomic_without_key=False)
 
 
 FEEDBACK_FIELDS = frozenset({"label", "note", "corrected_value"})

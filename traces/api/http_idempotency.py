@@ -75,11 +75,23 @@ def _answer(status: int, body: dict[str, Any], *, replayed: bool = False) -> Jso
 
 
 def run_idempotent(
-    request: HttpRequest, principal: ApiPrincipal, run: Callable[[], ApiAnswer]
+    request: HttpRequest,
+    principal: ApiPrincipal,
+    run: Callable[[], ApiAnswer],
+    *,
+    atomic_without_key: bool = True,
 ) -> JsonResponse:
-    """Answer ``run()`` in a transaction, once per ``Idempotency-Key`` when one is sent."""
+    """Answer ``run()`` in a transaction, once per ``Idempotency-Key`` when one is sent.
+
+    ``atomic_without_key=False`` is for a ``run()`` that is all-or-nothing on
+    its own: without a key it then runs outside a transaction of ours (one
+    savepoint fewer per request), with a key still inside one.
+    """
     key = _header_key(request)
     if key is None:
+        if not atomic_without_key:
+            status, body = run()
+            return _answer(status, body)
         with transaction.atomic():
             status, body = run()
         return _answer(status, body)

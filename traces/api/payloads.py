@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from traces import Actor, DecisionTrace, TraceEvent, TraceValidationError, TrackedObject
 from traces.api.errors import ApiError
 
-__all__ = ["Problem", "event_from_payload", "parse_json", "text_problems"]
+__all__ = ["Problem", "event_from_payload", "parse_json", "surrogates_possible", "text_problems"]
 
 Problem = dict[str, Any]
 
@@ -74,6 +74,10 @@ LONE_SURROGATE = "Text must be valid Unicode; a lone surrogate (\\ud800-\\udfff)
 UNKNOWN_KEY = "Unknown field {key!r}; allowed: {allowed}."
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# How a lone surrogate gets into parsed JSON: a \ud800-\udfff escape, or its
+# bytes encoded as UTF-8 (json.loads decodes bytes with "surrogatepass").
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 def _refuse_constant(name: str) -> None:
@@ -86,6 +90,21 @@ def parse_json(request: HttpRequest) -> Any:
         return json.loads(request.body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}.") from None
+
+
+def surrogates_possible(body: bytes) -> bool:
+    """Whether JSON text ``body`` can decode to a string holding a lone surrogate.
+
+    False only for UTF-8 text (no NUL among the first bytes, as UTF-16 and
+    UTF-32 have) with neither a surrogate escape nor surrogate bytes; then
+    ``text_problems`` has nothing to find and is skipped. A false alarm (an
+    escaped backslash followed by ``ud800``) only costs the walk.
+    """
+    return (
+        b"\x00" in body[:4]
+        or _SURROGATE_ESCAPE.search(body) is not None
+        or _SURROGATE_BYTES.search(body) is not None
+    )
 
 
 def text_problems(
@@ -200,14 +219,21 @@ def _control_problems(event: TraceEvent) -> list[Problem]:
     ]
 
 
-def event_from_payload(payload: Any) -> tuple[TraceEvent | None, list[Problem]]:
-    """A ``TraceEvent`` from one ``to_dict()``-shaped payload, or every problem found."""
+def event_from_payload(
+    payload: Any, *, surrogates: bool = True
+) -> tuple[TraceEvent | None, list[Problem]]:
+    """A ``TraceEvent`` from one ``to_dict()``-shaped payload, or every problem found.
+
+    ``surrogates=False`` when the body cannot hold a lone surrogate
+    (``surrogates_possible``): its strings are then not walked for one.
+    """
     if not isinstance(payload, dict):
         return None, [
             {"field": "", "message": f"An event must be an object; got {type(payload).__name__}."}
         ]
     problems = _unknown(payload, EVENT_KEYS | READ_ONLY_KEYS, "")
-    problems += text_problems(payload)
+    if surrogates:
+        problems += text_problems(payload)
     if problems:
         return None, problems
     timestamp, problems = _timestamp(payload.get("timestamp"))

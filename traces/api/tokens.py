@@ -145,8 +145,12 @@ def service_token_authenticate(text: str, *, now: datetime | None = None) -> Ser
     if not text.startswith(TOKEN_PREFIX) or len(text) > _MAX_TOKEN_LENGTH:
         return None
     now = now or timezone.now()
-    token = ServiceToken.objects.select_related("owner").filter(token_hash=hash_token(text)).first()
-    if token is None or not token.is_active(now) or not token.owner.is_active:
+    try:
+        # get(), not first(): the hash is unique, and no ORDER BY to build on every request.
+        token = ServiceToken.objects.select_related("owner").get(token_hash=hash_token(text))
+    except ServiceToken.DoesNotExist:
+        return None
+    if not token.is_active(now) or not token.owner.is_active:
         return None
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)

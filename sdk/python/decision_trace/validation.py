@@ -260,7 +260,7 @@ def check_ip(value: object) -> str | None:
 
 def check_mapping(field: str, value: object) -> dict[str, Any]:
     """A dict of JSON-storable values (``None`` is an empty dict)."""
-    if value is None:
+    if value is None or (type(value) is dict and not value):
         return {}
     if not isinstance(value, Mapping):
         raise TraceValidationError(NOT_A_MAPPING.format(field=field, got=_type_name(value)))
@@ -270,7 +270,7 @@ def check_mapping(field: str, value: object) -> dict[str, Any]:
 
 def check_list(field: str, value: object) -> list[Any]:
     """A list of JSON-storable values (``None`` is an empty list)."""
-    if value is None:
+    if value is None or (type(value) is list and not value):
         return []
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise TraceValidationError(NOT_A_LIST.format(field=field, got=_type_name(value)))
@@ -301,6 +301,21 @@ def jsonable(value: Any, field: str = "data", _depth: int = 0) -> Any:
         raise TraceValidationError(
             NOT_JSON.format(field=field, reason="it is nested too deeply (or contains itself)")
         )
+    kind = type(value)
+    # The types JSON itself decodes to first, by exact type (subclasses such as
+    # StrEnum go through the checks below).
+    if kind is str:
+        if "\x00" in value:
+            raise TraceValidationError(NUL_IN_TEXT.format(field=field))
+        _check_unicode(field, value)
+        return value
+    if kind is dict and all(type(key) is str for key in value):
+        return {
+            jsonable(key, field, _depth + 1): jsonable(item, field, _depth + 1)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [jsonable(item, field, _depth + 1) for item in value]
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, str):

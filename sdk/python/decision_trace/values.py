@@ -63,8 +63,13 @@ def _mapping(name: str, data: object) -> Mapping[str, Any]:
     return data
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
     return {key: value for key, value in data.items() if key in names}
 
 

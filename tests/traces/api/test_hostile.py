@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.traces.api.conftest import event_payload
+from traces.api.payloads import surrogates_possible
 from traces.models import EventRecord
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +218,42 @@ def test_hostile_urls_answer_json_below_500(api, path):
     response = api.get(path)
     assert response.status_code < 500
     assert response["Content-Type"] == "application/json"
+
+
+def _surrogate_bodies() -> list[tuple[str, bytes]]:
+    text = json.dumps(event_payload(description="placeholder"), ensure_ascii=False)
+    lone = text.replace("placeholder", "\ud800 lone")
+    return [
+        ("escaped", text.replace("placeholder", "\\ud800 lone").encode()),
+        ("escaped upper case", text.replace("placeholder", "\\uDFFF").encode()),
+        ("escaped in a key", text.replace('"description"', '"d\\udc00"').encode()),
+        ("UTF-8 bytes", lone.encode("utf-8", "surrogatepass")),
+        ("UTF-16", lone.encode("utf-16", "surrogatepass")),
+        ("UTF-32", lone.encode("utf-32", "surrogatepass")),
+    ]
+
+
+@pytest.mark.parametrize(("kind", "raw"), _surrogate_bodies(), ids=lambda v: str(v)[:20])
+def test_a_lone_surrogate_in_any_encoding_is_refused(api, kind, raw):
+    """However the body spells it, a lone surrogate is a 4xx and nothing is written."""
+    response = api.post("/api/v1/events", raw=raw)
+    assert 400 <= response.status_code < 500, (kind, response.content)
+    assert EventRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "possible"),
+    [
+        (b'{"a": "plain"}', False),
+        (b'{"a": "\\u00e9 \\ud7ff \\ue000"}', False),
+        ("{'a': 'é 中 한'}".encode(), False),
+        (b'{"a": "\\ud800"}', True),
+        (b'{"a": "\\uDBFF"}', True),
+        (b'{"a": "\\\\ud800"}', True),  # a false alarm: only costs the walk
+        ('"\ud800"'.encode("utf-8", "surrogatepass"), True),
+        ('{"a": 1}'.encode("utf-16"), True),
+    ],
+)
+def test_surrogates_possible_says_when_to_walk_the_strings(raw, possible):
+    """The walk is skipped only when no lone surrogate can come out of the body."""
+    assert surrogates_possible(raw) is possible

@@ -80,3 +80,48 @@ def test_queue_with_overdue_and_others_is_pinned(api, rows):
     assert response.status_code == 200, response.content
     assert len(response.json()["results"]) == len(pending)
     assert len(captured) == 5, [q["sql"][:120] for q in captured]
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_new_events_are_written_without_looking_them_up_first(api, count):
+    """New events: no probe for stored ids and no decision lookup; the write answers both."""
+    payloads = [approval_payload() for _ in range(count)]
+    api.get("/api/v1/stats")  # last_used_at is written once a minute; not in the count
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/api/v1/events", {"events": payloads})
+    assert response.status_code == 201, response.content
+    sql = [query["sql"] for query in captured]
+    assert not [s for s in sql if s.startswith('SELECT "traces_eventrecord"')], sql
+    assert not [s for s in sql if s.startswith('SELECT "decisioning_decision"')], sql
+    decisions = [event["decision_id"] for event in response.json()["events"]]
+    assert all(decisions)
+    assert len(set(decisions)) == count
+
+
+def test_a_resent_batch_looks_up_what_is_stored_and_its_decisions(api):
+    """A batch with a stored event: the write is refused, then the stored ones are looked up."""
+    stored = approval_payload()
+    first = api.post("/api/v1/events", stored).json()
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/api/v1/events", {"events": [stored, approval_payload()]})
+    assert response.status_code == 201, response.content
+    answers = response.json()["events"]
+    assert answers[0] == {**first, "duplicate": True}
+    assert answers[1]["duplicate"] is False
+    assert answers[1]["decision_id"]
+    sql = [query["sql"] for query in captured]
+    assert [s for s in sql if s.startswith('SELECT "decisioning_decision"')], sql
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/v1/events"), ("post", "/api/v1/events"), ("get", "/api/v1/nowhere")],
+)
+def test_bearer_requests_get_no_cookies(api, method, path):
+    """A bearer-token request starts no session and sets no CSRF or other cookie."""
+    body = approval_payload() if method == "post" else None
+    response = getattr(api, method)(path, body) if body else getattr(api, method)(path)
+    assert response.status_code in (200, 201, 404), response.content
+    assert not response.cookies
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.get("Vary", "")
