@@ -19,8 +19,15 @@ from traces.api.models import Scope
 from traces.api.tokens import service_token_create
 
 
-def _decide_later(decision_id: str, user: Any, action: str, delay: float) -> list[float]:
-    """Decide in another thread (another connection) after ``delay``; returns [when]."""
+def _decide_later(
+    decision_id: str, user: Any, action: str, delay: float
+) -> tuple[threading.Thread, list[float]]:
+    """Decide in another thread (another connection) after ``delay``.
+
+    Returns the thread and a list that gets the time the decision committed
+    (join the thread first: the waiter may see the decision before the thread
+    writes the time down).
+    """
     decided: list[float] = []
 
     def run() -> None:
@@ -34,8 +41,9 @@ def _decide_later(decision_id: str, user: Any, action: str, delay: float) -> lis
             if connection.vendor != "sqlite":
                 connection.close()
 
-    threading.Thread(target=run, daemon=True).start()
-    return decided
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, decided
 
 
 @pytest.fixture
@@ -53,10 +61,11 @@ def test_wait_answers_within_a_second_of_the_decision(live):
     url, token, owner = live
     client = SdkClient(url, token)
     decision_id = client.submit_for_approval(client.trace("refund.requested", "big refund"))
-    decided = _decide_later(decision_id, owner, "approve", delay=1.5)
+    decider, decided = _decide_later(decision_id, owner, "approve", delay=1.5)
     started = time.monotonic()
     result = client.wait_for_decision(decision_id, timeout=20)
     answered = time.monotonic()
+    decider.join(timeout=20)
     assert result.approved
     assert not result.rejected
     assert result.decided_by == "gate"
