@@ -86,7 +86,7 @@ from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
 from traces.ui.dashboard import dashboard_summary
 from traces.ui.decisions import decisions_page
-from traces.ui.events import event_detail
+from traces.ui.events import approval_decisions_attach, event_detail
 from traces.ui.history import object_history_page
 
 __all__ = [
@@ -254,6 +254,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
             corrections_apply(context["page"].items, known_at=known_at)
             _attach_feedback(context["page"].items)
+            approval_decisions_attach(context["page"].items)
             if text:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
