@@ -65,6 +65,7 @@ from traces.models import (  # noqa: E402
 )
 from traces.pagination import Cursor  # noqa: E402
 from traces.search import search_index_rebuild  # noqa: E402
+from traces.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 BATCH = 5_000
 SPAN = timedelta(days=30)
@@ -279,6 +280,36 @@ def _add_decisions() -> None:
     print(f"  {made:,} decisions added ({time.perf_counter() - began:.1f} s)")
 
 
+def _add_deliveries() -> None:
+    """One webhook delivery per decision (the fill makes none), to one endpoint."""
+    if WebhookDelivery.objects.exists():
+        return
+    began = time.perf_counter()
+    endpoint, _ = WebhookEndpoint.objects.get_or_create(
+        name="bench", defaults={"url": "https://hooks.example.com/bench"}
+    )
+    rows = Decision.objects.values_list("outcome", "decided_at", "effective_at").iterator()
+    made = 0
+    for batch in _batched(rows, BATCH):
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    event=f"decision.{outcome}",
+                    body="{}",
+                    status="delivered",
+                    attempts=1,
+                    last_status_code=200,
+                    created_at=decided_at or effective_at,
+                )
+                for outcome, decided_at, effective_at in batch
+            ],
+            batch_size=1_000,
+        )
+        made += len(batch)
+    print(f"  {made:,} webhook deliveries added ({time.perf_counter() - began:.1f} s)")
+
+
 def _batched(rows, size):
     batch = []
     for row in rows:
@@ -431,6 +462,7 @@ def main() -> None:
     if args.only_issue16:
         _index_for_search()
         _add_decisions()
+        _add_deliveries()
         pages = _issue16_pages()
         clients = dict.fromkeys(pages, client)
         admin, _ = get_user_model().objects.get_or_create(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
+from decisioning.selectors import distinct_indexed_values
 from traces.models import EventRecord
 
 __all__ = [
@@ -44,24 +43,3 @@ def overdue_decisions_count(*, now: datetime | None = None) -> int:
 def known_event_types(limit: int = EVENT_TYPE_LIMIT) -> list[str]:
     """The distinct event types, alphabetically, read by skipping through the type index."""
     return distinct_indexed_values(EventRecord, "event_type", limit=limit)
-
-
-def distinct_indexed_values(model: type[Model], column: str, *, limit: int) -> list[str]:
-    """The distinct values of an indexed text column (all rows), alphabetically.
-
-    A recursive query asks the index for the next value after the last one, so
-    the cost is one index probe per distinct value, not a scan of every row.
-    """
-    table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(column)
-    sql = (
-        f"WITH RECURSIVE types(value) AS ("
-        f" SELECT MIN({column}) FROM {table}"
-        f" UNION ALL"
-        f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.value)"
-        f" FROM types WHERE types.value IS NOT NULL"
-        f") SELECT value FROM types WHERE value IS NOT NULL LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
-        return [row[0] for row in cursor.fetchall()]
