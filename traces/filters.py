@@ -26,7 +26,7 @@ from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
 from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
-from traces.search import SEARCH_MATCH_LIMIT, search_events
+from traces.search import SEARCH_MATCH_LIMIT, search_events, search_match_count
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
@@ -256,8 +256,31 @@ class EventFilterSet(django_filters.FilterSet):
             "known_at",
         ]
 
+    # Set by filter_q: how many events hold the words (up to SEARCH_MATCH_LIMIT + 1),
+    # and whether the list covers only the SEARCH_MATCH_LIMIT most recent of them.
+    match_count: int | None = None
+    match_limited = False
+
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
+        self.match_count = search_match_count(value, cap=SEARCH_MATCH_LIMIT + 1)
+        if self.match_count <= SEARCH_MATCH_LIMIT:
+            return search_events(value, queryset)
+        if not self._filters_besides_search():
+            # Words in more than SEARCH_MATCH_LIMIT events and nothing else to narrow:
+            # the newest-first page asks the index about each event it reads, and
+            # stops once full (about 60 events for a word in half of them).
+            return search_events(value, queryset, probe=True)
+        # Another filter could keep few of the matches: probing could then read
+        # every event it selects. Its rows among the most recent matches instead.
+        self.match_limited = True
         return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+
+    def _filters_besides_search(self) -> bool:
+        return any(
+            value not in (None, "", [])
+            for name, value in self.form.cleaned_data.items()
+            if name not in ("q", "sort")
+        )
 
     def filter_actor_type(
         self, queryset: EventRecordQuerySet, name: str, value: list[str]

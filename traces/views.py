@@ -258,9 +258,13 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             if text:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                context["match_count"] = search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1)
-                context["match_capped"] = context["match_count"] > SEARCH_MATCH_LIMIT
-                if context["match_capped"] and not best:
+                count = filterset.match_count
+                if count is None:  # best match: the filter did not run
+                    count = search_match_count(text, cap=SEARCH_MATCH_LIMIT + 1)
+                context["match_count"] = count
+                context["match_capped"] = count > SEARCH_MATCH_LIMIT
+                context["search_limit"] = f"{SEARCH_MATCH_LIMIT:,}"
+                if filterset.match_limited and not best:
                     context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)

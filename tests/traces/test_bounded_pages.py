@@ -44,13 +44,30 @@ def test_tag_filter_gives_the_same_events_with_either_plan(
     assert _listed(response) == ["e5", "e3", "e1", "e0"]
 
 
-def test_a_word_in_more_events_than_the_search_reads_says_so(admin_client, monkeypatch):
-    """The search reads the most recently recorded matches only, and the page says so."""
+def test_a_word_in_more_events_than_the_bound_is_probed_per_row(admin_client, monkeypatch):
+    """Issue 16: with no other filter, a word in more events than the bound is asked
+    about each event the newest-first page reads: every match is listed, none left out."""
     monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
+    EventRecordFactory(description="teapot")
     response = admin_client.get(TIMELINE, {"q": "kettle"})
+    assert response.status_code == 200
+    assert _listed(response) == [f"kettle {index}" for index in range(4, -1, -1)]
+    html = response.content.decode()
+    assert "More than 3</strong> events contain these words" in html
+    assert "recently recorded of them" not in html
+
+
+def test_a_word_in_more_events_than_the_search_reads_says_so(admin_client, monkeypatch):
+    """With another filter, the search reads the most recently recorded matches only,
+    and the page says so."""
+    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
+    for index in range(5):
+        EventRecordFactory(description=f"kettle {index}")
+    response = admin_client.get(TIMELINE, {"q": "kettle", "outcome": "success"})
     assert response.status_code == 200
     assert _listed(response) == ["kettle 4", "kettle 3", "kettle 2"]
     assert "more than 3 events" in response.content.decode()
