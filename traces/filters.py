@@ -264,7 +264,9 @@ class EventFilterSet(django_filters.FilterSet):
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
         self.match_count = search_match_count(value, cap=SEARCH_MATCH_LIMIT + 1)
         if self.match_count <= SEARCH_MATCH_LIMIT:
-            return search_events(value, queryset)
+            # The limit cuts nothing here; it keeps PostgreSQL from turning the list
+            # into a semi-join that walks every event for a word in none of them.
+            return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
         if not self._filters_besides_search():
             # Words in more than SEARCH_MATCH_LIMIT events and nothing else to narrow:
             # the newest-first page asks the index about each event it reads, and
