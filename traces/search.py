@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -41,7 +41,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, F
-from django.db.models.expressions import Expression, RawSQL
+from django.db.models.expressions import BaseExpression, Combinable, Expression, RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.safestring import SafeString, mark_safe
 
@@ -314,20 +314,23 @@ class _Matches(Expression):
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, groups: list[list[SearchTerm]], event: Any = None) -> None:
+    def __init__(self, groups: list[list[SearchTerm]]) -> None:
         super().__init__(output_field=BooleanField())
         self.groups = groups
-        self.event = F("pk") if event is None else event
+        # The event's id column once resolved (a Col), F("pk") until then.
+        self.event: Combinable | BaseExpression = F("pk")
 
-    def get_source_expressions(self) -> list[Any]:
+    def get_source_expressions(self) -> list[Combinable | BaseExpression]:
         return [self.event]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Combinable | BaseExpression]) -> None:
         (self.event,) = exprs
 
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> tuple[str, list[Any]]:
+        if not isinstance(self.event, BaseExpression):
+            raise TypeError("_Matches must be resolved (used in a QuerySet) before compiling.")
         event_sql, event_params = compiler.compile(self.event)
         if connection.vendor == "sqlite":
             # The document by its event, then the FTS5 row by its rowid: the index

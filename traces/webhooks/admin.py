@@ -141,6 +141,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
     readonly_fields = (
         "endpoint",
         "event",
