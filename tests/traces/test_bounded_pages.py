@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,3 +123,27 @@ def test_actor_page_at_or_below_the_bound_counts_everything(admin_client, monkey
         events,
         False,
     )
+
+
+@pytest.mark.parametrize(("bound", "plan"), [(1_000, "list"), (3, "probe")])
+def test_search_page_plan_follows_the_match_count(admin_client, monkeypatch, bound, plan):
+    """At most the bound: a bounded list of matches (its LIMIT keeps PostgreSQL from a
+    semi-join that walked every event for a rare word: 6.8 s at 1M); past it, with no
+    other filter, an EXISTS per row read."""
+    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", bound)
+    for index in range(5):
+        EventRecordFactory(description=f"kettle {index}")
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get(TIMELINE, {"q": "kettle"}).status_code == 200
+    pages = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith('SELECT "traces_eventrecord"."effective_at"')
+        and ("MATCH" in q["sql"] or "@@" in q["sql"])
+    ]
+    assert len(pages) == 1
+    if plan == "list":
+        assert "DESC LIMIT" in pages[0]
+        assert "EXISTS" not in pages[0]
+    else:
+        assert "EXISTS" in pages[0]
