@@ -64,6 +64,7 @@ __all__ = [
     "search_index_rebuild",
     "search_index_remove",
     "search_match_count",
+    "search_probe_cheap",
     "search_ranked_ids",
 ]
 
@@ -345,6 +346,17 @@ class _Matches(Expression):
             "AND d.search_vector @@ to_tsquery('english'::regconfig, %s))"
         )
         return sql, [*event_params, _tsquery_expression(self.groups)]
+
+
+def search_probe_cheap(text: object, *, using: str | None = None) -> bool:
+    """Whether asking the index about one event at a time is cheap for ``text``.
+
+    Not for a prefix (``word*``) on SQLite: FTS5 has no prefix index here, so each
+    probe reads every indexed word with that start (about 5 ms a probe at 1M events).
+    """
+    if connections[_db(using)].vendor != "sqlite":
+        return True
+    return not any(part.prefix for part in _words(parse_query(text)))
 
 
 def search_events(
