@@ -45,7 +45,12 @@ from decisioning.permissions import (
     VIEW_DECISION,
 )
 from decisioning.review import decision_request_token_new, decision_transition
-from decisioning.selectors import decision_targets
+from decisioning.selectors import (
+    DECISION_SEARCH_LIMIT,
+    decision_search_ids,
+    decision_targets,
+    distinct_indexed_values,
+)
 from decisioning.transitions import past_tense
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "CappedCountPaginator",
     "DecisionAdmin",
     "DecisionTransitionInline",
+    "DecisionTypeListFilter",
     "DeletedListFilter",
     "ExpiryListFilter",
     "IdempotencyKeyAdmin",
@@ -77,6 +83,10 @@ _M = TypeVar("_M", bound=Model)
 # An admin list counts its rows up to this many, never the whole table: a full
 # COUNT(*) over a million rows costs more than the page itself.
 ADMIN_COUNT_LIMIT = 10_000
+# A list filter offers at most this many values (types in use).
+FILTER_CHOICES = 200
+# A search finds at most this many decisions of each kind (type, target id, reason).
+SEARCH_RESULT_LIMIT = 1_000
 
 
 class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
@@ -136,7 +146,9 @@ class TargetTypeListFilter(admin.SimpleListFilter):
     parameter_name = "target_content_type__id__exact"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        used = Decision.objects.order_by().values_list("target_content_type", flat=True).distinct()
+        # One probe of the (target type, target id) index per type in use, not a DISTINCT
+        # over every decision.
+        used = distinct_indexed_values(Decision, "target_content_type_id", limit=FILTER_CHOICES)
         return [
             (str(content_type.pk), str(content_type))
             for content_type in ContentType.objects.filter(pk__in=used).order_by("model")
@@ -153,7 +165,10 @@ class TargetTypeListFilter(admin.SimpleListFilter):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[_M]):
-    """View permission only: no add, change or delete."""
+    """View permission only: no add, change or delete; no filter counts ("Show counts"
+    would count every row of the table once per filter choice)."""
+
+    show_facets = admin.ShowFacets.NEVER
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -181,6 +196,21 @@ class ExpiryListFilter(admin.SimpleListFilter):
         if self.value() == "never":
             return queryset.filter(expires_at__isnull=True)
         return queryset
+
+
+class DecisionTypeListFilter(admin.SimpleListFilter):
+    """The decision type, offering the types in use (read by skipping through the type index)."""
+
+    title = "decision type"
+    parameter_name = "decision_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        used = distinct_indexed_values(Decision, "decision_type", limit=FILTER_CHOICES)
+        return [(value, value) for value in used]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(decision_type=value)
 
 
 @admin.register(IdempotencyKey)
@@ -280,16 +310,23 @@ class DecisionAdmin(ReadOnlyAdmin[Decision]):
     ]
     list_filter = [
         "outcome",
-        "decision_type",
+        DecisionTypeListFilter,
         TargetTypeListFilter,
         recent_list_filter("effective_at", "proposed"),
         recent_list_filter("decided_at", "decided"),
     ]
     list_select_related = ["decided_by", "target_content_type"]
     search_fields = ["decision_type", "reason", "target_id"]
+    search_help_text = (
+        "The start of a decision type, a target id, or words of the reason (among the "
+        f"{DECISION_SEARCH_LIMIT:,} most recent decisions)."
+    )
     ordering = ["-effective_at", "-id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
+    # Each row links its target (read in one query per target type); 50 rows, like the
+    # events' list, keep the page's rendering well under its budget.
+    list_per_page = 50
     fields = (
         "decision_type",
         "outcome",
@@ -317,6 +354,19 @@ class DecisionAdmin(ReadOnlyAdmin[Decision]):
         "reopen_selected",
         "escalate_selected",
     ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Decision], search_term: str
+    ) -> tuple[QuerySet[Decision], bool]:
+        # Not Django's LIKE of every word in every field (a scan of the whole table per
+        # word): index ranges and a bounded reason search (decision_search_ids).
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=self.search_ids(search_term, queryset)), False
+
+    def search_ids(self, search_term: str, queryset: QuerySet[Decision]) -> list[object]:
+        """The ids the search finds among ``queryset`` (bounded: ``SEARCH_RESULT_LIMIT`` each)."""
+        return decision_search_ids(search_term, queryset, limit=SEARCH_RESULT_LIMIT)
 
     # Review actions. Each is offered to users holding any permission it may
     # need (has_<name>_permission below); decision_transition then checks

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from decision_trace.enums import ActorType, EventOutcome, RiskLevel
 from decisioning.admin import CappedCountPaginator, DecisionAdmin, recent_list_filter
 from decisioning.models import Decision
+from decisioning.selectors import DECISION_SEARCH_LIMIT
 from traces.models import (
     ActorRecord,
     EventCorrection,
@@ -22,6 +23,7 @@ from traces.models import (
 from traces.querysets import EventRecordQuerySet
 from traces.search import search_events
 from traces.selectors import can_view_decisions, events_visible_to
+from traces.ui.common import known_event_types
 
 __all__ = ["ActorRecordAdmin", "EventRecordAdmin", "SignedCheckpointAdmin"]
 
@@ -125,9 +127,9 @@ class EventFamilyFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
-        # Distinct types come from the type index; bounded so a huge variety stays cheap.
-        events = events_visible_to(EventRecord.objects.all(), request.user)
-        types = events.order_by("event_type").values_list("event_type", flat=True).distinct()[:500]
+        # Distinct types skip through the type index (one probe per type, not a
+        # DISTINCT over every event); bounded so a huge variety stays cheap.
+        types = known_event_types(limit=500, with_decisions=can_view_decisions(request.user))
         families = sorted({event_type.split(".", 1)[0] for event_type in types})
         return [(family, family) for family in families]
 
@@ -208,6 +210,7 @@ class EventRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[EventRecord]):
     search_help_text = "Full-text search over description, reasoning, alternatives, rejections."
     ordering = ("-effective_at", "-id")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     list_per_page = 50
     inlines = (TrackedObjectInline, EventCorrectionInline)
@@ -331,6 +334,7 @@ class ActorRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin[ActorRecord]):
     search_fields = ("actor_id", "name", "email")
     ordering = ("actor_type", "actor_id")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -345,28 +349,25 @@ class TracedDecisionAdmin(DecisionAdmin):
     """``DecisionAdmin`` plus search by what the target event touched (an order id, a SKU)."""
 
     search_help_text = (
-        "Decision type, reason, target id, or the id or external id of an object the "
-        "target event touched (an order id, a SKU)."
+        "The start of a decision type, a target id, words of the reason (among the "
+        f"{DECISION_SEARCH_LIMIT:,} most recent decisions), or the id or external id of an "
+        "object the target event touched (an order id, a SKU)."
     )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Decision], search_term: str
-    ) -> tuple[QuerySet[Decision], bool]:
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+    def search_ids(self, search_term: str, queryset: QuerySet[Decision]) -> list[object]:
+        found = super().search_ids(search_term, queryset)
         term = search_term.strip()
-        if not term:
-            return results, may_have_duplicates
         # The object's few events through the object indexes, then the decisions about
         # them through the (target type, target id) index: no scan of the decisions.
         event_ids = EventRecord.objects.touching([term]).values_list("pk", flat=True)
         targets = [str(pk) for pk in event_ids[:DECISION_SEARCH_EVENT_LIMIT]]
         if not targets:
-            return results, may_have_duplicates
+            return found
         about = queryset.filter(
             target_content_type=ContentType.objects.get_for_model(EventRecord),
             target_id__in=targets,
-        )
-        return results | about, may_have_duplicates
+        ).values_list("pk", flat=True)
+        return list(dict.fromkeys([*found, *about[:DECISION_SEARCH_EVENT_LIMIT]]))
 
 
 admin.site.unregister(Decision)

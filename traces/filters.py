@@ -26,7 +26,12 @@ from traces.feedback import FeedbackLabel, marked
 from traces.models import ActorRecord, EventRecord, EventTag
 from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
-from traces.search import SEARCH_MATCH_LIMIT, search_events
+from traces.search import (
+    SEARCH_MATCH_LIMIT,
+    search_events,
+    search_match_count,
+    search_probe_cheap,
+)
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
 
@@ -256,8 +261,44 @@ class EventFilterSet(django_filters.FilterSet):
             "known_at",
         ]
 
+    # Set by filter_q: how many events hold the words (up to SEARCH_MATCH_LIMIT + 1),
+    # and whether the list covers only the SEARCH_MATCH_LIMIT most recent of them.
+    match_count: int | None = None
+    match_limited = False
+
+    def __init__(self, *args: Any, with_review_trail: bool = True, **kwargs: Any) -> None:
+        """``with_review_trail=False``: the match count leaves the ``decision.*`` events out.
+
+        (The queryset given must leave them out too: ``events_visible``.)
+        """
+        super().__init__(*args, **kwargs)
+        self.with_review_trail = with_review_trail
+
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
+        self.match_count = search_match_count(
+            value, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=self.with_review_trail
+        )
+        if self.match_count <= SEARCH_MATCH_LIMIT:
+            # The limit cuts nothing here; it keeps PostgreSQL from turning the list
+            # into a semi-join that walks every event for a word in none of them.
+            return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+        if not self._filters_besides_search() and search_probe_cheap(value):
+            # Words in more than SEARCH_MATCH_LIMIT events and nothing else to narrow:
+            # the newest-first page asks the index about each event it reads, and
+            # stops once full (about 60 events for a word in half of them).
+            return search_events(value, queryset, probe=True)
+        # Another filter could keep few of the matches: probing could then read
+        # every event it selects (and a prefix probe is dear on SQLite). Its rows
+        # among the most recent matches instead, and the page says so.
+        self.match_limited = True
         return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+
+    def _filters_besides_search(self) -> bool:
+        return any(
+            value not in (None, "", [])
+            for name, value in self.form.cleaned_data.items()
+            if name not in ("q", "sort")
+        )
 
     def filter_actor_type(
         self, queryset: EventRecordQuerySet, name: str, value: list[str]

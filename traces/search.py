@@ -21,6 +21,11 @@ Two ways in:
 
 - ``search_events(text, queryset=None)``: a QuerySet filtered to matching
   events (no ranking), to combine with the other filter verbs and keyset pages.
+  By default the matching events are collected first (an ``IN`` list: cheap
+  for a rare word); ``probe=True`` asks the index about each event as the
+  page reads it instead (``EXISTS``), which is what a word in much of the
+  table needs: a newest-first page then stops after reading about
+  30 / (the word's share) events instead of collecting every match.
 - ``search_ranked_ids(text, queryset=None, limit=50)``: event ids, best match first.
 """
 
@@ -28,13 +33,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from django.db import connections, router
-from django.db.models.expressions import RawSQL
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F
+from django.db.models.expressions import BaseExpression, Combinable, Expression, RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.safestring import SafeString, mark_safe
 
 from decision_trace.exceptions import TraceValidationError
@@ -56,6 +64,7 @@ __all__ = [
     "search_index_rebuild",
     "search_index_remove",
     "search_match_count",
+    "search_probe_cheap",
     "search_ranked_ids",
 ]
 
@@ -302,19 +311,81 @@ def search_match_count(
 ) -> int:
     """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word).
 
-    ``with_review_trail=False``: the review trail's events (``decision.*``) are not counted.
+    Any ``cap`` matches will do, so the index answers in its own order: no join to
+    the documents, no sort of every match. ``with_review_trail=False``: the review
+    trail's events (``decision.*``) are not counted (a probe of each match's event).
     """
     groups = parse_query(text)
     if not groups:
         return 0
     connection = connections[_db(using)]
-    inner, params = _matching_ids_sql(
-        connection.vendor, groups, cap, with_review_trail=with_review_trail
-    )
+    if not with_review_trail:
+        inner, params = _matching_ids_sql(
+            connection.vendor, groups, cap, with_review_trail=with_review_trail
+        )
+    elif connection.vendor == "sqlite":
+        inner = f"SELECT rowid FROM {_FTS_TABLE} WHERE {_FTS_TABLE} MATCH %s LIMIT %s"
+        params = [_fts5_expression(groups), cap]
+    else:
+        inner = (
+            f"SELECT 1 FROM {_DOC_TABLE} d "
+            "WHERE d.search_vector @@ to_tsquery('english'::regconfig, %s) LIMIT %s"
+        )
+        params = [_tsquery_expression(groups), cap]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({inner}) matches", params)
         (count,) = cursor.fetchone()
     return int(count)
+
+
+class _Matches(Expression):
+    """``EXISTS``: this event's search document matches the query (asked per row)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, groups: list[list[SearchTerm]]) -> None:
+        super().__init__(output_field=BooleanField())
+        self.groups = groups
+        # The event's id column once resolved (a Col), F("pk") until then.
+        self.event: Combinable | BaseExpression = F("pk")
+
+    def get_source_expressions(self) -> list[Combinable | BaseExpression]:
+        return [self.event]
+
+    def set_source_expressions(self, exprs: Sequence[Combinable | BaseExpression]) -> None:
+        (self.event,) = exprs
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        if not isinstance(self.event, BaseExpression):
+            raise TypeError("_Matches must be resolved (used in a QuerySet) before compiling.")
+        event_sql, event_params = compiler.compile(self.event)
+        if connection.vendor == "sqlite":
+            # The document by its event, then the FTS5 row by its rowid: the index
+            # seeks each word's list to that rowid instead of reading every match.
+            sql = (
+                f"EXISTS (SELECT 1 FROM {_DOC_TABLE} d JOIN {_FTS_TABLE} f ON f.rowid = d.id "
+                f"WHERE d.event_id = {event_sql} AND {_FTS_TABLE} MATCH %s)"
+            )
+            return sql, [*event_params, _fts5_expression(self.groups)]
+        sql = (
+            f"EXISTS (SELECT 1 FROM {_DOC_TABLE} d WHERE d.event_id = {event_sql} "
+            "AND d.search_vector @@ to_tsquery('english'::regconfig, %s))"
+        )
+        return sql, [*event_params, _tsquery_expression(self.groups)]
+
+
+def search_probe_cheap(text: object, *, using: str | None = None) -> bool:
+    """Whether asking the index about one event at a time is cheap for ``text``.
+
+    Not for a prefix (``word*``) on SQLite: FTS5 has no prefix index here, so each
+    probe reads every indexed word with that start (about 5 ms a probe at 1M events).
+    """
+    if connections[_db(using)].vendor != "sqlite":
+        return True
+    return not any(part.prefix for part in _words(parse_query(text)))
 
 
 def search_events(
@@ -322,6 +393,7 @@ def search_events(
     queryset: EventRecordQuerySet | None = None,
     *,
     match_limit: int | None = None,
+    probe: bool = False,
 ) -> EventRecordQuerySet:
     """Events of ``queryset`` (default: all) whose text matches ``text``; never raises on text.
 
@@ -333,11 +405,18 @@ def search_events(
     ``match_limit`` most recently recorded matches are candidates (the web UI
     passes ``SEARCH_MATCH_LIMIT`` and says so when it applies, see
     ``search_match_count``).
+
+    ``probe=True`` checks each event the query reads against the index instead
+    (``match_limit`` does not apply): for a word in a large share of the
+    events, on a list read in index order that stops after a page. For a rare
+    word it would read every event: count first (``search_match_count``).
     """
     base = EventRecord.objects.all() if queryset is None else queryset
     groups = parse_query(text)
     if not groups:
         return base.none()
+    if probe:
+        return base.filter(_Matches(groups))
     sql, params = _matching_ids_sql(connections[base.db].vendor, groups, match_limit)
     return base.filter(pk__in=RawSQL(sql, params))
 

@@ -87,7 +87,7 @@ from traces.ui.charts import PERIODS
 from traces.ui.common import PAGE_SIZE, known_event_types, pending_decisions_count
 from traces.ui.dashboard import dashboard_summary
 from traces.ui.decisions import decisions_page
-from traces.ui.events import event_detail
+from traces.ui.events import approval_decisions_attach, event_detail
 from traces.ui.history import object_history_page
 
 __all__ = [
@@ -203,7 +203,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         return cleaner
     with_decisions = can_view_decisions(request.user)
     visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
-    filterset = EventFilterSet(request.GET or None, queryset=visible)
+    filterset = EventFilterSet(
+        request.GET or None, queryset=visible, with_review_trail=with_decisions
+    )
     if not with_decisions:
         # Filtering by approval status would tell the outcome of decisions.
         if request.GET.get("approval"):
@@ -234,7 +236,9 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     others.pop(name, None)
                 restrict = (
                     EventRecord.objects.filter(
-                        pk__in=EventFilterSet(others, queryset=visible).qs.values("pk")
+                        pk__in=EventFilterSet(
+                            others, queryset=visible, with_review_trail=with_decisions
+                        ).qs.values("pk")
                     )
                     if any(value for _, values in others.lists() for value in values)
                     else None
@@ -262,14 +266,19 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
             corrections_apply(context["page"].items, known_at=known_at)
             _attach_feedback(context["page"].items)
+            approval_decisions_attach(context["page"].items)
             if text:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                context["match_count"] = search_match_count(
-                    text, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=with_decisions
-                )
-                context["match_capped"] = context["match_count"] > SEARCH_MATCH_LIMIT
-                if context["match_capped"] and not best:
+                count = filterset.match_count
+                if count is None:  # best match: the filter did not run
+                    count = search_match_count(
+                        text, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=with_decisions
+                    )
+                context["match_count"] = count
+                context["match_capped"] = count > SEARCH_MATCH_LIMIT
+                context["search_limit"] = f"{SEARCH_MATCH_LIMIT:,}"
+                if filterset.match_limited and not best:
                     context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)

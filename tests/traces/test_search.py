@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 
 from traces import DecisionTraceClient
 from traces.models import EventRecord
@@ -18,6 +19,7 @@ from traces.search import (
     query_tokens,
     search_events,
     search_index_rebuild,
+    search_probe_cheap,
     search_ranked_ids,
 )
 
@@ -194,3 +196,21 @@ def test_highlight_marks_the_match_and_escapes_the_rest():
     assert "&lt;b&gt;" in snippet
     assert highlight(text, "zebra") == ""
     assert "<mark>increase</mark>" in highlight(text, '"price increase"')
+
+
+@pytest.mark.parametrize(
+    ("text", "cheap_on_sqlite"),
+    [
+        ("user", True),
+        ('"user event"', True),
+        ("user OR refund", True),
+        ("us*", False),
+        ("refund OR us*", False),
+        ("", True),
+    ],
+)
+def test_probe_is_not_used_for_a_prefix_on_sqlite(text, cheap_on_sqlite):
+    """FTS5 has no prefix index here: a prefix probe per row reads every word with that
+    start (half a second a page at 1M), so SQLite keeps the bounded list for prefixes."""
+    expected = cheap_on_sqlite if connection.vendor == "sqlite" else True
+    assert search_probe_cheap(text) is expected

@@ -50,6 +50,8 @@ class ServiceTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "prefix", "owner", "scopes", "expires_at", "revoked_at", "last_used_at"]
     list_select_related = ["owner"]
     list_filter = ["revoked_at"]
+    # No "Show counts": every admin list, small or not, counts no filter choice.
+    show_facets = admin.ShowFacets.NEVER
     search_fields = ["name", "prefix", "owner__username"]
     readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
     actions = ["revoke"]

@@ -16,6 +16,7 @@ from django import forms
 from decision_trace.validation import ID_LENGTH, TAG_LENGTH, TYPE_LENGTH
 from traces.filters import EventFilterForm, EventFilterSet
 from traces.querysets import EventRecordQuerySet
+from traces.search import SEARCH_MATCH_LIMIT, search_events
 
 __all__ = ["MAX_VALUES", "REPEATABLE", "ApiEventFilterSet"]
 
@@ -90,6 +91,10 @@ class ApiEventFilterSet(EventFilterSet):
     class Meta(EventFilterSet.Meta):
         form = ApiEventFilterForm
         fields = [*EventFilterSet.Meta.fields, "correlation_id"]
+
+    def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
+        # The API counts nothing: the most recent SEARCH_MATCH_LIMIT matches, in one query.
+        return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
 
     def filter_actor_list(
         self, queryset: EventRecordQuerySet, name: str, value: list[str]

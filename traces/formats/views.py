@@ -83,7 +83,7 @@ def timeline_export(request: HttpRequest) -> HttpResponseBase:
         return _bad_format(request)
     with_decisions = can_view_decisions(request.user)
     visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
-    filterset = EventFilterSet(request.GET, queryset=visible)
+    filterset = EventFilterSet(request.GET, queryset=visible, with_review_trail=with_decisions)
     if not with_decisions:
         # As on the timeline: filtering by approval status would tell how decisions went.
         if request.GET.get("approval"):

@@ -13,6 +13,8 @@ class ReviewRuleAdmin(admin.ModelAdmin[ReviewRule]):
     form = ReviewRuleForm
     list_display = ("name", "enabled", "order", "action", "decision_type", "deciding_group")
     list_filter = ("enabled", "action")
+    # No "Show counts": every admin list, small or not, counts no filter choice.
+    show_facets = admin.ShowFacets.NEVER
     list_editable = ("enabled", "order")
     list_select_related = ("deciding_group",)
     search_fields = ("name",)

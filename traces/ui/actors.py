@@ -12,6 +12,7 @@ from traces.feedback import FeedbackShare, feedback_shares
 from traces.models import ActorRecord, EventRecord
 from traces.selectors import events_visible
 from traces.ui.charts import OUTCOME_LABELS, CountRow, Period, count_rows
+from traces.ui.events import approval_decisions_attach
 
 __all__ = [
     "ACTOR_COUNT_LIMIT",
@@ -119,6 +120,8 @@ def actor_summary(
     # Only a full window can have more behind it: one index probe past its end.
     capped = total == ACTOR_COUNT_LIMIT and in_period[ACTOR_COUNT_LIMIT:].exists()
     by_type = window.values_list("event_type").annotate(n=Count("pk")).order_by("-n", "event_type")
+    recent = list(events.for_display().newest_first()[:ACTOR_RECENT_LIMIT])
+    approval_decisions_attach(recent)
     return ActorSummary(
         actor=actor,
         period=period,
@@ -130,7 +133,7 @@ def actor_summary(
             for event_type, n in by_type[:20]
         ],
         by_outcome=[row for row in count_rows(by_outcome, OUTCOME_LABELS) if row.count],
-        recent=list(events.for_display().newest_first()[:ACTOR_RECENT_LIMIT]),
+        recent=recent,
         feedback=feedback_chart(
             feedback_shares(actor, since=since, step=period.step), since=since, period=period
         ),

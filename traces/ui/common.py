@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
 from decisioning.models import Decision, DecisionOutcome
+from decisioning.selectors import distinct_indexed_values
 from traces.models import EventRecord
 from traces.querysets import AUDIT_EVENT_PREFIX
 
@@ -59,30 +58,3 @@ def review_trail_event_types() -> list[str]:
     return distinct_indexed_values(
         EventRecord, "event_type", limit=EVENT_TYPE_LIMIT, prefix=AUDIT_EVENT_PREFIX
     )
-
-
-def distinct_indexed_values(
-    model: type[Model], column: str, *, limit: int, prefix: str = ""
-) -> list[str]:
-    """The distinct values of an indexed text column (all rows), alphabetically.
-
-    A recursive query asks the index for the next value after the last one, so
-    the cost is one index probe per distinct value, not a scan of every row.
-    ``prefix``: only the values starting so (the walk starts there and stops
-    at the first value that does not).
-    """
-    table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(column)
-    size = len(prefix)
-    sql = (
-        f"WITH RECURSIVE types(value) AS ("
-        f" SELECT MIN({column}) FROM {table} WHERE {column} >= %s"
-        f" UNION ALL"
-        f" SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.value)"
-        f" FROM types WHERE types.value IS NOT NULL AND SUBSTR(types.value, 1, {size}) = %s"
-        f") SELECT value FROM types WHERE value IS NOT NULL AND SUBSTR(value, 1, {size}) = %s"
-        f" LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix, prefix, prefix, limit])
-        return [row[0] for row in cursor.fetchall()]

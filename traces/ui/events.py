@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -22,6 +23,7 @@ __all__ = [
     "EventDetail",
     "FieldChange",
     "ObjectState",
+    "approval_decisions_attach",
     "as_state",
     "event_detail",
     "state_changes",
@@ -179,6 +181,33 @@ def _decisions_about(events: QuerySet[Any] | list[str]) -> QuerySet[Decision]:
         target_content_type__model=EventRecord._meta.model_name,
         target_id__in=events,
     )
+
+
+def approval_decisions_attach(events: Sequence[EventRecord]) -> None:
+    """Give each event its approval Decision as ``event.approval_decision`` (None when it
+    needs none, or has none yet), the decider joined: one query for a whole list, none
+    when no event of it needs approval.
+
+    Events are append-only: a decision taken after the event was stored changes the
+    Decision (and the event's ``approval_status`` mirror), never the event's other
+    columns, so who decided and why are read from the Decision. With several decisions
+    about one event, the latest proposed one.
+    """
+    wanted: dict[str, EventRecord] = {}
+    for event in events:
+        vars(event)["approval_decision"] = None
+        if event.requires_approval:
+            wanted[str(event.pk)] = event
+    if not wanted:
+        return
+    decisions = (
+        _decisions_about(list(wanted))
+        .select_related("decided_by")
+        .defer("context", "evidence")
+        .order_by("effective_at", "recorded_at")
+    )
+    for decision in decisions:
+        vars(wanted[decision.target_id])["approval_decision"] = decision
 
 
 def event_detail(

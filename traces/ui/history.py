@@ -10,7 +10,7 @@ from traces.models import EventRecord, TrackedObjectRecord
 from traces.pagination import Page, keyset_page
 from traces.selectors import events_visible
 from traces.ui.common import PAGE_SIZE
-from traces.ui.events import FieldChange, as_state, state_changes
+from traces.ui.events import FieldChange, approval_decisions_attach, as_state, state_changes
 
 __all__ = ["HistoryEntry", "ObjectHistory", "object_history_page"]
 
@@ -59,6 +59,7 @@ def object_history_page(
         queryset = queryset.recorded_before(known_at)
     page = keyset_page(queryset.for_display(), cursor=cursor, limit=limit, newest_first=False)
     corrections_apply(page.items, known_at=known_at)
+    approval_decisions_attach(page.items)
     entries, name = [], ""
     # The object's state as the events so far left it: an event that records only the
     # state after takes its before-values from here, so the history reads as changes.

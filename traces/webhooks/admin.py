@@ -12,6 +12,7 @@ from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from django.utils import timezone
 
+from decisioning.admin import CappedCountPaginator
 from traces.webhooks.models import WEBHOOK_EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from traces.webhooks.sending import UnsafeUrlError, url_check
 from traces.webhooks.tasks import webhook_deliveries_send
@@ -99,6 +100,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     form = WebhookEndpointForm
     list_display = ("name", "url", "active", "created_at")
     list_filter = ("active",)
+    # No "Show counts": every admin list, small or not, counts no filter choice.
+    show_facets = admin.ShowFacets.NEVER
     inlines = (WebhookDeliveryInline,)
 
     def save_model(
@@ -114,11 +117,31 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
             )
 
 
+class WebhookEventListFilter(admin.SimpleListFilter):
+    title = "event"
+    parameter_name = "event"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in WEBHOOK_EVENTS]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]
+    ) -> QuerySet[WebhookDelivery]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(event=value)
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_status_code")
-    list_filter = ("status", "event", "endpoint")
+    # The change's kinds are a fixed list: Django's filter for the column would ask for
+    # its distinct values over every delivery.
+    list_filter = ("status", WebhookEventListFilter, "endpoint")
     list_select_related = ("endpoint",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
     readonly_fields = (
         "endpoint",
         "event",
