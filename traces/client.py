@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import router
 
 import decision_trace
@@ -41,7 +40,7 @@ from traces.mapping import event_from_values
 from traces.models import EventRecord
 from traces.search import search_ranked_ids
 from traces.selectors import event_filter, event_stats
-from traces.services import trace_record_many
+from traces.services import trace_record_receipts
 
 __all__ = [
     "DecisionTraceClient",
@@ -79,18 +78,9 @@ class InProcessTransport:
         """Nothing to release: Django owns the connections."""
 
     def send(self, events: Sequence[TraceEvent], *, idempotency_key: str | None) -> list[Receipt]:
-        ids = trace_record_many(events=events, using=self.using)
         # The event's own requires_approval or a review rule: either may have held it.
-        content_type = ContentType.objects.db_manager(self._db()).get_for_model(EventRecord)
-        decisions: dict[str, str] = {}
-        for start in range(0, len(ids), 1000):
-            decisions.update(
-                (str(target), str(pk))
-                for target, pk in Decision.objects.using(self._db())
-                .filter(target_content_type=content_type, target_id__in=ids[start : start + 1000])
-                .values_list("target_id", "pk")
-            )
-        return [Receipt(id=pk, decision_id=decisions.get(pk)) for pk in ids]
+        receipts = trace_record_receipts(events=events, using=self.using)
+        return [Receipt(id=pk, decision_id=decision) for pk, decision in receipts]
 
     def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
         pk = check_event_id("decision id", decision_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, cast
@@ -31,7 +32,13 @@ from decision_trace.exceptions import (
 from decision_trace.values import TraceEvent
 from decisioning.conf import get_default_due_in
 from decisioning.models import Decision, DecisionOutcome
-from traces.bulk import RowBatch, insert_rows_returning, max_query_params
+from traces.bulk import (
+    COPY_MIN_ROWS,
+    RowBatch,
+    insert_rows_returning,
+    max_query_params,
+    statement_pipeline,
+)
 from traces.counts import event_counts_add
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
@@ -51,6 +58,7 @@ __all__ = [
     "trace_index_stored",
     "trace_record",
     "trace_record_many",
+    "trace_record_receipts",
     "trace_update_text",
 ]
 
@@ -287,9 +295,9 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     A child may name a parent stored earlier or one in the same batch (in any
     order). Statements are per table, not per event: a lookup of the stored
     actors and an upsert of the new or changed ones (one per 80 actors), one
-    ``executemany`` (SQLite, and PostgreSQL below 50 rows) or ``COPY``
-    (PostgreSQL) each for events, objects, tags and search documents, one
-    insert for the approval Decisions, and one lookup when some parent is
+    ``executemany`` (SQLite, and PostgreSQL below 50 rows, pipelined) or
+    ``COPY`` (PostgreSQL) each for events, objects, tags and search documents,
+    one insert for the approval Decisions, and one lookup when some parent is
     outside the batch. An id already stored is reported as such after the
     transaction rolled back.
 
@@ -297,12 +305,21 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         TraceValidationError: an event is not acceptable (a parent that does
             not exist, an id already stored, ...); nothing was written.
     """
+    return [event_id for event_id, _ in trace_record_receipts(events=events, using=using)]
+
+
+def trace_record_receipts(
+    *, events: Sequence[TraceEvent], using: str | None = None
+) -> list[tuple[str, str | None]]:
+    """``trace_record_many``, returning (event id, id of the Decision that holds it or None)
+    in input order: the Decision of an event that requires approval or that a review rule
+    held, without reading them back."""
     items = _check_events(events)
     if not items:
         return []
     db = _db(using)
     try:
-        _write(items, db)
+        decisions = _write(items, db)
     except IntegrityError:
         # The transaction is rolled back; say which id was taken if that was it.
         stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
@@ -310,10 +327,11 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         if taken is None:
             raise
         raise TraceValidationError(DUPLICATE_EVENT.format(got=taken)) from None
-    return [event.id for event in items]
+    return [(event.id, decisions.get(event.id)) for event in items]
 
 
-def _write(items: list[TraceEvent], db: str) -> None:
+def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
+    """Store ``items`` in one transaction; returns the new Decisions' ids by event id."""
     with transaction.atomic(using=db):
         ordered, positions = _chain_positions(items, db)
         # Input order, not chain order: an actor's row keeps the details of its last event.
@@ -356,30 +374,38 @@ def _write(items: list[TraceEvent], db: str) -> None:
             for tag in event.tags:
                 tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
-        rows.write()
-        seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
-        objects.write()
-        tags.write()
-        search_index_add(documents, using=db)
-        decisions = _approval_decisions(needing, db, recorded_at)
-        if decisions:
-            Decision.objects.using(db).bulk_create(decisions)
-            webhook_outbox_add(
-                [
-                    DecisionChange.pending(d, event_type=e.event_type)
-                    for d, (e, _) in zip(decisions, needing, strict=True)
-                ],
+        # One round trip for every statement below on PostgreSQL when none needs COPY
+        # (record() and other small batches).
+        small = (
+            all(len(batch.params) < COPY_MIN_ROWS for batch in (rows, objects, tags))
+            and len(documents) < COPY_MIN_ROWS
+        )
+        with statement_pipeline(db) if small else nullcontext():
+            rows.write()
+            seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
+            objects.write()
+            tags.write()
+            search_index_add(documents, using=db)
+            decisions = _approval_decisions(needing, db, recorded_at)
+            if decisions:
+                Decision.objects.using(db).bulk_create(decisions)
+                webhook_outbox_add(
+                    [
+                        DecisionChange.pending(d, event_type=e.event_type)
+                        for d, (e, _) in zip(decisions, needing, strict=True)
+                    ],
+                    using=db,
+                )
+            # Last: on PostgreSQL the count rows of the current hour are shared by every
+            # writer, so their row locks are held for as short a time as possible.
+            event_counts_add(
+                (
+                    (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
+                    for e in ordered
+                ),
                 using=db,
             )
-        # Last: on PostgreSQL the count rows of the current hour are shared by every
-        # writer, so their row locks are held for as short a time as possible.
-        event_counts_add(
-            (
-                (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
-                for e in ordered
-            ),
-            using=db,
-        )
+    return {d.target_id: str(d.pk) for d in decisions}
 
 
 def trace_record(*, event: TraceEvent, using: str | None = None) -> str:

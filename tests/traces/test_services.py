@@ -29,6 +29,7 @@ from traces.services import (
     trace_index_stored,
     trace_record,
     trace_record_many,
+    trace_record_receipts,
     trace_update_text,
 )
 
@@ -396,3 +397,30 @@ def test_trace_index_stored_makes_bulk_rows_searchable_and_counted():
     assert set(search_ranked_ids("gamma")) == {row.pk for row in rows}
     assert event_counts_differences() == []
     assert HourlyEventCount.objects.filter(actor_type="compute").count() == 2
+
+
+@pytest.mark.parametrize("size", [1, 3, 49])
+def test_a_small_write_that_fails_in_the_pipeline_writes_nothing(size):
+    """Below COPY's threshold the inserts are pipelined on PostgreSQL: a duplicate id found
+    by the server only when the block ends is still refused, and nothing is left behind."""
+    stored = _event()
+    trace_record(event=stored)
+    before = _counts()
+    events = [*(_event() for _ in range(size - 1)), stored]
+    with pytest.raises(TraceValidationError, match="already stored"):
+        trace_record_many(events=events)
+    assert _counts() == before
+    assert event_counts_differences() == []
+    trace_record_many(events=[_event()])  # the connection is usable afterwards
+    assert EventRecord.objects.count() == before["EventRecord"] + 1
+
+
+@pytest.mark.parametrize("held", [[False], [True], [True, False, True]])
+def test_receipts_name_the_decisions_made_without_reading_them_back(held):
+    events = [_event(requires_approval=()) if hold else _event() for hold in held]
+    receipts = trace_record_receipts(events=events)
+    decisions = dict(Decision.objects.values_list("target_id", "pk"))
+    assert receipts == [
+        (event.id, str(decisions[event.id]) if hold else None)
+        for event, hold in zip(events, held, strict=True)
+    ]
