@@ -180,8 +180,13 @@ def _position(
     return root_id, depth + 1
 
 
-def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], int]:
+def _upsert_actors(
+    events: list[TraceEvent], db: str, stale: list[int]
+) -> dict[tuple[str, str], int]:
     """Insert or refresh each (type, id) once; returns their primary keys.
+
+    ``stale`` receives the keys of the unchanged actors whose ``last_seen_at``
+    is due (``_touch_actors`` writes it later, in the pipeline of the inserts).
 
     One ``SELECT`` of the stored rows first: an actor whose details are
     unchanged is not written again (a bulk load names the same few thousand
@@ -200,7 +205,6 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
     now = timezone.now()
     wanted = {key: actor_row(actor) for key, actor in latest.items()}
     known: dict[tuple[str, str], int] = {}
-    stale: list[int] = []
     ids = sorted({actor_id for _, actor_id in wanted})
     # On PostgreSQL one array parameter (= ANY): psycopg parses a statement's text for
     # its placeholders, and thousands of them took longer than the query.
@@ -220,7 +224,7 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
                 known[key] = values["id"]
                 if now - values["last_seen_at"] >= ACTOR_SEEN_RESOLUTION:
                     stale.append(values["id"])
-    _touch_actors(sorted(stale), now, db)
+    stale.sort()
     # Sorted: concurrent writers then lock the actor rows in the same order and cannot
     # deadlock on them (two loaders did, in input order, on PostgreSQL).
     rows = [
@@ -244,7 +248,7 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
 
 
 def _touch_actors(pks: list[int], now: datetime, db: str) -> None:
-    """Set ``last_seen_at`` of these actors (in key order: writers lock them alike)."""
+    """Set ``last_seen_at`` of these actors (``pks`` sorted: writers lock them alike)."""
     if not pks:
         return
     connection = connections[db]
@@ -359,7 +363,8 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
     with transaction.atomic(using=db):
         ordered, positions = _chain_positions(items, db)
         # Input order, not chain order: an actor's row keeps the details of its last event.
-        actors = _upsert_actors(items, db)
+        stale: list[int] = []
+        actors = _upsert_actors(items, db, stale)
         recorded_at = timezone.now()
         # Rows become parameter lists as they are made (RowBatch), so no dict per
         # row outlives its event.
@@ -405,6 +410,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
             and len(documents) < COPY_MIN_ROWS
         )
         with statement_pipeline(db) if small else nullcontext():
+            _touch_actors(stale, recorded_at, db)
             rows.write()
             seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
             objects.write()
