@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, models, router
 
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
@@ -158,7 +158,10 @@ def _marks(count: int) -> str:
 
 def _column(name: str) -> str:
     """``"traces_eventrecord"."<column>"`` of a field of ``EventRecord``."""
-    return f'"{_EVENTS}"."{EventRecord._meta.get_field(name).column}"'
+    field = EventRecord._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValueError(f"{name} is not a column of EventRecord.")
+    return f'"{_EVENTS}"."{field.column}"'
 
 
 # A shape: the filters' names with how many values each (patterns: their kinds), and
@@ -429,7 +432,7 @@ def event_rows_get(
 
 
 def event_rows_by_ids(
-    ids: Sequence[uuid.UUID],
+    ids: Sequence[uuid.UUID | str],
     *,
     known_at: datetime | None = None,
     using: str | None = None,
