@@ -10,7 +10,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
@@ -46,7 +46,8 @@ from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_request
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
-from traces.rules.engine import LoadedRule, rule_for, rules_load
+from traces.rules.engine import LoadedRule, rule_for, rules_compile, rules_load, rules_queryset
+from traces.rules.models import ReviewRule
 from traces.search import document_body, search_index_add
 from traces.webhooks.outbox import DecisionChange, webhook_outbox_add
 
@@ -247,6 +248,28 @@ def _upsert_actors(
     return known
 
 
+def _rules_sent(db: str) -> Callable[[], list[LoadedRule]]:
+    """In a pipeline: send the enabled review rules' ``SELECT`` now, read it later.
+
+    Sent before the actors' ``SELECT``, it is answered in the same round trip;
+    the returned function reads and compiles the rules (``rules_load``'s rows,
+    converted as the ORM converts them).
+    """
+    compiler = rules_queryset(using=db).query.get_compiler(using=db)
+    sql, params = compiler.as_sql()
+    names = [column.target.attname for column, _, _ in compiler.select]
+    cursor = connections[db].cursor()
+    cursor.execute(sql, params)
+
+    def ready() -> list[LoadedRule]:
+        with cursor:
+            fetched = cursor.fetchall()
+        rows = compiler.results_iter(results=[fetched])
+        return rules_compile(ReviewRule.from_db(db, names, list(row)) for row in rows)
+
+    return ready
+
+
 def _touch_actors(pks: list[int], now: datetime, db: str) -> None:
     """Set ``last_seen_at`` of these actors (``pks`` sorted: writers lock them alike)."""
     if not pks:
@@ -360,7 +383,22 @@ def trace_record_receipts(
 
 def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
     """Store ``items`` in one transaction; returns the new Decisions' ids by event id."""
-    with transaction.atomic(using=db):
+    # A small write (below COPY's threshold in every table: record()) runs in one
+    # pipeline on PostgreSQL: the review rules' SELECT travels with the actors', and the
+    # inserts after them go together (see traces.bulk.statement_pipeline).
+    small = all(
+        count < COPY_MIN_ROWS
+        for count in (
+            len(items),
+            sum(len(event.objects) for event in items),
+            sum(len(event.tags) for event in items),
+        )
+    )
+    with (
+        transaction.atomic(using=db),
+        statement_pipeline(db) if small else nullcontext(False) as pipelined,
+    ):
+        rules_ready = _rules_sent(db) if pipelined else None
         ordered, positions = _chain_positions(items, db)
         # Input order, not chain order: an actor's row keeps the details of its last event.
         stale: list[int] = []
@@ -374,7 +412,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         documents = []
         pending = DecisionOutcome.PENDING.value
         # The enabled review rules: one query per batch, then no query per event.
-        rules = rules_load(using=db)
+        rules = rules_ready() if rules_ready is not None else rules_load(using=db)
         needing: list[tuple[TraceEvent, LoadedRule | None]] = []
         for event in ordered:
             root_id, depth = positions[event.id]
@@ -403,38 +441,31 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
             for tag in event.tags:
                 tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
-        # One round trip for every statement below on PostgreSQL when none needs COPY
-        # (record() and other small batches).
-        small = (
-            all(len(batch.params) < COPY_MIN_ROWS for batch in (rows, objects, tags))
-            and len(documents) < COPY_MIN_ROWS
-        )
-        with statement_pipeline(db) if small else nullcontext():
-            _touch_actors(stale, recorded_at, db)
-            rows.write()
-            seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
-            objects.write()
-            tags.write()
-            search_index_add(documents, using=db)
-            decisions = _approval_decisions(needing, db, recorded_at)
-            if decisions:
-                Decision.objects.using(db).bulk_create(decisions)
-                webhook_outbox_add(
-                    [
-                        DecisionChange.pending(d, event_type=e.event_type)
-                        for d, (e, _) in zip(decisions, needing, strict=True)
-                    ],
-                    using=db,
-                )
-            # Last: on PostgreSQL the count rows of the current hour are shared by every
-            # writer, so their row locks are held for as short a time as possible.
-            event_counts_add(
-                (
-                    (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
-                    for e in ordered
-                ),
+        _touch_actors(stale, recorded_at, db)
+        rows.write()
+        seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
+        objects.write()
+        tags.write()
+        search_index_add(documents, using=db)
+        decisions = _approval_decisions(needing, db, recorded_at)
+        if decisions:
+            Decision.objects.using(db).bulk_create(decisions)
+            webhook_outbox_add(
+                [
+                    DecisionChange.pending(d, event_type=e.event_type)
+                    for d, (e, _) in zip(decisions, needing, strict=True)
+                ],
                 using=db,
             )
+        # Last: on PostgreSQL the count rows of the current hour are shared by every
+        # writer, so their row locks are held for as short a time as possible.
+        event_counts_add(
+            (
+                (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
+                for e in ordered
+            ),
+            using=db,
+        )
     return {d.target_id: str(d.pk) for d in decisions}
 
 

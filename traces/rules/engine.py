@@ -9,14 +9,17 @@ for an event, without queries.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from django.db.models import QuerySet
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
-__all__ = ["LoadedRule", "rule_for", "rules_load"]
+__all__ = ["LoadedRule", "rule_for", "rules_compile", "rules_load", "rules_queryset"]
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,16 @@ class LoadedRule:
     type_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
-def rules_load(*, using: str) -> list[LoadedRule]:
-    """The enabled rules, first to try first: one query."""
+def rules_queryset(*, using: str) -> QuerySet[ReviewRule]:
+    """The enabled rules, first to try first."""
+    return ReviewRule.objects.using(using).filter(enabled=True).order_by("order", "id")
+
+
+def rules_compile(rules: Iterable[ReviewRule]) -> list[LoadedRule]:
+    """Rules (``rules_queryset``'s rows) compiled; a rule whose condition does not compile
+    is left out."""
     loaded = []
-    for rule in ReviewRule.objects.using(using).filter(enabled=True).order_by("order", "id"):
+    for rule in rules:
         try:
             matches = condition_compile(rule.condition)
         except RuleConditionError:
@@ -54,6 +63,11 @@ def rules_load(*, using: str) -> list[LoadedRule]:
             )
         )
     return loaded
+
+
+def rules_load(*, using: str) -> list[LoadedRule]:
+    """The enabled rules, first to try first: one query."""
+    return rules_compile(rules_queryset(using=using))
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:
