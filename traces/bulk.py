@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from operator import itemgetter
@@ -33,6 +34,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.models.fields import NOT_PROVIDED
+from psycopg import Pipeline
 from psycopg.types.json import Jsonb
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "insert_rows",
     "insert_rows_returning",
     "max_query_params",
+    "statement_pipeline",
     "write_rows",
 ]
 
@@ -369,3 +372,26 @@ def write_rows(
     See ``RowBatch.write``.
     """
     RowBatch(model, using=using, with_pk=with_pk).extend(rows).write()
+
+
+@contextmanager
+def statement_pipeline(using: str) -> Iterator[bool]:
+    """Send the block's statements without waiting for each result (PostgreSQL).
+
+    psycopg 3's pipeline mode: the INSERTs of one ``record()`` (event, outbox
+    row, objects, tags, search document, hourly counts) travel to the server
+    together and their results come back together, one round trip instead of
+    one per statement. A statement whose result is read (``RETURNING``) waits
+    for what was sent before it. Errors surface at the latest when the block
+    ends, as Django's exceptions (``IntegrityError`` for a duplicate id).
+    ``COPY`` cannot run in a pipeline: use it for ``insert()`` paths only.
+    Elsewhere (SQLite, a libpq without pipeline mode) the block runs as it is.
+    Yields whether the statements are pipelined.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not Pipeline.is_supported():
+        yield False
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield True

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import router
 
 import decision_trace
@@ -26,21 +25,22 @@ from decision_trace.validation import aware, check_event_id
 from decision_trace.values import Actor, TraceEvent
 from decisioning.models import Decision
 from traces.approvals import decision_wait
-from traces.evidence.corrections import corrections_apply_values
-from traces.mapping import EVENT_VALUES, event_from_values
-from traces.models import EventRecord
-from traces.rows import fetch_values
-from traces.search import search_ranked_ids
-from traces.selectors import (
-    event_chain,
-    event_filter,
-    event_get,
-    event_page,
-    event_stats,
-    object_history,
-    tracked_object_values,
+from traces.eventreads import (
+    CORRECTED,
+    OBJECTS,
+    check_filters,
+    event_rows_by_ids,
+    event_rows_chain,
+    event_rows_get,
+    event_rows_history,
+    event_rows_page,
 )
-from traces.services import trace_record_many
+from traces.evidence.corrections import corrections_apply_values
+from traces.mapping import event_from_values
+from traces.models import EventRecord
+from traces.search import search_ranked_ids
+from traces.selectors import event_filter, event_stats
+from traces.services import trace_record_receipts
 
 __all__ = [
     "DecisionTraceClient",
@@ -78,18 +78,9 @@ class InProcessTransport:
         """Nothing to release: Django owns the connections."""
 
     def send(self, events: Sequence[TraceEvent], *, idempotency_key: str | None) -> list[Receipt]:
-        ids = trace_record_many(events=events, using=self.using)
         # The event's own requires_approval or a review rule: either may have held it.
-        content_type = ContentType.objects.db_manager(self._db()).get_for_model(EventRecord)
-        decisions: dict[str, str] = {}
-        for start in range(0, len(ids), 1000):
-            decisions.update(
-                (str(target), str(pk))
-                for target, pk in Decision.objects.using(self._db())
-                .filter(target_content_type=content_type, target_id__in=ids[start : start + 1000])
-                .values_list("target_id", "pk")
-            )
-        return [Receipt(id=pk, decision_id=decisions.get(pk)) for pk in ids]
+        receipts = trace_record_receipts(events=events, using=self.using)
+        return [Receipt(id=pk, decision_id=decision) for pk, decision in receipts]
 
     def get_decision(self, decision_id: str, *, wait: float) -> DecisionResult | None:
         pk = check_event_id("decision id", decision_id)
@@ -113,29 +104,29 @@ class InProcessTransport:
     def query(
         self, filters: QueryFilters, *, limit: int, cursor: str | None, offset: int | None
     ) -> EventList:
-        queryset = event_filter(**filters, using=self.using)
-        page = event_page(queryset, limit=limit, cursor=cursor, offset=offset, values=True)
-        known_at = filters.get("known_at")
-        return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
+        checked = check_filters(**filters)
+        page = event_rows_page(checked, limit=limit, cursor=cursor, offset=offset, using=self.using)
+        return EventList(
+            self._events(page.items, known_at=checked.get("known_at")), page.next_cursor
+        )
 
     def search(self, text: str, *, limit: int, filters: QueryFilters) -> list[TraceEvent]:
         queryset = event_filter(**filters, using=self.using) if filters else None
         ids = search_ranked_ids(text, queryset, limit=limit, using=self.using)
         if not ids:
             return []
-        matches = EventRecord.objects.using(self._db()).filter(pk__in=ids)
-        rows = {row["id"]: row for row in fetch_values(matches, EVENT_VALUES)}
         known_at = filters.get("known_at")
+        rows = {row["id"]: row for row in event_rows_by_ids(ids, using=self.using)}
         return self._events([rows[pk] for pk in ids if pk in rows], known_at=known_at)
 
     def get_event(self, event_id: str, *, known_at: datetime | None = None) -> TraceEvent | None:
-        row = event_get(event_id, using=self.using, values=True, known_at=known_at)
-        if not isinstance(row, dict):  # values=True: a values() row, or None
+        row = event_rows_get(event_id, known_at=known_at, using=self.using)
+        if row is None:
             return None
         return self._events([row], known_at=known_at)[0]
 
     def get_chain(self, event_id: str) -> EventChain:
-        pairs = event_chain(event_id, using=self.using, values=True)
+        pairs = event_rows_chain(event_id, using=self.using)
         events = self._events([row for _, row in pairs])
         return EventChain(zip([depth for depth, _ in pairs], events, strict=True))
 
@@ -149,15 +140,14 @@ class InProcessTransport:
         cursor: str | None,
         known_at: datetime | None = None,
     ) -> EventList:
-        page = object_history(
+        page = event_rows_history(
             external_id=external_id,
             object_type=object_type,
             object_id=object_id,
             limit=limit,
             cursor=cursor,
-            using=self.using,
-            values=True,
             known_at=known_at,
+            using=self.using,
         )
         return EventList(self._events(page.items, known_at=known_at), page.next_cursor)
 
@@ -168,12 +158,13 @@ class InProcessTransport:
         return self.using or router.db_for_read(EventRecord)
 
     def _events(self, rows: list[dict[str, Any]], *, known_at: object = None) -> list[TraceEvent]:
-        """Value objects for ``values()`` rows, each as its current version (as known at
-        ``known_at``): two more queries, for all their objects and corrections."""
-        known = None if known_at is None else aware("known_at", known_at)
-        corrections_apply_values(rows, known_at=known, using=self._db())
-        objects = tracked_object_values([row["id"] for row in rows], using=self.using)
-        return [event_from_values(row, objects[row["id"]]) for row in rows]
+        """Value objects for ``eventreads`` rows (objects included), each as its current
+        version (as known at ``known_at``): one more query when a row has corrections."""
+        corrected = [row for row in rows if row[CORRECTED]]
+        if corrected:
+            known = None if known_at is None else aware("known_at", known_at)
+            corrections_apply_values(corrected, known_at=known, using=self._db())
+        return [event_from_values(row, row[OBJECTS]) for row in rows]
 
 
 def in_process_transport(options: Mapping[str, Any]) -> InProcessTransport:

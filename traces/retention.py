@@ -20,7 +20,8 @@ the API's event shape (``TraceEvent.to_dict()`` plus ``recorded_at`` and
 
 Policies per event family come from the setting ``TRACES_RETENTION``: a dict of
 event type pattern (``order.*``, ``*``) to an age (``400d``, ``12h``);
-``prune_traces --policies`` applies each in turn.
+``prune_traces --policies`` applies each in turn, through ``retention_run_policies``,
+which a periodic task can call as it is (no arguments needed).
 """
 
 from __future__ import annotations
@@ -28,15 +29,17 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from decision_trace.exceptions import TraceValidationError
 from decisioning.models import Decision, DecisionOutcome
@@ -51,11 +54,14 @@ from traces.selectors import tracked_object_values
 __all__ = [
     "REVIEWED_STATUSES",
     "PruneBatch",
+    "RuleRun",
     "chains_to_prune",
     "open_archive",
     "parse_age",
     "prune_chains",
     "retention_policies",
+    "retention_run",
+    "retention_run_policies",
 ]
 
 REVIEWED_STATUSES = tuple(
@@ -208,3 +214,97 @@ def prune_chains(
 def open_archive(path: str) -> IO[str]:
     """A gzip text file for ``--archive`` (``.jsonl.gz``), created or appended to."""
     return gzip.open(path, "at", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    """What one retention rule did (so far, in a progress report)."""
+
+    pattern: str | None
+    cutoff: datetime
+    older: int  # events older than the cutoff before the run, of any type
+    chains: int
+    events: int
+    seconds: float
+
+
+def retention_run(
+    rules: Sequence[tuple[str | None, timedelta]],
+    *,
+    keep_reviewed: bool = True,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    archive: IO[str] | None = None,
+    now: datetime | None = None,
+    using: str = "default",
+    progress: Callable[[RuleRun], None] | None = None,
+) -> list[RuleRun]:
+    """Apply each (event type pattern or None, age) rule in turn with ``prune_chains``.
+
+    ``progress`` is called after every batch with the rule's run so far.
+    Returns one ``RuleRun`` per rule, in order.
+    """
+    moment = timezone.now() if now is None else now
+    runs = []
+    for pattern, age in rules:
+        cutoff = moment - age
+        older = EventRecord.objects.using(using).filter(effective_at__lt=cutoff).count()
+        began = time.monotonic()
+        run = RuleRun(pattern=pattern, cutoff=cutoff, older=older, chains=0, events=0, seconds=0.0)
+        for batch in prune_chains(
+            cutoff,
+            event_type=pattern,
+            keep_reviewed=keep_reviewed,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            archive=archive,
+            using=using,
+        ):
+            run = replace(
+                run,
+                chains=run.chains + batch.chains,
+                events=run.events + batch.events,
+                seconds=time.monotonic() - began,
+            )
+            if progress is not None:
+                progress(run)
+        runs.append(replace(run, seconds=time.monotonic() - began))
+    return runs
+
+
+def retention_run_policies(
+    *,
+    keep_reviewed: bool = True,
+    batch_size: int = 500,
+    archive_path: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    using: str = "default",
+    progress: Callable[[RuleRun], None] | None = None,
+) -> list[RuleRun]:
+    """Apply every ``TRACES_RETENTION`` rule (``prune_traces --policies``); none when unset.
+
+    What a daily periodic task runs, with no arguments. ``archive_path``: a
+    ``.jsonl.gz`` file every deleted chain is appended to first.
+
+    Raises:
+        TraceValidationError: the setting is malformed.
+    """
+    rules = list(retention_policies().items())
+    if not rules:
+        return []
+    archive = open_archive(archive_path) if archive_path else None
+    try:
+        return retention_run(
+            rules,
+            keep_reviewed=keep_reviewed,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            archive=archive,
+            now=now,
+            using=using,
+            progress=progress,
+        )
+    finally:
+        if archive is not None:
+            archive.close()

@@ -33,7 +33,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 
-__all__ = ["fetch_values", "fetch_values_in"]
+__all__ = ["fetch_values", "fetch_values_in", "fetch_values_where"]
 
 _Convert = Callable[[Any], Any]
 
@@ -247,3 +247,39 @@ def fetch_values_in(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return _convert(connection, sql, params, select, tuple(names))
+
+
+def fetch_values_where(
+    model: type[models.Model],
+    names: Sequence[str],
+    *,
+    where: tuple[str, Sequence[Any]],
+    order_by: Sequence[str],
+    using: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> list[dict[str, Any]]:
+    """The ``values(*names)`` rows of ``model`` matching a hand-written condition.
+
+    ``where`` is ``(sql, params)`` over the model's table by its own name;
+    ``extra`` adds ``(key, sql expression)`` columns to each row, unconverted.
+    The ``SELECT`` is the cached one of ``fetch_values``.
+    """
+    connection = connections[using]
+    select = _select(model, tuple(names), using)
+    order = _order(model, order_by, select.table, connection.ops.quote_name)
+    if not order:
+        raise ValueError(f"{', '.join(order_by)} must be columns of {model.__name__}.")
+    sql = select.sql
+    if extra:
+        head, found, tail = sql.partition(" FROM ")
+        if not found:
+            raise ValueError("The cached SELECT has no FROM.")
+        sql = f"{head}, {', '.join(expression for _, expression in extra)} FROM {tail}"
+    sql += f" WHERE {where[0]} ORDER BY {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    if offset is not None:
+        sql += f" OFFSET {int(offset)}"
+    return _convert(connection, sql, where[1], select, (*names, *(key for key, _ in extra)))

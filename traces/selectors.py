@@ -18,20 +18,18 @@ from django.db import connections, router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
 
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
-from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
+from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, TraceValidationError
 from decision_trace.validation import (
     ID_LENGTH,
     MAX_OFFSET,
-    TAG_LENGTH,
-    TYPE_LENGTH,
     aware,
-    check_bool,
     check_choice,
     check_event_id,
     check_text,
 )
 from decisioning.models import Decision
 from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
+from traces.eventreads import check_filters
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
 from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
@@ -109,21 +107,6 @@ def _db(using: str | None) -> str:
     return using or router.db_for_read(EventRecord)
 
 
-def _items(field: str, values: object) -> list[Any]:
-    if isinstance(values, str):
-        return [values]
-    if isinstance(values, bytes | dict) or not isinstance(values, Iterable):
-        raise TraceValidationError(NOT_A_LIST.format(field=field, got=type(values).__name__))
-    return list(values)
-
-
-def _texts(field: str, values: object, max_length: int) -> list[str]:
-    return [
-        check_text(field, value, max_length=max_length, required=True)
-        for value in _items(field, values)
-    ]
-
-
 def event_filter(
     *,
     start: datetime | None = None,
@@ -148,45 +131,46 @@ def event_filter(
     object's id or its external id. ``known_at``: only events recorded by then
     (system time). Bad values raise ``TraceValidationError``.
     """
-    queryset: EventRecordQuerySet = _known(EventRecord.objects.using(_db(using)).all(), known_at)
-    if start is not None:
-        queryset = queryset.filter(effective_at__gte=aware("start", start))
-    if end is not None:
-        queryset = queryset.filter(effective_at__lt=aware("end", end))
-    if event_types is not None:
-        queryset = queryset.of_event_types(_texts("event_types", event_types, TYPE_LENGTH))
-    if actor_types is not None:
-        queryset = queryset.of_actor_types(
-            [check_choice("actor_types", t, ActorType) for t in _items("actor_types", actor_types)]
-        )
-    if actor_ids is not None:
-        queryset = queryset.by_actors(_texts("actor_ids", actor_ids, ID_LENGTH))
-    if object_ids is not None or object_types is not None:
-        queryset = queryset.touching(
-            None if object_ids is None else _texts("object_ids", object_ids, ID_LENGTH),
-            None
-            if object_types is None
-            else [
-                check_choice("object_types", t, ObjectType)
-                for t in _items("object_types", object_types)
-            ],
-        )
-    if outcomes is not None:
-        queryset = queryset.with_outcomes(
-            [check_choice("outcomes", o, EventOutcome) for o in _items("outcomes", outcomes)]
-        )
-    if tags is not None:
-        queryset = queryset.tagged(_texts("tags", tags, TAG_LENGTH))
-    if risk_levels is not None:
-        queryset = queryset.with_risk_levels(
-            [check_choice("risk_levels", r, RiskLevel) for r in _items("risk_levels", risk_levels)]
-        )
-    if requires_approval is not None:
-        queryset = queryset.needing_approval(check_bool("requires_approval", requires_approval))
-    if correlation_id is not None:
-        queryset = queryset.in_correlation(
-            check_text("correlation_id", correlation_id, max_length=ID_LENGTH, required=True)
-        )
+    checked = check_filters(
+        start=start,
+        end=end,
+        event_types=event_types,
+        actor_types=actor_types,
+        actor_ids=actor_ids,
+        object_types=object_types,
+        object_ids=object_ids,
+        outcomes=outcomes,
+        tags=tags,
+        risk_levels=risk_levels,
+        requires_approval=requires_approval,
+        correlation_id=correlation_id,
+        known_at=known_at,
+    )
+    queryset: EventRecordQuerySet = EventRecord.objects.using(_db(using)).all()
+    if "known_at" in checked:
+        queryset = queryset.recorded_before(checked["known_at"])
+    if "start" in checked:
+        queryset = queryset.filter(effective_at__gte=checked["start"])
+    if "end" in checked:
+        queryset = queryset.filter(effective_at__lt=checked["end"])
+    if "event_types" in checked:
+        queryset = queryset.of_event_types(checked["event_types"])
+    if "actor_types" in checked:
+        queryset = queryset.of_actor_types(checked["actor_types"])
+    if "actor_ids" in checked:
+        queryset = queryset.by_actors(checked["actor_ids"])
+    if "object_ids" in checked or "object_types" in checked:
+        queryset = queryset.touching(checked.get("object_ids"), checked.get("object_types"))
+    if "outcomes" in checked:
+        queryset = queryset.with_outcomes(checked["outcomes"])
+    if "tags" in checked:
+        queryset = queryset.tagged(checked["tags"])
+    if "risk_levels" in checked:
+        queryset = queryset.with_risk_levels(checked["risk_levels"])
+    if "requires_approval" in checked:
+        queryset = queryset.needing_approval(checked["requires_approval"])
+    if "correlation_id" in checked:
+        queryset = queryset.in_correlation(checked["correlation_id"])
     return queryset
 
 

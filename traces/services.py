@@ -10,7 +10,8 @@ leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, cast
@@ -31,7 +32,13 @@ from decision_trace.exceptions import (
 from decision_trace.values import TraceEvent
 from decisioning.conf import get_default_due_in
 from decisioning.models import Decision, DecisionOutcome
-from traces.bulk import RowBatch, insert_rows_returning, max_query_params
+from traces.bulk import (
+    COPY_MIN_ROWS,
+    RowBatch,
+    insert_rows_returning,
+    max_query_params,
+    statement_pipeline,
+)
 from traces.counts import event_counts_add
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
@@ -39,7 +46,14 @@ from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_request
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
-from traces.rules.engine import LoadedRule, rule_for, rules_load
+from traces.rules.engine import (
+    LoadedRule,
+    RuleSet,
+    rule_for,
+    rules_compile,
+    rules_load,
+    rules_queryset,
+)
 from traces.search import document_body, search_index_add
 from traces.webhooks.outbox import DecisionChange, webhook_outbox_add
 
@@ -51,7 +65,7 @@ __all__ = [
     "trace_index_stored",
     "trace_record",
     "trace_record_many",
-    "trace_record_many_held",
+    "trace_record_receipts",
     "trace_update_text",
 ]
 
@@ -173,14 +187,21 @@ def _position(
     return root_id, depth + 1
 
 
-def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], int]:
+def _upsert_actors(
+    events: list[TraceEvent], db: str, stale: list[int]
+) -> dict[tuple[str, str], int]:
     """Insert or refresh each (type, id) once; returns their primary keys.
 
+    ``stale`` receives the keys of the unchanged actors whose ``last_seen_at``
+    is due (``_touch_actors`` writes it later, in the pipeline of the inserts).
+
     One ``SELECT`` of the stored rows first: an actor whose details are
-    unchanged and whose ``last_seen_at`` is less than ``ACTOR_SEEN_RESOLUTION``
-    old is not written again (a bulk load names the same few thousand actors
-    in every batch; rewriting their rows was 0.7 s of each 5,000-event batch on
-    PostgreSQL at a million events). The others go through one
+    unchanged is not written again (a bulk load names the same few thousand
+    actors in every batch; rewriting their rows was 0.7 s of each 5,000-event
+    batch on PostgreSQL at a million events), only its ``last_seen_at`` when
+    that is ``ACTOR_SEEN_RESOLUTION`` old or older, with one ``UPDATE`` of that
+    column for all of them (upserting their whole rows, one statement per 80
+    actors, was a third of a batch naming 1,700 users). The others go through one
     ``INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING`` (per 80 actors),
     shared by SQLite and PostgreSQL. The row holds the latest details seen.
     """
@@ -206,9 +227,11 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
         for values in stored.values("id", "last_seen_at", *_ACTOR_DETAILS):
             key = (values["actor_type"], values["actor_id"])
             row = wanted.get(key)
-            fresh = now - values["last_seen_at"] < ACTOR_SEEN_RESOLUTION
-            if row is not None and fresh and all(row[f] == values[f] for f in _ACTOR_DETAILS):
+            if row is not None and all(row[f] == values[f] for f in _ACTOR_DETAILS):
                 known[key] = values["id"]
+                if now - values["last_seen_at"] >= ACTOR_SEEN_RESOLUTION:
+                    stale.append(values["id"])
+    stale.sort()
     # Sorted: concurrent writers then lock the actor rows in the same order and cannot
     # deadlock on them (two loaders did, in input order, on PostgreSQL).
     rows = [
@@ -229,6 +252,45 @@ def _upsert_actors(events: list[TraceEvent], db: str) -> dict[tuple[str, str], i
     )
     known.update({(actor_type, actor_id): pk for actor_type, actor_id, pk in returned})
     return known
+
+
+def _rules_sent(db: str) -> Callable[[], RuleSet]:
+    """In a pipeline: send the enabled review rules' ``SELECT`` now, read it later.
+
+    Sent before the actors' ``SELECT``, it is answered in the same round trip;
+    the returned function reads the rows (converted as the ORM converts them)
+    and compiles them (``rules_compile``).
+    """
+    compiler = rules_queryset(using=db).query.get_compiler(using=db)
+    sql, params = compiler.as_sql()
+    cursor = connections[db].cursor()
+    cursor.execute(sql, params)
+
+    def ready() -> RuleSet:
+        with cursor:
+            fetched = cursor.fetchall()
+        return rules_compile(compiler.results_iter(results=[fetched]))
+
+    return ready
+
+
+def _touch_actors(pks: list[int], now: datetime, db: str) -> None:
+    """Set ``last_seen_at`` of these actors (``pks`` sorted: writers lock them alike)."""
+    if not pks:
+        return
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    table = quote(ActorRecord._meta.db_table)
+    seen = connection.ops.adapt_datetimefield_value(now)
+    sql = f"UPDATE {table} SET {quote('last_seen_at')} = %s WHERE {quote('id')}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{sql} = ANY(%s)", [seen, pks])
+            return
+        step = max(max_query_params(db) - 1, 1)
+        for start in range(0, len(pks), step):
+            chunk = pks[start : start + step]
+            cursor.execute(f"{sql} IN ({', '.join(['%s'] * len(chunk))})", [seen, *chunk])
 
 
 def _proposer(event: TraceEvent) -> str:
@@ -288,9 +350,9 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
     A child may name a parent stored earlier or one in the same batch (in any
     order). Statements are per table, not per event: a lookup of the stored
     actors and an upsert of the new or changed ones (one per 80 actors), one
-    ``executemany`` (SQLite, and PostgreSQL below 50 rows) or ``COPY``
-    (PostgreSQL) each for events, objects, tags and search documents, one
-    insert for the approval Decisions, and one lookup when some parent is
+    ``executemany`` (SQLite, and PostgreSQL below 50 rows, pipelined) or
+    ``COPY`` (PostgreSQL) each for events, objects, tags and search documents,
+    one insert for the approval Decisions, and one lookup when some parent is
     outside the batch. An id already stored is reported as such after the
     transaction rolled back.
 
@@ -298,33 +360,21 @@ def trace_record_many(*, events: Sequence[TraceEvent], using: str | None = None)
         TraceValidationError: an event is not acceptable (a parent that does
             not exist, an id already stored, ...); nothing was written.
     """
-    items = _check_events(events)
-    _store(items, using)
-    return [event.id for event in items]
+    return [event_id for event_id, _ in trace_record_receipts(events=events, using=using)]
 
 
-def trace_record_many_held(
+def trace_record_receipts(
     *, events: Sequence[TraceEvent], using: str | None = None
-) -> dict[str, str]:
-    """``trace_record_many``, answering which events were held for approval.
-
-    Returns:
-        ``{event id: id of its pending Decision}`` for each event that asked for
-        approval or that a review rule held; the others are not in it. The
-        HTTP API answers ``decision_id`` from it without another query.
-
-    Raises:
-        TraceValidationError: as ``trace_record_many``; nothing was written.
-    """
-    return _store(_check_events(events), using)
-
-
-def _store(items: list[TraceEvent], using: str | None) -> dict[str, str]:
+) -> list[tuple[str, str | None]]:
+    """``trace_record_many``, returning (event id, id of the Decision that holds it or None)
+    in input order: the Decision of an event that requires approval or that a review rule
+    held, without reading them back."""
+    items = _check_events(events)
     if not items:
-        return {}
+        return []
     db = _db(using)
     try:
-        return _write(items, db)
+        decisions = _write(items, db)
     except IntegrityError:
         # The transaction is rolled back; say which id was taken if that was it.
         stored = EventRecord.objects.using(db).filter(pk__in=[uuid.UUID(e.id) for e in items])
@@ -334,13 +384,31 @@ def _store(items: list[TraceEvent], using: str | None) -> dict[str, str]:
         if taken is None:
             raise
         raise TraceValidationError(DUPLICATE_EVENT.format(got=taken)) from None
+    return [(event.id, decisions.get(event.id)) for event in items]
 
 
 def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
-    with transaction.atomic(using=db):
+    """Store ``items`` in one transaction; returns the new Decisions' ids by event id."""
+    # A small write (below COPY's threshold in every table: record()) runs in one
+    # pipeline on PostgreSQL: the review rules' SELECT travels with the actors', and the
+    # inserts after them go together (see traces.bulk.statement_pipeline).
+    small = all(
+        count < COPY_MIN_ROWS
+        for count in (
+            len(items),
+            sum(len(event.objects) for event in items),
+            sum(len(event.tags) for event in items),
+        )
+    )
+    with (
+        transaction.atomic(using=db),
+        statement_pipeline(db) if small else nullcontext(False) as pipelined,
+    ):
+        rules_ready = _rules_sent(db) if pipelined else None
         ordered, positions = _chain_positions(items, db)
         # Input order, not chain order: an actor's row keeps the details of its last event.
-        actors = _upsert_actors(items, db)
+        stale: list[int] = []
+        actors = _upsert_actors(items, db, stale)
         recorded_at = timezone.now()
         # Rows become parameter lists as they are made (RowBatch), so no dict per
         # row outlives its event.
@@ -350,7 +418,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         documents = []
         pending = DecisionOutcome.PENDING.value
         # The enabled review rules: one query per batch, then no query per event.
-        rules = rules_load(using=db)
+        rules = rules_ready() if rules_ready is not None else rules_load(using=db)
         needing: list[tuple[TraceEvent, LoadedRule | None]] = []
         for event in ordered:
             root_id, depth = positions[event.id]
@@ -379,6 +447,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
             for tag in event.tags:
                 tags.add({"event_id": event_id, "tag": tag})
             documents.append({"event_id": event_id, "body": search_body(event)})
+        _touch_actors(stale, recorded_at, db)
         rows.write()
         seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
         objects.write()

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from decision_trace.exceptions import TraceValidationError
 from decision_trace.values import TraceEvent
 from decisioning.models import Decision, DecisionOutcome
 from traces import DecisionTraceClient
@@ -18,6 +19,7 @@ from traces.evidence.corrections import event_correct
 from traces.evidence.models import LogEntry, PrunedEntry
 from traces.evidence.sealing import seal_pending
 from traces.models import EventRecord, EventSearchDocument, HourlyEventCount, TrackedObjectRecord
+from traces.retention import retention_run_policies
 from traces.search import search_events
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +157,37 @@ def test_policies_apply_each_family_its_age(store):
     call_command("prune_traces", "--policies")
     assert store["old_root"] not in _stored()
     assert store["old_price"] in _stored()
+
+
+@override_settings(TRACES_RETENTION={"order.*": "400d", "price.*": "1000d"})
+def test_the_policies_run_as_a_plain_function_for_a_periodic_task(store, tmp_path):
+    path = tmp_path / "pruned.jsonl.gz"
+    runs = retention_run_policies(archive_path=str(path))
+    assert [(run.pattern, run.chains, run.events) for run in runs] == [
+        ("order.*", 1, 2),
+        ("price.*", 0, 0),
+    ]
+    assert runs[0].older >= 2
+    assert store["old_root"] not in _stored()
+    assert store["old_price"] in _stored()
+    with gzip.open(path, "rt", encoding="utf-8") as archive:
+        archived = [json.loads(line)["id"] for line in archive]
+    assert archived == [store["old_root"], store["old_child"]]
+
+
+@override_settings(TRACES_RETENTION={})
+def test_the_policies_function_does_nothing_without_policies(store):
+    before = _stored()
+    assert retention_run_policies() == []
+    assert _stored() == before
+
+
+@override_settings(TRACES_RETENTION={"order.*": "soon"})
+def test_the_policies_function_refuses_a_malformed_setting(store):
+    before = _stored()
+    with pytest.raises(TraceValidationError):
+        retention_run_policies()
+    assert _stored() == before
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from traces import DecisionTraceClient, ObjectType
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
@@ -142,3 +143,35 @@ def test_an_actor_seen_again_at_once_is_not_rewritten(stored):
     )
     client.trace("x.y").by_ai("agent-1", "Pricing v3", model="m").record()
     assert ActorRecord.objects.get(pk=changed.pk).last_seen_at > changed.last_seen_at
+
+
+@pytest.mark.parametrize("stale", [1, 3, 1200])
+def test_stale_unchanged_actors_get_only_their_last_seen_time(stale):
+    """Many actors seen again after ACTOR_SEEN_RESOLUTION: one UPDATE of last_seen_at (SQLite:
+    one per chunk of parameters), details untouched, and each event names its own actor."""
+    client = DecisionTraceClient()
+    client.record_many(
+        [client.trace("x.y").by_user(f"u-{n}", f"User {n}", role="r").build() for n in range(stale)]
+    )
+    old = timezone.now() - ACTOR_SEEN_RESOLUTION - timedelta(seconds=5)
+    ActorRecord.objects.filter(actor_id__startswith="u-").update(last_seen_at=old)
+    before = {a.actor_id: a for a in ActorRecord.objects.filter(actor_id__startswith="u-")}
+    ids = client.record_many(
+        [client.trace("x.z").by_user(f"u-{n}", f"User {n}", role="r").build() for n in range(stale)]
+    )
+    after = {a.actor_id: a for a in ActorRecord.objects.filter(actor_id__startswith="u-")}
+    assert set(after) == set(before)
+    for actor_id, actor in after.items():
+        assert actor.last_seen_at > old
+        assert (actor.pk, actor.name, actor.role, actor.first_seen_at) == (
+            before[actor_id].pk,
+            before[actor_id].name,
+            before[actor_id].role,
+            before[actor_id].first_seen_at,
+        )
+    named = dict(
+        EventRecord.objects.filter(pk__in=[str(i) for i in ids]).values_list(
+            "pk", "actor__actor_id"
+        )
+    )
+    assert sorted(named.values()) == sorted(before)

@@ -30,7 +30,7 @@ from traces.services import (
     trace_index_stored,
     trace_record,
     trace_record_many,
-    trace_record_many_held,
+    trace_record_receipts,
     trace_update_text,
 )
 
@@ -400,23 +400,13 @@ def test_trace_index_stored_makes_bulk_rows_searchable_and_counted():
     assert HourlyEventCount.objects.filter(actor_type="compute").count() == 2
 
 
-def test_trace_record_many_held_names_the_decision_of_each_held_event():
-    """Only the events held for approval are in the answer, each with its pending Decision."""
-    plain = _event()
-    held = [_event(because=("Refund above the limit",), requires_approval=()) for _ in range(2)]
-    answer = trace_record_many_held(events=[held[0], plain, held[1]])
-    decisions = {d.target_id: str(d.pk) for d in Decision.objects.all()}
-    assert answer == decisions
-    assert set(answer) == {held[0].id, held[1].id}
-
-
-def test_trace_record_many_held_writes_nothing_when_refused():
+def test_trace_record_receipts_writes_nothing_when_refused():
     """An id already stored: the same refusal as trace_record_many, nothing written."""
     stored = _event()
     trace_record(event=stored)
     before = _counts()
     with pytest.raises(TraceValidationError, match=DUPLICATE_EVENT.split("{")[0]):
-        trace_record_many_held(events=[_event(requires_approval=()), stored])
+        trace_record_receipts(events=[_event(requires_approval=()), stored])
     assert _counts() == before
 
 
@@ -432,3 +422,30 @@ def test_an_id_already_stored_is_found_without_ordering_the_table():
     probes = [q["sql"] for q in captured if q["sql"].startswith('SELECT "traces_eventrecord"')]
     assert probes
     assert all("ORDER BY" not in sql for sql in probes), probes
+
+
+@pytest.mark.parametrize("size", [1, 3, 49])
+def test_a_small_write_that_fails_in_the_pipeline_writes_nothing(size):
+    """Below COPY's threshold the inserts are pipelined on PostgreSQL: a duplicate id found
+    by the server only when the block ends is still refused, and nothing is left behind."""
+    stored = _event()
+    trace_record(event=stored)
+    before = _counts()
+    events = [*(_event() for _ in range(size - 1)), stored]
+    with pytest.raises(TraceValidationError, match="already stored"):
+        trace_record_many(events=events)
+    assert _counts() == before
+    assert event_counts_differences() == []
+    trace_record_many(events=[_event()])  # the connection is usable afterwards
+    assert EventRecord.objects.count() == before["EventRecord"] + 1
+
+
+@pytest.mark.parametrize("held", [[False], [True], [True, False, True]])
+def test_receipts_name_the_decisions_made_without_reading_them_back(held):
+    events = [_event(requires_approval=()) if hold else _event() for hold in held]
+    receipts = trace_record_receipts(events=events)
+    decisions = dict(Decision.objects.values_list("target_id", "pk"))
+    assert receipts == [
+        (event.id, str(decisions[event.id]) if hold else None)
+        for event, hold in zip(events, held, strict=True)
+    ]

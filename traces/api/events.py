@@ -54,7 +54,7 @@ from traces.selectors import (
     events_visible,
     tracked_object_values,
 )
-from traces.services import trace_record_many_held
+from traces.services import trace_record_receipts
 
 __all__ = ["ERRORS", "PAGE_PARAMETERS", "event_feedback", "next_link", "page_of", "router"]
 
@@ -629,9 +629,18 @@ def _events_of(payloads: list[Any], *, surrogates: bool) -> list[TraceEvent]:
     return events
 
 
+def _record_held(events: list[TraceEvent]) -> dict[str, str]:
+    """Store ``events``; ``{event id: its pending Decision's id}`` for those held for approval."""
+    return {
+        event_id: decision_id
+        for event_id, decision_id in trace_record_receipts(events=events)
+        if decision_id is not None
+    }
+
+
 def _record_new(events: list[TraceEvent]) -> dict[str, str]:
     try:
-        return trace_record_many_held(events=events)
+        return _record_held(events)
     except TraceValidationError as exc:
         raise ApiError(
             422, "validation_error", str(exc), [{"index": None, "field": "", "message": str(exc)}]
@@ -677,7 +686,7 @@ def _record(payloads: list[Any], *, surrogates: bool) -> tuple[list[dict[str, An
         # Any refusal (an id already stored among them) rolls this write back
         # (its transaction, or its savepoint under an Idempotency-Key), and the
         # events are looked up and sorted out in one transaction.
-        held = trace_record_many_held(events=events)
+        held = _record_held(events)
     except TraceValidationError:
         with transaction.atomic():
             stored, held = _record_with_stored(events, payloads)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from django.db.models import QuerySet
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
-__all__ = ["LoadedRule", "RuleSet", "rule_for", "rules_load"]
+__all__ = ["LoadedRule", "RuleSet", "rule_for", "rules_compile", "rules_load", "rules_queryset"]
 
 
 @dataclass(frozen=True)
@@ -107,15 +109,25 @@ def _compiled(row: tuple[Any, ...]) -> LoadedRule | None:
     return loaded
 
 
-def rules_load(*, using: str) -> RuleSet:
-    """The enabled rules, first to try first: one query; each rule compiled once per process."""
-    rows = (
+def rules_queryset(*, using: str) -> QuerySet[ReviewRule, tuple[Any, ...]]:
+    """The enabled rules' rows (``_FIELDS``), first to try first."""
+    return (
         ReviewRule.objects.using(using)
         .filter(enabled=True)
         .order_by("order", "id")
         .values_list(*_FIELDS)
     )
-    return RuleSet([rule for row in rows if (rule := _compiled(row)) is not None])
+
+
+def rules_compile(rows: Iterable[tuple[Any, ...]]) -> RuleSet:
+    """``rules_queryset``'s rows as rules, each compiled once per process; a rule whose
+    condition does not compile is left out."""
+    return RuleSet([rule for row in rows if (rule := _compiled(tuple(row))) is not None])
+
+
+def rules_load(*, using: str) -> RuleSet:
+    """The enabled rules, first to try first: one query; each rule compiled once per process."""
+    return rules_compile(rules_queryset(using=using))
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from datetime import datetime
-from typing import IO, Any
+from datetime import timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.utils import timezone
 
 from decision_trace.exceptions import TraceValidationError
-from traces.models import EventRecord
-from traces.retention import open_archive, parse_age, prune_chains, retention_policies
+from traces.retention import RuleRun, open_archive, parse_age, retention_policies, retention_run
 
 _BAR_WIDTH = 30
 
@@ -55,7 +52,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown database {database!r}.")
         try:
             if options["policies"]:
-                rules = [(pattern, age) for pattern, age in retention_policies().items()]
+                rules: list[tuple[str | None, timedelta]] = list(retention_policies().items())
                 if not rules:
                     raise CommandError("TRACES_RETENTION is empty: nothing to apply.")
             else:
@@ -64,50 +61,38 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         archive = open_archive(options["archive"]) if options["archive"] else None
         try:
-            for pattern, age in rules:
-                self._prune(pattern, timezone.now() - age, archive, options)
+            runs = retention_run(
+                rules,
+                keep_reviewed=options["keep_reviewed"],
+                batch_size=options["batch_size"],
+                dry_run=options["dry_run"],
+                archive=archive,
+                using=database,
+                progress=self._progress,
+            )
+        except TraceValidationError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             if archive is not None:
                 archive.close()
-
-    def _prune(
-        self, pattern: str | None, cutoff: datetime, archive: IO[str] | None, options: Any
-    ) -> None:
-        database = options["database"]
-        dry_run = options["dry_run"]
-        total = EventRecord.objects.using(database).filter(effective_at__lt=cutoff).count()
-        began = time.monotonic()
-        chains = events = 0
-        try:
-            for batch in prune_chains(
-                cutoff,
-                event_type=pattern,
-                keep_reviewed=options["keep_reviewed"],
-                batch_size=options["batch_size"],
-                dry_run=dry_run,
-                archive=archive,
-                using=database,
-            ):
-                chains += batch.chains
-                events += batch.events
-                self._progress(events, total, began)
-        except TraceValidationError as exc:
-            raise CommandError(str(exc)) from exc
-        if total:
-            sys.stderr.write("\n")
-        verb = "Would delete" if dry_run else "Deleted"
-        scope = f" of type {pattern}" if pattern else ""
-        self.stdout.write(
-            f"{verb} {events:,} event(s) in {chains:,} chain(s){scope} older than "
-            f"{cutoff:%Y-%m-%d %H:%M} UTC in {time.monotonic() - began:.1f} s"
-            f" ({total - events:,} older event(s) kept: their chain is newer or reviewed)."
-        )
+        verb = "Would delete" if options["dry_run"] else "Deleted"
+        for run in runs:
+            if run.events:
+                sys.stderr.write("\n")
+            scope = f" of type {run.pattern}" if run.pattern else ""
+            self.stdout.write(
+                f"{verb} {run.events:,} event(s) in {run.chains:,} chain(s){scope} older than "
+                f"{run.cutoff:%Y-%m-%d %H:%M} UTC in {run.seconds:.1f} s"
+                f" ({run.older - run.events:,} older event(s) kept: their chain is newer or "
+                "reviewed)."
+            )
 
     @staticmethod
-    def _progress(done: int, total: int, began: float) -> None:
+    def _progress(run: RuleRun) -> None:
+        done, total = run.events, run.older
         share = min(done / total, 1.0) if total else 1.0
         filled = int(share * _BAR_WIDTH)
-        rate = done / max(time.monotonic() - began, 1e-9)
+        rate = done / max(run.seconds, 1e-9)
         sys.stderr.write(
             f"\r[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done:,}/{total:,} events "
             f"({rate:,.0f}/s)"
