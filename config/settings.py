@@ -246,7 +246,14 @@ TRACES_PERIODIC_TASKS = {
         "call": "traces.notifications.services.digests_send",
         "daily_at": os.environ.get("TRACES_DIGEST_AT", "08:00"),
     },
+    # Each TRACES_RETENTION rule (none by default), archived first when
+    # TRACES_RETENTION_ARCHIVE_DIR is set: docs/scaling.md#retention.
+    "traces_retention": {
+        "call": "traces.retention.retention_daily",
+        "daily_at": os.environ.get("TRACES_RETENTION_AT", "03:30"),
+    },
 }
+TRACES_RETENTION_ARCHIVE_DIR = os.environ.get("TRACES_RETENTION_ARCHIVE_DIR", "")
 # The Ed25519 key that signs evidence checkpoints: a PEM text, or else the file
 # (created by `manage.py evidence_keygen`; `make run` does it). Never committed.
 TRACES_EVIDENCE_SIGNING_KEY = os.environ.get("TRACES_EVIDENCE_SIGNING_KEY", "")

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
@@ -59,6 +60,7 @@ __all__ = [
     "open_archive",
     "parse_age",
     "prune_chains",
+    "retention_daily",
     "retention_policies",
     "retention_run",
     "retention_run_policies",
@@ -308,3 +310,33 @@ def retention_run_policies(
     finally:
         if archive is not None:
             archive.close()
+
+
+def retention_daily(*, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The worker's daily retention run (``TRACES_PERIODIC_TASKS["traces_retention"]``).
+
+    Every ``TRACES_RETENTION`` rule (none when the setting is empty), reviewed
+    decisions kept; with ``TRACES_RETENTION_ARCHIVE_DIR`` set, every deleted
+    chain is appended first to ``pruned-<local date>.jsonl.gz`` in it.
+
+    Returns:
+        One JSON object per rule (the periodic task's stored result).
+    """
+    now = now or timezone.now()
+    directory = getattr(settings, "TRACES_RETENTION_ARCHIVE_DIR", "")
+    archive = None
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        archive = str(Path(directory) / f"pruned-{timezone.localdate(now):%Y-%m-%d}.jsonl.gz")
+    return [
+        {
+            "pattern": run.pattern,
+            "cutoff": run.cutoff.isoformat(),
+            "older": run.older,
+            "chains": run.chains,
+            "events": run.events,
+            "seconds": round(run.seconds, 3),
+            "archive": archive,
+        }
+        for run in retention_run_policies(archive_path=archive, now=now)
+    ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from decision_trace.exceptions import TraceValidationError
 from decision_trace.values import TraceEvent
@@ -19,7 +20,7 @@ from traces.evidence.corrections import event_correct
 from traces.evidence.models import LogEntry, PrunedEntry
 from traces.evidence.sealing import seal_pending
 from traces.models import EventRecord, EventSearchDocument, HourlyEventCount, TrackedObjectRecord
-from traces.retention import retention_run_policies
+from traces.retention import retention_daily, retention_run_policies
 from traces.search import search_events
 
 pytestmark = pytest.mark.django_db
@@ -173,6 +174,38 @@ def test_the_policies_run_as_a_plain_function_for_a_periodic_task(store, tmp_pat
     with gzip.open(path, "rt", encoding="utf-8") as archive:
         archived = [json.loads(line)["id"] for line in archive]
     assert archived == [store["old_root"], store["old_child"]]
+
+
+def test_the_daily_run_archives_into_the_directory_and_answers_json(store, tmp_path, settings):
+    """The worker's daily task: each rule's figures as JSON, the day's archive in the directory."""
+    settings.TRACES_RETENTION = {"order.*": "400d"}
+    settings.TRACES_RETENTION_ARCHIVE_DIR = str(tmp_path / "archives")
+    result = retention_daily(now=NOW)
+    day = timezone.localdate(NOW)
+    path = tmp_path / "archives" / f"pruned-{day:%Y-%m-%d}.jsonl.gz"
+    assert json.loads(json.dumps(result)) == result
+    assert [(run["pattern"], run["chains"], run["events"], run["archive"]) for run in result] == [
+        ("order.*", 1, 2, str(path))
+    ]
+    with gzip.open(path, "rt", encoding="utf-8") as archive:
+        assert [json.loads(line)["id"] for line in archive] == [
+            store["old_root"],
+            store["old_child"],
+        ]
+    assert store["old_root"] not in _stored()
+    assert store["reviewed"] in _stored()
+
+
+@override_settings(TRACES_RETENTION={"order.*": "400d"}, TRACES_RETENTION_ARCHIVE_DIR="")
+def test_the_daily_run_without_an_archive_directory_still_prunes(store):
+    assert [run["archive"] for run in retention_daily(now=NOW)] == [None]
+    assert store["old_root"] not in _stored()
+
+
+def test_the_daily_run_is_a_periodic_task_of_the_worker(settings):
+    spec = settings.TRACES_PERIODIC_TASKS["traces_retention"]
+    assert spec["call"] == "traces.retention.retention_daily"
+    assert "daily_at" in spec
 
 
 @override_settings(TRACES_RETENTION={})
