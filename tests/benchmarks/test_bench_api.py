@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.subprocess_report import ROOT
+from tests.subprocess_report import clean_env, run_python
 
 
 def test_bench_api_small_run_reports_every_measure(tmp_path):
     """A tiny run serves with gunicorn, posts from another process and prints each line."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    completed = subprocess.run(
+    report = run_python(
         [
-            sys.executable,
             "benchmarks/bench_api.py",
             "--events=60",
             "--singles=3",
@@ -25,15 +18,8 @@ def test_bench_api_small_run_reports_every_measure(tmp_path):
             "--fresh",
             f"--sqlite-path={tmp_path / 'bench.sqlite3'}",
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        env=clean_env(),
     )
-    assert completed.returncode == 0, completed.stderr
-    report = completed.stdout
     assert "events stored before the run: 60" in report
     for line in (
         "round 1: load average",

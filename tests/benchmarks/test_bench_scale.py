@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.subprocess_report import ROOT
+from tests.subprocess_report import clean_env, run_python
 
 
 def _run(*args: str, path: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.pop("SQLITE_PATH", None)
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/bench_scale.py", *args, f"--sqlite-path={path}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_python(
+        ["benchmarks/bench_scale.py", *args, f"--sqlite-path={path}"], env=clean_env()
     )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout
 
 
 def test_bench_scale_small_run_reports_every_figure(tmp_path):

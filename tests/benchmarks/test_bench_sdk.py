@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.subprocess_report import ROOT
+from tests.subprocess_report import clean_env, run_for_report, run_python
 
 
 def test_bench_sdk_small_run_reports_every_figure():
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/bench_sdk.py", "--events=1500", "--repeat=1", "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    report = run_for_report(
+        ["benchmarks/bench_sdk.py", "--events=1500", "--repeat=1", "--json"],
+        env=clean_env(),
         timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["events"] == 1500
     figures = report["microseconds_per_call"]
     assert set(figures) == {
@@ -33,50 +23,24 @@ def test_bench_sdk_small_run_reports_every_figure():
 
 def test_bench_sdk_in_process_mode_reports_events_per_second(tmp_path):
     """--in-process stores the typical events with record_many() in a migrated database."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY")
-    }
-    env.update({"SQLITE_PATH": str(tmp_path / "bench.sqlite3"), "DEBUG": "1"})
-    for args in (
-        ["manage.py", "migrate", "--noinput", "-v", "0"],
+    env = clean_env("SECRET_KEY", SQLITE_PATH=str(tmp_path / "bench.sqlite3"), DEBUG="1")
+    run_python(["manage.py", "migrate", "--noinput", "-v", "0"], env=env)
+    report = run_for_report(
         ["benchmarks/bench_sdk.py", "--in-process", "--events=30", "--batch-size=10"],
-    ):
-        completed = subprocess.run(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+        env=env,
+        timeout=300,
+    )
     assert (report["events"], report["batch_size"]) == (30, 10)
     assert report["events_per_second"] > 0
 
 
 def test_bench_sdk_serve_mode_runs_both_sides_against_gunicorn(tmp_path):
     """--serve: record_many() here, then gunicorn and a buffered client; both and their ratio."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")
-    }
-    env["SQLITE_PATH"] = str(tmp_path / "bench.sqlite3")
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/bench_sdk.py", "--serve", "--events=40", "--batch-size=20"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    report = run_for_report(
+        ["benchmarks/bench_sdk.py", "--serve", "--events=40", "--batch-size=20"],
+        env=clean_env("SECRET_KEY", SQLITE_PATH=str(tmp_path / "bench.sqlite3")),
         timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert (report["events"], report["batch_size"], report["database"]) == (40, 20, "sqlite")
     assert report["in_process_events_per_second"] > 0
     assert report["http_events_per_second"] > 0

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.subprocess_report import ROOT
+from tests.subprocess_report import clean_env, run_python
 
 
 def test_bench_traces_small_run_reports_every_measure(tmp_path):
     """A tiny fresh run prints each target's line, a 60-event chain and exact hourly counts."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    completed = subprocess.run(
+    report = run_python(
         [
-            sys.executable,
             "benchmarks/bench_traces.py",
             "--events=1200",
             "--bulk-check=1000",
@@ -25,15 +19,8 @@ def test_bench_traces_small_run_reports_every_measure(tmp_path):
             "--fresh",
             f"--sqlite-path={tmp_path / 'bench.sqlite3'}",
         ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        env=clean_env(),
     )
-    assert completed.returncode == 0, completed.stderr
-    report = completed.stdout
     assert "events stored: 2,200" in report  # 1,200, then 1,000 more at that size
     for line in (
         "record_many() events/s at N",
