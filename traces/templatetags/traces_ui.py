@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from traces.ui.common import PENDING_COUNT_CAP, pending_decisions_count
 
@@ -60,22 +64,92 @@ def minutes(value: timedelta) -> int:
     return math.ceil(value.total_seconds() / 60)
 
 
+# A page links the same actors and objects many times: reverse() each (type, id) once per
+# script prefix (rendering cost, issue 18 point 1). Bounded, so hostile ids cannot grow it.
+@lru_cache(maxsize=4096)
+def _reverse_or_empty(prefix: str, name: str, first: str, second: str) -> str:
+    try:
+        return reverse(name, args=[first, second])
+    except NoReverseMatch:
+        return ""
+
+
 @register.filter
 def actor_url(actor: Any) -> str:
     """The actor's page, or "" when a stored row's type or id cannot be a URL (no link then)."""
-    try:
-        return reverse("traces:actor_detail", args=[actor.actor_type, actor.actor_id])
-    except NoReverseMatch:
-        return ""
+    return _reverse_or_empty(
+        get_script_prefix(), "traces:actor_detail", actor.actor_type, actor.actor_id
+    )
 
 
 @register.filter
 def object_url(obj: Any) -> str:
     """The object's history page, or "" when a stored row's type or id cannot be a URL."""
-    try:
-        return reverse("traces:object_history", args=[obj.object_type, obj.object_id])
-    except NoReverseMatch:
-        return ""
+    return _reverse_or_empty(
+        get_script_prefix(), "traces:object_history", obj.object_type, obj.object_id
+    )
+
+
+_PLACEHOLDER = uuid.UUID(int=0)
+
+
+@lru_cache(maxsize=64)
+def _uuid_url_parts(prefix: str, name: str) -> tuple[str, str]:
+    head, _, tail = reverse(name, args=[_PLACEHOLDER]).partition(str(_PLACEHOLDER))
+    return head, tail
+
+
+@register.filter
+def uuid_url(pk: uuid.UUID, name: str) -> str:
+    """``{% url name pk %}`` for a view taking one UUID, without a reverse() per row."""
+    head, tail = _uuid_url_parts(get_script_prefix(), name)
+    return f"{head}{uuid.UUID(str(pk))}{tail}"
+
+
+_NO_ACTOR = mark_safe(
+    '<span class="actor-badge actor-none"><span class="actor-kind">No actor</span></span>'
+)
+
+
+@register.simple_tag
+def actor_badge(actor: Any) -> SafeString:
+    """An actor's badge (kind and name), a link to its page when it has one; "No actor" without.
+
+    Built here rather than in an included template: a list renders it once per row.
+    """
+    if not actor:
+        return _NO_ACTOR
+    href = actor_url(actor)
+    inner = format_html(
+        '<span class="actor-kind">{}</span><span class="actor-name">{}</span>',
+        actor.get_actor_type_display(),
+        actor.name or actor.actor_id,
+    )
+    if href:
+        return format_html(
+            '<a href="{}" class="actor-badge actor-{}">{}</a>', href, actor.actor_type, inner
+        )
+    return format_html('<span class="actor-badge actor-{}">{}</span>', actor.actor_type, inner)
+
+
+_OUTCOME_BADGES = {
+    "proposal": ("proposed", "Proposal"),
+    "rejected": ("proposal-rejected", "Proposal rejected"),
+    "open": ("proposed", "Proposed, not applied"),
+}
+
+
+@register.simple_tag
+def outcome_badge(event: Any, show_decisions: Any) -> SafeString:
+    """An event's outcome, or what its proposal is (``proposal_state``), as a badge."""
+    state = proposal_state(event, show_decisions)
+    css, label = _OUTCOME_BADGES.get(state) or (event.outcome, event.get_outcome_display())
+    return format_html(
+        '<span class="outcome outcome-{}"><span class="outcome-icon" aria-hidden="true"></span>'
+        "{}</span>",
+        css,
+        label,
+    )
 
 
 @register.filter
