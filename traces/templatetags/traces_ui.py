@@ -10,9 +10,13 @@ from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import timesince_filter, urlencode
 from django.urls import NoReverseMatch, get_script_prefix, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+from django.utils.timezone import localtime
 
 from traces.ui.common import PENDING_COUNT_CAP, pending_decisions_count
 
@@ -226,3 +230,175 @@ def subject(event: Any) -> str:
         parts.append(f"{label} {value}")
         shown.add(label)
     return " · ".join(parts)
+
+
+def _time(at: Any) -> SafeString:
+    """``<time>`` with the ISO datetime, the exact local time as its title and "… ago"."""
+    local = localtime(at)
+    return format_html(
+        '<time datetime="{}" title="{}">{} ago</time>',
+        date_filter(local, "c"),
+        date_filter(local, "Y-m-d H:i:s T"),
+        timesince_filter(at),
+    )
+
+
+def _approval_caption(event: Any) -> SafeString:
+    decision = getattr(event, "approval_decision", None)
+    by = getattr(decision, "decided_by", None)
+    if not by:
+        return SafeString("")
+    reason = decision.reason  # type: ignore[union-attr]
+    return format_html(
+        '<span class="approval-by">by {}{}</span>',
+        by.get_username(),
+        format_html(": “{}”", Truncator(reason).chars(140)) if reason else "",
+    )
+
+
+def _feedback_box(event: Any, feedback: Any, show_decisions: Any) -> SafeString:
+    latest = SafeString("")
+    if feedback:
+        latest = format_html(
+            '\n    <p class="feedback-latest"><span class="feedback-label feedback-{}">{}</span>'
+            " by <strong>{}</strong> {}{}{}</p>",
+            feedback.label,
+            feedback.label_display,
+            feedback.by,
+            _time(feedback.at),
+            format_html(": “{}”", first_line(feedback.note)) if feedback.note else "",
+            format_html(' <span class="muted">· should be</span> {}', feedback.corrected_value)
+            if feedback.corrected_value
+            else "",
+        )
+    link = SafeString("")
+    if show_decisions:
+        url = uuid_url(event.pk, "traces:event_feedback")
+        link = format_html(
+            '\n  <a class="feedback-open" href="{}?place=row" hx-get="{}?place=row"'
+            ' hx-target="#feedback-{}" hx-swap="outerHTML">{}</a>',
+            url,
+            url,
+            event.pk,
+            "Label again" if feedback else "Give feedback",
+        )
+    return format_html(
+        '<section id="feedback-{}" class="feedback-row" aria-labelledby="feedback-title-{}">\n'
+        '  <h3 id="feedback-title-{}" class="visually-hidden">Feedback</h3>{}{}\n</section>',
+        event.pk,
+        event.pk,
+        event.pk,
+        latest,
+        link,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def event_row(context: template.Context, event: Any) -> SafeString:
+    """One timeline row (``<li class="event-row">``), built here in one pass.
+
+    A list renders thirty of these a page: as a template with includes it cost about
+    0.5 ms a row in template nodes alone (issue 18 point 1). Everything goes through
+    ``format_html``, so stored text is escaped exactly as the template did.
+    """
+    show_decisions = context.get("show_decisions")
+    request = context.get("request")
+    known_at = request.GET.get("known_at") if request is not None else None
+    href = uuid_url(event.pk, "traces:event_detail")
+    if known_at:
+        href = f"{href}?known_at={urlencode(known_at)}"
+    local = localtime(event.effective_at)
+    about = subject(event)
+    snippet = getattr(event, "search_snippet", None)
+    if snippet:
+        why = format_html(
+            '\n      <p class="event-match"><span class="why-label">Matched in {}</span> {}</p>',
+            snippet[0],
+            snippet[1],
+        )
+    elif event.reasoning:
+        why = format_html(
+            '\n      <p class="event-why"><span class="why-label">Why</span> {}</p>',
+            first_line(event.reasoning),
+        )
+    else:
+        why = SafeString("")
+    meta = [actor_badge(event.actor), outcome_badge(event, show_decisions)]
+    if event.risk_level:
+        meta.append(
+            format_html(
+                '<span class="risk risk-{}">Risk {}</span>',
+                event.risk_level,
+                str(event.get_risk_level_display()).lower(),
+            )
+        )
+    if event.confidence is not None:
+        meta.append(
+            format_html(
+                '<span class="confidence" title="Confidence"><meter min="0" max="1" value="{}"'
+                ' aria-hidden="true"></meter>{} confident</span>',
+                f"{event.confidence:.3f}",
+                percent(event.confidence),
+            )
+        )
+    if show_decisions and event.approval_status:
+        meta.append(
+            format_html(
+                '<span class="approval approval-{}">{}</span>{}',
+                event.approval_status,
+                event.get_approval_status_display(),
+                _approval_caption(event),
+            )
+        )
+    objects = list(event.tracked_objects.all())
+    tags = event.tags or ()
+    links = SafeString("")
+    if objects or tags:
+        links = format_html(
+            '\n      <div class="event-objects">\n        {}\n        {}\n      </div>',
+            format_html_join(
+                "",
+                '<a class="object-link" href="{}"><span class="object-kind">{}</span> {}</a>',
+                (
+                    (url, obj.get_object_type_display(), obj.object_id)
+                    for obj in objects
+                    if (url := object_url(obj))
+                ),
+            ),
+            format_html_join("", '<span class="tag">#{}</span>', ((tag,) for tag in tags)),
+        )
+    feedback = getattr(event, "latest_feedback", None)
+    box = (
+        format_html("\n      {}", _feedback_box(event, feedback, show_decisions))
+        if feedback or show_decisions
+        else ""
+    )
+    return format_html(
+        '<li class="event-row">\n'
+        '  <article class="event" aria-labelledby="ev-{}">\n'
+        '    <div class="event-time">\n'
+        "      {}\n"
+        '      <span class="exact">{}</span>\n'
+        "    </div>\n"
+        '    <div class="event-body">\n'
+        '      <div class="event-headline">\n'
+        '        <code class="event-type">{}</code>\n'
+        '        <a id="ev-{}" class="event-title" href="{}">{}</a>\n'
+        "      </div>{}{}\n"
+        '      <div class="event-meta">\n        {}\n      </div>{}{}\n'
+        "    </div>\n"
+        "  </article>\n"
+        "</li>",
+        event.pk,
+        _time(event.effective_at),
+        date_filter(local, "M j, H:i"),
+        event.event_type,
+        event.pk,
+        href,
+        event.description or event.event_type,
+        format_html('\n      <p class="event-subject">{}</p>', about) if about else "",
+        why,
+        format_html_join("\n        ", "{}", ((part,) for part in meta)),
+        links,
+        box,
+    )
