@@ -202,15 +202,17 @@ def service_token_authenticate(text: str, *, now: datetime | None = None) -> Ser
     now = now or timezone.now()
     token_hash = hash_token(text)
     token = _cached(token_hash)
+    cached = token is not None
     if token is None:
         try:
             # get(), not first(): the hash is unique, and no ORDER BY to build.
             token = ServiceToken.objects.select_related("owner").get(token_hash=token_hash)
         except ServiceToken.DoesNotExist:
             return None
-        _cache(token)
     if not token.is_active(now) or not token.owner.is_active:
         return None
+    if not cached:
+        _cache(token)
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

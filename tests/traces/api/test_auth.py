@@ -315,3 +315,14 @@ def test_token_cache_seconds_must_be_a_number_from_0_to_60(settings, value):
     settings.TRACES_API_TOKEN_CACHE_SECONDS = value
     with pytest.raises(ImproperlyConfigured, match="TRACES_API_TOKEN_CACHE_SECONDS"):
         get_token_cache_seconds()
+
+
+def test_a_refused_token_is_not_cached(client, root, token_for):
+    """Only a token that passed every check is kept: a refused row is read again next time."""
+    text = token_for(root)
+    rows = ServiceToken.objects.filter(token_hash=hash_token(text))
+    rows.update(revoked_at=timezone.now())
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 401
+    rows.update(revoked_at=None)
+    assert api.get("/api/v1/stats").status_code == 200
