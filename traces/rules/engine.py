@@ -133,7 +133,7 @@ def rules_queryset(*, using: str) -> QuerySet[ReviewRule, tuple[Any, ...]]:
     )
 
 
-def rules_compile(rows: Iterable[tuple[Any, ...]]) -> RuleSet:
+def rules_compile(rows: Iterable[Sequence[Any]]) -> RuleSet:
     """``rules_queryset``'s rows as rules, each compiled once per process; a rule whose
     condition does not compile is left out."""
     return RuleSet([rule for row in rows if (rule := _compiled(tuple(row))) is not None])
@@ -147,9 +147,9 @@ class RulesStatement:
     params: tuple[Any, ...]
     compiler: SQLCompiler
 
-    def rows(self, fetched: list[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
+    def rows(self, fetched: Sequence[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         """The fetched rows converted as the ORM converts them (e.g. the JSON condition)."""
-        return self.compiler.results_iter(results=[fetched])
+        return self.compiler.results_iter(results=[list(fetched)])
 
 
 # The last statement built per alias. A compiler converts with its own connection
