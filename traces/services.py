@@ -52,7 +52,7 @@ from traces.rules.engine import (
     rule_for,
     rules_compile,
     rules_load,
-    rules_queryset,
+    rules_statement,
 )
 from traces.search import document_body, search_index_add
 from traces.webhooks.outbox import DecisionChange, webhook_outbox_add
@@ -261,15 +261,14 @@ def _rules_sent(db: str) -> Callable[[], RuleSet]:
     the returned function reads the rows (converted as the ORM converts them)
     and compiles them (``rules_compile``).
     """
-    compiler = rules_queryset(using=db).query.get_compiler(using=db)
-    sql, params = compiler.as_sql()
+    statement = rules_statement(using=db)
     cursor = connections[db].cursor()
-    cursor.execute(sql, params)
+    cursor.execute(statement.sql, statement.params)
 
     def ready() -> RuleSet:
         with cursor:
             fetched = cursor.fetchall()
-        return rules_compile(compiler.results_iter(results=[fetched]))
+        return rules_compile(statement.rows(fetched))
 
     return ready
 

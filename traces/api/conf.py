@@ -5,6 +5,10 @@
 ``TRACES_API_RATE_LIMIT``: requests per minute per token when the token names
 none (default 1,200; each process counts on its own, through Django's cache).
 ``TRACES_API_IDEMPOTENCY_TTL``: how long an ``Idempotency-Key`` replays (24 h).
+``TRACES_API_TOKEN_CACHE_SECONDS``: how long a process reuses a token it
+authenticated without reading its row again (default 5; 0: never). A token
+revoked, or whose owner is deactivated, in another process is accepted here
+for at most that long.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ __all__ = [
     "get_max_batch",
     "get_max_body_bytes",
     "get_rate_limit",
+    "get_token_cache_seconds",
 ]
 
 
@@ -48,3 +53,12 @@ def get_idempotency_ttl() -> timedelta:
             f"TRACES_API_IDEMPOTENCY_TTL must be a positive timedelta; got {value!r}."
         )
     return value
+
+
+def get_token_cache_seconds() -> float:
+    value = getattr(settings, "TRACES_API_TOKEN_CACHE_SECONDS", 5)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+        raise ImproperlyConfigured(
+            f"TRACES_API_TOKEN_CACHE_SECONDS must be a number from 0 to 60; got {value!r}."
+        )
+    return float(value)

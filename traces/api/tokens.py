@@ -5,12 +5,22 @@ in clear to recognise the token, ``secret`` is 32 random bytes (URL-safe
 base64). Only the SHA-256 of the whole text is stored; a token of that
 entropy needs no slow hash. Lookups go by the hash's unique index, so the
 comparison is the database's equality on a digest, never on the secret.
+
+Each process keeps the tokens it authenticated, by hash, for at most
+``TRACES_API_TOKEN_CACHE_SECONDS`` (``get_token_cache_seconds``): a request
+within that time reads no token or owner row. Expiry is checked against the
+clock on every request. A revocation, and any save or delete of a token or a
+user, empties the cache of the process that made it at once (the receivers in
+``traces.api.apps``); another process sees the change when its entry ends, so
+within the setting. Permissions are not cached: they are read per request.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +29,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from traces.api.conf import get_token_cache_seconds
 from traces.api.models import Scope, ServiceToken
 
 __all__ = [
@@ -31,6 +42,7 @@ __all__ = [
     "service_token_check",
     "service_token_create",
     "service_token_revoke",
+    "token_cache_clear",
 ]
 
 TOKEN_PREFIX = "dt_"
@@ -38,6 +50,10 @@ SECRET_BYTES = 32
 # last_used_at is written at most once a minute per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _MAX_TOKEN_LENGTH = 200
+# Authenticated tokens by hash: (monotonic end of the entry, token with its owner).
+# Bounded: emptied when full. The cached objects are never handed out, only copies.
+_CACHE: dict[str, tuple[float, ServiceToken]] = {}
+_CACHE_LIMIT = 1_000
 
 
 class TokenError(ValueError):
@@ -127,13 +143,52 @@ def service_token_create(
     return CreatedToken(token=token, text=text)
 
 
+def token_cache_clear(*args: object, **kwargs: object) -> None:
+    """Forget every cached token of this process: the next requests read their rows.
+
+    Takes and ignores a signal's arguments: it is the receiver of token and user saves.
+    """
+    _CACHE.clear()
+
+
 @transaction.atomic
 def service_token_revoke(*, token: ServiceToken, now: datetime | None = None) -> bool:
-    """Revoke ``token``; False (and nothing written) when it already was."""
+    """Revoke ``token``; False (and nothing written) when it already was.
+
+    Refused at once in this process; in others within ``get_token_cache_seconds()``.
+    """
     updated = ServiceToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now()
     )
+    token_cache_clear()
+    # Again after the commit: a request between the two may have cached the old row.
+    transaction.on_commit(token_cache_clear)
     return updated == 1
+
+
+def _cached(token_hash: str) -> ServiceToken | None:
+    """A copy of the cached token with a copy of its owner (no permission caches), or None."""
+    entry = _CACHE.get(token_hash)
+    if entry is None:
+        return None
+    ends, cached = entry
+    if ends <= time.monotonic():
+        del _CACHE[token_hash]
+        return None
+    token = copy.copy(cached)
+    token.owner = copy.copy(cached.owner)
+    return token
+
+
+def _cache(token: ServiceToken) -> None:
+    seconds = get_token_cache_seconds()
+    if not seconds:
+        return
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    stored = copy.copy(token)
+    stored.owner = copy.copy(token.owner)
+    _CACHE[token.token_hash] = (time.monotonic() + seconds, stored)
 
 
 def service_token_authenticate(text: str, *, now: datetime | None = None) -> ServiceToken | None:
@@ -145,14 +200,23 @@ def service_token_authenticate(text: str, *, now: datetime | None = None) -> Ser
     if not text.startswith(TOKEN_PREFIX) or len(text) > _MAX_TOKEN_LENGTH:
         return None
     now = now or timezone.now()
-    try:
-        # get(), not first(): the hash is unique, and no ORDER BY to build on every request.
-        token = ServiceToken.objects.select_related("owner").get(token_hash=hash_token(text))
-    except ServiceToken.DoesNotExist:
-        return None
+    token_hash = hash_token(text)
+    token = _cached(token_hash)
+    cached = token is not None
+    if token is None:
+        try:
+            # get(), not first(): the hash is unique, and no ORDER BY to build.
+            token = ServiceToken.objects.select_related("owner").get(token_hash=token_hash)
+        except ServiceToken.DoesNotExist:
+            return None
     if not token.is_active(now) or not token.owner.is_active:
         return None
+    if not cached:
+        _cache(token)
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ServiceToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        entry = _CACHE.get(token_hash)
+        if entry is not None:
+            entry[1].last_used_at = now
     return token

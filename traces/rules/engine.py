@@ -2,10 +2,13 @@
 
 ``rules_load`` reads the enabled rules in one query and compiles them; a
 stored rule whose condition no longer compiles is left out (it cannot fire,
-and it never breaks ingest). ``rule_for`` finds the first rule that fires
-for an event, without queries: a batch has few event types, so the rules
-whose event type pattern matches are picked once per type (``RuleSet``), and
-an event is checked only against those.
+and it never breaks ingest). The query is read on every write, so an edit
+applies to the next write in every process; its SQL is built once per
+database connection (``rules_statement``), not by the ORM on every write.
+``rule_for`` finds the first rule that fires for an event, without queries:
+a batch has few event types, so the rules whose event type pattern matches
+are picked once per type (``RuleSet``), and an event is checked only against
+those.
 """
 
 from __future__ import annotations
@@ -17,13 +20,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 from decision_trace.values import TraceEvent
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
-__all__ = ["LoadedRule", "RuleSet", "rule_for", "rules_compile", "rules_load", "rules_queryset"]
+__all__ = [
+    "LoadedRule",
+    "RuleSet",
+    "RulesStatement",
+    "rule_for",
+    "rules_compile",
+    "rules_load",
+    "rules_queryset",
+    "rules_statement",
+]
 
 
 @dataclass(frozen=True)
@@ -119,15 +133,50 @@ def rules_queryset(*, using: str) -> QuerySet[ReviewRule, tuple[Any, ...]]:
     )
 
 
-def rules_compile(rows: Iterable[tuple[Any, ...]]) -> RuleSet:
+def rules_compile(rows: Iterable[Sequence[Any]]) -> RuleSet:
     """``rules_queryset``'s rows as rules, each compiled once per process; a rule whose
     condition does not compile is left out."""
     return RuleSet([rule for row in rows if (rule := _compiled(tuple(row))) is not None])
 
 
+@dataclass(frozen=True)
+class RulesStatement:
+    """``rules_queryset`` compiled for one connection: its SQL, parameters and row conversion."""
+
+    sql: str
+    params: tuple[Any, ...]
+    compiler: SQLCompiler
+
+    def rows(self, fetched: Sequence[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        """The fetched rows converted as the ORM converts them (e.g. the JSON condition)."""
+        return self.compiler.results_iter(results=[list(fetched)])
+
+
+# The last statement built per alias. A compiler converts with its own connection
+# object (one per thread and alias): another thread's builds its own, and the
+# entry stays one per alias however many threads come and go.
+_STATEMENTS: dict[str, RulesStatement] = {}
+
+
+def rules_statement(*, using: str) -> RulesStatement:
+    """The enabled rules' ``SELECT``, built by the ORM once per connection."""
+    connection = connections[using]
+    statement = _STATEMENTS.get(using)
+    if statement is None or statement.compiler.connection is not connection:
+        compiler = rules_queryset(using=using).query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        statement = RulesStatement(sql=sql, params=tuple(params), compiler=compiler)
+        _STATEMENTS[using] = statement
+    return statement
+
+
 def rules_load(*, using: str) -> RuleSet:
     """The enabled rules, first to try first: one query; each rule compiled once per process."""
-    return rules_compile(rules_queryset(using=using))
+    statement = rules_statement(using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
+        fetched = cursor.fetchall()
+    return rules_compile(statement.rows(fetched))
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:

@@ -14,7 +14,7 @@ from django.test import Client
 
 from traces import Actor, DecisionTrace, RiskLevel, TraceEvent
 from traces.api.models import Scope
-from traces.api.tokens import service_token_create
+from traces.api.tokens import service_token_create, token_cache_clear
 
 ALL_SCOPES = [scope.value for scope in Scope]
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -59,6 +59,12 @@ def grant(user: Any, *codenames: str) -> None:
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=name)
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> None:
+    """No test sees tokens another test authenticated (rolled-back rows keep no entry)."""
+    token_cache_clear()
 
 
 @pytest.fixture

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.traces.api.conftest import ALL_SCOPES, ApiClient, approval_payload, event_payload, grant
+from traces.api.conf import get_token_cache_seconds
 from traces.api.models import ServiceToken
 from traces.api.tokens import hash_token, service_token_revoke
 
@@ -186,3 +192,137 @@ def test_tokens_of_different_owners_have_separate_limits(client, root, make_user
 def test_token_expiry_in_the_future_still_works(client, root, token_for):
     text = token_for(root, expires_at=timezone.now() + timedelta(days=1))
     assert ApiClient(client, text).get("/api/v1/stats").status_code == 200
+
+
+def _revoke(token: ServiceToken) -> None:
+    assert service_token_revoke(token=token)
+
+
+def _revoke_in_admin(token: ServiceToken) -> None:
+    token.revoked_at = timezone.now()
+    token.save()
+
+
+def _expire_in_admin(token: ServiceToken) -> None:
+    token.expires_at = timezone.now() - timedelta(seconds=1)
+    token.save()
+
+
+def _deactivate_owner(token: ServiceToken) -> None:
+    token.owner.is_active = False
+    token.owner.save()
+
+
+def _delete_token(token: ServiceToken) -> None:
+    token.delete()
+
+
+def _delete_owner(token: ServiceToken) -> None:
+    token.owner.delete()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_revoke, _revoke_in_admin, _expire_in_admin, _deactivate_owner, _delete_token, _delete_owner],
+)
+def test_token_changed_in_this_process_is_refused_at_once(client, make_user, token_for, change):
+    """A token cached by an earlier request: a change made in this process applies to the next."""
+    owner = make_user("superuser")
+    text = token_for(owner)
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 200
+    change(ServiceToken.objects.select_related("owner").get(token_hash=hash_token(text)))
+    response = api.get("/api/v1/stats")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_token_expiring_while_cached_is_refused_at_once(client, root, token_for):
+    text = token_for(root, expires_at=timezone.now() + timedelta(seconds=1))
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 200
+    time.sleep(1.1)
+    assert api.get("/api/v1/stats").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"revoked_at": timezone.now()},
+        {"expires_at": timezone.now() - timedelta(seconds=1)},
+        "owner inactive",
+    ],
+)
+def test_change_from_another_process_applies_within_the_cache_time(
+    client, root, token_for, settings, change
+):
+    """A write this process did not make (a queryset update sends no signal, as another
+    process's write) is seen when the entry ends: TRACES_API_TOKEN_CACHE_SECONDS."""
+    settings.TRACES_API_TOKEN_CACHE_SECONDS = 0.5
+    text = token_for(root)
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 200
+    started = time.monotonic()
+    if change == "owner inactive":
+        User.objects.filter(pk=root.pk).update(is_active=False)
+    else:
+        ServiceToken.objects.filter(token_hash=hash_token(text)).update(**change)
+    statuses = []
+    while time.monotonic() - started < 0.7:
+        statuses.append(api.get("/api/v1/stats").status_code)
+        time.sleep(0.05)
+    assert statuses[0] == 200
+    assert statuses[-1] == 401
+    assert set(statuses) == {200, 401}
+    assert statuses == sorted(statuses)
+
+
+def test_cache_time_zero_reads_the_row_on_every_request(client, root, token_for, settings):
+    settings.TRACES_API_TOKEN_CACHE_SECONDS = 0
+    text = token_for(root)
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 200
+    ServiceToken.objects.filter(token_hash=hash_token(text)).update(revoked_at=timezone.now())
+    assert api.get("/api/v1/stats").status_code == 401
+
+
+def test_cached_token_reads_no_token_or_owner_row(client, root, token_for):
+    api = ApiClient(client, token_for(root))
+    assert api.get("/api/v1/stats").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/stats").status_code == 200
+    tables = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "traces_api_servicetoken" not in tables
+    assert "auth_user" not in tables.replace("auth_user_", "")
+
+
+def test_permission_taken_from_a_cached_token_owner_applies_at_once(
+    client, make_user, token_for, review_groups
+):
+    """Only the token and owner rows are cached: permissions are read on every request."""
+    writer = make_user("nobody")
+    grant(writer, "traces.add_eventrecord")
+    api = ApiClient(client, token_for(writer, ["events:write"]))
+    assert api.post("/api/v1/events", event_payload()).status_code == 201
+    writer.user_permissions.clear()
+    refused = api.post("/api/v1/events", event_payload())
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("value", [-1, 61, "5", True, None, float("nan")])
+def test_token_cache_seconds_must_be_a_number_from_0_to_60(settings, value):
+    settings.TRACES_API_TOKEN_CACHE_SECONDS = value
+    with pytest.raises(ImproperlyConfigured, match="TRACES_API_TOKEN_CACHE_SECONDS"):
+        get_token_cache_seconds()
+
+
+def test_a_refused_token_is_not_cached(client, root, token_for):
+    """Only a token that passed every check is kept: a refused row is read again next time."""
+    text = token_for(root)
+    rows = ServiceToken.objects.filter(token_hash=hash_token(text))
+    rows.update(revoked_at=timezone.now())
+    api = ApiClient(client, text)
+    assert api.get("/api/v1/stats").status_code == 401
+    rows.update(revoked_at=None)
+    assert api.get("/api/v1/stats").status_code == 200

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from decision_trace import Actor, DecisionTrace, RiskLevel, TraceEvent, TrackedObject
 from decision_trace.enums import ObjectType
@@ -13,7 +16,7 @@ from decisioning.models import Decision
 from tests.traces.api.conftest import ApiClient, event_payload  # noqa: F401
 from traces import DecisionTraceClient
 from traces.models import EventRecord
-from traces.rules.engine import rule_for, rules_load
+from traces.rules.engine import rule_for, rules_load, rules_statement
 from traces.rules.models import ReviewRule, RuleAction
 from traces.services import trace_record, trace_record_many
 
@@ -228,3 +231,33 @@ def test_rules_compile_once_and_edits_apply_at_once(django_assert_num_queries):
     assert len(rules_load(using="default")) == 0
     ReviewRule.objects.filter(pk=rule.pk).update(enabled=False, condition={})
     assert not rules_load(using="default")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rules_statement_is_built_once_per_connection_and_each_thread_has_its_own():
+    """The SQL is built once per connection object; another thread's connection gets its
+    own (its compiler converts with that connection), and both read the same rules."""
+    ReviewRule.objects.all().delete()
+    ReviewRule.objects.create(name="big", condition={"event_type": "pricing.*"})
+    first = rules_statement(using="default")
+    assert rules_statement(using="default") is first
+    seen: dict[str, Any] = {}
+
+    def other_thread() -> None:
+        try:
+            seen["statement"] = rules_statement(using="default")
+            seen["rules"] = rules_load(using="default")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert seen["statement"] is not first
+    assert seen["statement"].compiler.connection is not connections["default"]
+    event = _price_event("100", "50")
+    assert [rule.name for rule in seen["rules"]] == ["big"]
+    assert rule_for(seen["rules"], event) is not None
+    loaded = rules_load(using="default")
+    assert rules_statement(using="default").compiler.connection is connections["default"]
+    assert rule_for(loaded, event) is not None
