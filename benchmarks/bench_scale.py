@@ -39,45 +39,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench_traces import RARE_WORD, WORDS
 from django_start import ROOT, django_start
 
 BATCH = 5_000
-RARE_WORD = "backorder"
 BUSY_ACTOR = ("system", "order-service")
-WORDS = [
-    "customer",
-    "price",
-    "margin",
-    "stock",
-    "demand",
-    "forecast",
-    "supplier",
-    "warehouse",
-    "shipment",
-    "delay",
-    "refund",
-    "coupon",
-    "campaign",
-    "discount",
-    "inventory",
-    "threshold",
-    "seasonal",
-    "trend",
-    "competitor",
-    "budget",
-    "risk",
-    "fraud",
-    "payment",
-    "capture",
-    "tier",
-    "loyalty",
-    "churn",
-    "basket",
-    "checkout",
-    "promotion",
-    "carrier",
-    "express",
-]
 EVENT_TYPES = {
     "user": ["order.created", "cart.updated", "refund.requested", "order.cancelled"],
     "ai_agent": ["price.adjusted", "fraud.screened", "ai.recommendation"],
@@ -319,14 +285,10 @@ class _Counter:
         return execute(sql, params, many, context)
 
 
-def pages(args: argparse.Namespace) -> None:
-    """Median server time of every page and of the in-process client's reads."""
+def _signed_in() -> Any:
+    """A test client signed in as the benchmark's superuser (created once)."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
-
-    from traces import DecisionTraceClient
-    from traces.models import EventRecord
 
     user_model = get_user_model()
     user = user_model.objects.filter(username="bench-admin").first()
@@ -334,6 +296,17 @@ def pages(args: argparse.Namespace) -> None:
         user = user_model.objects.create_superuser("bench-admin", "bench@example.com", None)
     web = Client()
     web.force_login(user)
+    return web
+
+
+def pages(args: argparse.Namespace) -> None:
+    """Median server time of every page and of the in-process client's reads."""
+    from django.db import connection
+
+    from traces import DecisionTraceClient
+    from traces.models import EventRecord
+
+    web = _signed_in()
     total = EventRecord.objects.count()
     load_before = os.getloadavg()
     print(f"\n{connection.vendor}, {total:,} events, median of {args.repeat}")
@@ -689,17 +662,9 @@ def prune(args: argparse.Namespace) -> None:
     """Page latency before and while ``prune_traces`` runs in another process."""
     import subprocess
 
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
     from traces.models import EventRecord
 
-    user_model = get_user_model()
-    user = user_model.objects.filter(username="bench-admin").first()
-    if user is None:
-        user = user_model.objects.create_superuser("bench-admin", "bench@example.com", None)
-    web = Client()
-    web.force_login(user)
+    web = _signed_in()
     urls = ["/", "/traces/", "/traces/?actor_type=ai_agent"]
 
     def sample(seconds: float | None, process: Any = None) -> list[float]:
