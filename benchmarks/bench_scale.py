@@ -225,7 +225,8 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def _page_urls() -> Iterator[tuple[str, str]]:
+def _page_urls(web: Any) -> Iterator[tuple[str, str]]:
+    """Every page and API read measured, for a signed-in test client ``web``."""
     from traces.models import ActorRecord, EventRecord
 
     newest = EventRecord.objects.newest_first()
@@ -233,7 +234,12 @@ def _page_urls() -> Iterator[tuple[str, str]]:
     cursor_event = newest[49]
     busiest_id = BUSY_ORDER
     agent = ActorRecord.objects.filter(actor_type="ai_agent").values_list("actor_id", flat=True)[0]
+    from decisioning.models import Decision
     from traces.pagination import Cursor
+
+    decision = Decision.objects.order_by("-effective_at").values_list("pk", flat=True).first()
+    chain_root = EventRecord.objects.filter(depth__gt=0).values_list("root_id", flat=True).first()
+    api_cursor = web.get("/api/v1/events").json()["next_cursor"]
 
     yield "dashboard, 24 hours", "/"
     yield "dashboard, 7 days", "/?period=7d"
@@ -266,12 +272,26 @@ def _page_urls() -> Iterator[tuple[str, str]]:
         )
     yield "review queue", "/traces/review/"
     yield "decision list", "/traces/decisions/"
-    yield f"search page, rare word ({RARE_WORD})", f"/traces/?q={RARE_WORD}&sort=relevance"
-    yield "search page, common word (customer)", "/traces/?q=customer&sort=relevance"
+    yield "decision page", f"/traces/decisions/{decision}/"
+    for word in (RARE_WORD, "customer"):
+        yield f"search page, {word}, newest first", f"/traces/?q={word}"
+        yield f"search page, {word}, best match", f"/traces/?q={word}&sort=best"
     yield "admin: events", "/admin/traces/eventrecord/"
     yield "admin: actors", "/admin/traces/actorrecord/"
-    yield "admin: tracked objects", "/admin/traces/trackedobjectrecord/"
     yield "admin: decisions", "/admin/decisioning/decision/"
+    # The HTTP API's reads (signed in with the browser session, as a token would be).
+    yield "API: events", "/api/v1/events"
+    yield "API: events, next page", f"/api/v1/events?cursor={api_cursor}"
+    yield "API: events by actor type", "/api/v1/events?actor_type=ai_agent"
+    yield "API: events of the busiest order", f"/api/v1/events?object_id={busiest_id}"
+    yield "API: one event", f"/api/v1/events/{event}"
+    yield "API: a chain", f"/api/v1/events/{chain_root}/chain"
+    yield "API: object history", f"/api/v1/objects/order/{busiest_id}/history"
+    yield "API: actor", f"/api/v1/actors/ai_agent/{agent}"
+    yield f"API: search {RARE_WORD}", f"/api/v1/search?q={RARE_WORD}"
+    yield "API: search customer", "/api/v1/search?q=customer"
+    yield "API: decisions", "/api/v1/decisions"
+    yield "API: one decision", f"/api/v1/decisions/{decision}"
 
 
 class _Counter:
@@ -311,7 +331,7 @@ def pages(args: argparse.Namespace) -> None:
     load_before = os.getloadavg()
     print(f"\n{connection.vendor}, {total:,} events, median of {args.repeat}")
     print(f"{'page':<52} {'median ms':>10} {'queries':>8} {'status':>7}")
-    for name, url in _page_urls():
+    for name, url in _page_urls(web):
         executed: list[str] = []
         web.get(url)
         with connection.execute_wrapper(_Counter(executed)):

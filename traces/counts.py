@@ -1,11 +1,18 @@
-"""Hourly event counts: what the dashboard reads instead of the events themselves.
+"""Event counts: what the dashboard and ``stats()`` read instead of the events themselves.
 
-One ``HourlyEventCount`` row per (UTC hour, actor type, outcome) that has
-events. The write services keep the rows exact inside their own transaction:
-``trace_record`` / ``trace_record_many`` add (one upsert statement per batch),
-``trace_delete`` subtracts and removes the counts that reach zero. A week on
-the dashboard is then at most 168 hours x 6 actor types x 6 outcomes rows,
-whatever the number of events.
+Two tables, kept together:
+
+- ``HourlyEventCount``: one row per (UTC hour, actor type, outcome) that has
+  events. A week on the dashboard is at most 168 hours x 6 actor types x 6
+  outcomes rows, whatever the number of events.
+- ``EventTypeCount``: one row per (event type, actor type, outcome, risk
+  level), all time: the totals of ``stats()`` and ``GET /api/v1/stats``
+  (grouping ten million events took about six seconds).
+
+The write services keep both exact inside their own transaction:
+``trace_record`` / ``trace_record_many`` add (one upsert statement per table
+and batch), ``trace_delete`` and retention subtract and remove the counts that
+reach zero.
 
 Events written any other way (``bulk_create``, raw SQL, a restored table) are
 not counted until ``event_counts_rebuild()`` runs (the ``rebuild_event_counts``
@@ -16,16 +23,16 @@ says whether the counts match the events.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from django.db import NotSupportedError, connections, router, transaction
-from django.db.models import Count, DateTimeField, Func
+from django.db.models import Count, DateTimeField, Func, Model, QuerySet
 
 from traces.bulk import insert_rows
-from traces.models import EventRecord, HourlyEventCount
+from traces.models import EventRecord, EventTypeCount, HourlyEventCount
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -33,17 +40,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CountDifference",
+    "CountRows",
     "EventKey",
+    "TypeCountDifference",
     "UTCFloor",
     "event_counts_add",
     "event_counts_differences",
     "event_counts_rebuild",
     "event_counts_remove",
+    "event_key_fields",
     "hour_of",
 ]
 
-EventKey = tuple[datetime, str, str]
-"""``(effective_at, actor_type, outcome)`` of one event: what its count is keyed on."""
+EventKey = tuple[datetime, str, str, str, str]
+"""``(effective_at, actor_type, outcome, event_type, risk_level)`` of one event.
+
+What its counts are keyed on (``event_key_fields`` names the event's fields in this order).
+"""
+
+event_key_fields = ("effective_at", "actor_type", "outcome", "event_type", "risk_level")
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -91,42 +106,68 @@ class UTCFloor(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def _tally(events: Iterable[EventKey]) -> list[tuple[tuple[datetime, str, str], int]]:
-    """Counts per (hour, actor type, outcome), sorted.
+@dataclass(frozen=True)
+class _Counts:
+    """One counts table: its model, its key fields and how an event maps onto them."""
 
-    Sorted so that concurrent transactions on PostgreSQL lock the count rows
-    in the same order and cannot deadlock on them.
-    """
-    counts = Counter((hour_of(when), actor_type, outcome) for when, actor_type, outcome in events)
-    return sorted(counts.items())
+    model: type[Model]
+    fields: tuple[str, ...]
+    key: Callable[[EventKey], tuple[Any, ...]]
+    grouped: Callable[[QuerySet[EventRecord]], QuerySet[EventRecord, Any]]
+
+
+_TABLES = (
+    _Counts(
+        HourlyEventCount,
+        ("hour", "actor_type", "outcome"),
+        lambda event: (hour_of(event[0]), event[1], event[2]),
+        lambda events: events.annotate(hour=UTCFloor("effective_at")).values(
+            "hour", "actor_type", "outcome"
+        ),
+    ),
+    _Counts(
+        EventTypeCount,
+        ("event_type", "actor_type", "outcome", "risk_level"),
+        lambda event: (event[3], event[1], event[2], event[4]),
+        lambda events: events.values("event_type", "actor_type", "outcome", "risk_level"),
+    ),
+)
+"""Always written in this order, each tally sorted: concurrent transactions on
+PostgreSQL lock the count rows in the same order and cannot deadlock on them."""
+
+
+def _tally(counts: _Counts, events: list[EventKey]) -> list[tuple[tuple[Any, ...], int]]:
+    """Counts per key of ``counts``' table, sorted."""
+    return sorted(Counter(counts.key(event) for event in events).items())
 
 
 def event_counts_add(events: Iterable[EventKey], *, using: str) -> None:
-    """Count these events in: one upsert statement (``ON CONFLICT ... DO UPDATE``).
+    """Count these events in: one upsert statement (``ON CONFLICT ... DO UPDATE``) per table.
 
     Args:
-        events: ``(effective_at, actor_type, outcome)`` of each stored event.
+        events: ``EventKey`` of each stored event.
         using: the database alias; call inside the transaction that stores the events.
     """
-    tally = _tally(events)
-    if not tally:
+    keys = list(events)
+    if not keys:
         return
     quote = connections[using].ops.quote_name
-    table = quote(HourlyEventCount._meta.db_table)
-    insert_rows(
-        HourlyEventCount,
-        [
-            {"hour": hour, "actor_type": actor_type, "outcome": outcome, "event_count": n}
-            for (hour, actor_type, outcome), n in tally
-        ],
-        using=using,
-        with_pk=False,
-        suffix=(
-            f" ON CONFLICT ({quote('hour')}, {quote('actor_type')}, {quote('outcome')})"
-            f" DO UPDATE SET {quote('event_count')} ="
-            f" {table}.{quote('event_count')} + excluded.{quote('event_count')}"
-        ),
-    )
+    count = quote("event_count")
+    for counts in _TABLES:
+        table = quote(counts.model._meta.db_table)
+        insert_rows(
+            counts.model,
+            [
+                {**dict(zip(counts.fields, key, strict=True)), "event_count": n}
+                for key, n in _tally(counts, keys)
+            ],
+            using=using,
+            with_pk=False,
+            suffix=(
+                f" ON CONFLICT ({', '.join(quote(field) for field in counts.fields)})"
+                f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+            ),
+        )
 
 
 def event_counts_remove(events: Iterable[EventKey], *, using: str) -> None:
@@ -136,61 +177,75 @@ def event_counts_remove(events: Iterable[EventKey], *, using: str) -> None:
     stored without them and never rebuilt), the deletion still succeeds and
     ``rebuild_event_counts --check`` shows the difference.
     """
-    tally = _tally(events)
-    if not tally:
+    keys = list(events)
+    if not keys:
         return
     connection = connections[using]
     quote = connection.ops.quote_name
-    table = quote(HourlyEventCount._meta.db_table)
     count = quote("event_count")
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {count} = CASE WHEN {count} > %s THEN {count} - %s ELSE 0 END"
-            f" WHERE {quote('hour')} = %s AND {quote('actor_type')} = %s"
-            f" AND {quote('outcome')} = %s",
-            [(n, n, adapt(hour), actor_type, outcome) for (hour, actor_type, outcome), n in tally],
-        )
-    hours = sorted({hour for (hour, _, _), _ in tally})
-    HourlyEventCount.objects.using(using).filter(hour__in=hours, event_count=0).delete()
+    for counts in _TABLES:
+        tally = _tally(counts, keys)
+        where = " AND ".join(f"{quote(field)} = %s" for field in counts.fields)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(counts.model._meta.db_table)} SET {count} ="
+                f" CASE WHEN {count} > %s THEN {count} - %s ELSE 0 END WHERE {where}",
+                [
+                    (n, n, *(adapt(v) if isinstance(v, datetime) else v for v in key))
+                    for key, n in tally
+                ],
+            )
+        first = sorted({key[0] for key, _ in tally})
+        counts.model._default_manager.using(using).filter(
+            **{f"{counts.fields[0]}__in": first}, event_count=0
+        ).delete()
 
 
-def _counted_events(using: str) -> Any:
-    """Events grouped per (UTC hour, actor type, outcome) with their number, as ``n``."""
-    return (
-        EventRecord.objects.using(using)
-        .order_by()
-        .annotate(hour=UTCFloor("effective_at"))
-        .values("hour", "actor_type", "outcome")
-        .annotate(n=Count("pk"))
-    )
+def _counted_events(counts: _Counts, using: str) -> Any:
+    """Events grouped by ``counts``' key fields, with their number as ``n``."""
+    return counts.grouped(EventRecord.objects.using(using).order_by()).annotate(n=Count("pk"))
 
 
-def event_counts_rebuild(*, using: str | None = None) -> int:
-    """Recompute every count from the events, in one transaction; returns the number of rows.
+class CountRows(NamedTuple):
+    """How many rows ``event_counts_rebuild`` wrote."""
 
-    One ``INSERT ... SELECT ... GROUP BY`` over the events (a few seconds for a
-    million on SQLite). On PostgreSQL the events table is locked against
-    writes (``SHARE`` mode; reads go on) until the new counts are committed, so
-    no event recorded meanwhile is counted twice or missed; on SQLite the
-    write transaction already excludes other writers.
+    hourly: int
+    by_type: int
+
+
+def event_counts_rebuild(*, using: str | None = None) -> CountRows:
+    """Recompute every count from the events, in one transaction.
+
+    One ``INSERT ... SELECT ... GROUP BY`` over the events per table (a few
+    seconds for a million on SQLite). On PostgreSQL the events table is locked
+    against writes (``SHARE`` mode; reads go on) until the new counts are
+    committed, so no event recorded meanwhile is counted twice or missed; on
+    SQLite the write transaction already excludes other writers.
+
+    Returns:
+        The rows written: ``(hourly, by_type)``.
     """
     db = using or router.db_for_write(HourlyEventCount)
     connection = connections[db]
     quote = connection.ops.quote_name
-    table = quote(HourlyEventCount._meta.db_table)
-    select, params = _counted_events(db).query.get_compiler(using=db).as_sql()
+    rows = []
     with transaction.atomic(using=db), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {quote(EventRecord._meta.db_table)} IN SHARE MODE")
-        cursor.execute(f"DELETE FROM {table}")
-        cursor.execute(
-            f"INSERT INTO {table} ({quote('hour')}, {quote('actor_type')}, {quote('outcome')}, "
-            f"{quote('event_count')}) SELECT grouped.hour, grouped.actor_type, grouped.outcome, "
-            f"grouped.n FROM ({select}) grouped",
-            params,
-        )
-        return HourlyEventCount.objects.using(db).count()
+        for counts in _TABLES:
+            table = quote(counts.model._meta.db_table)
+            select, params = _counted_events(counts, db).query.get_compiler(using=db).as_sql()
+            columns = [*counts.fields, "event_count"]
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quote(column) for column in columns)}) "
+                f"SELECT {', '.join(f'grouped.{quote(field)}' for field in counts.fields)}, "
+                f"grouped.n FROM ({select}) grouped",
+                params,
+            )
+            rows.append(counts.model._default_manager.using(db).count())
+    return CountRows(*rows)
 
 
 @dataclass(frozen=True)
@@ -203,21 +258,50 @@ class CountDifference:
     stored: int
     actual: int
 
+    def describe(self) -> str:
+        who = self.actor_type or "(no actor)"
+        return f"hourly {self.hour:%Y-%m-%d %H}:00 UTC {who} {self.outcome}"
 
-def event_counts_differences(*, using: str | None = None) -> list[CountDifference]:
-    """Every count that does not match the events (none: the counts are exact), oldest first."""
+
+@dataclass(frozen=True)
+class TypeCountDifference:
+    """One (event type, actor type, outcome, risk level) whose count is not the number of events."""
+
+    event_type: str
+    actor_type: str
+    outcome: str
+    risk_level: str
+    stored: int
+    actual: int
+
+    def describe(self) -> str:
+        who = self.actor_type or "(no actor)"
+        return f"by type {self.event_type} {who} {self.outcome} {self.risk_level or '(no risk)'}"
+
+
+def event_counts_differences(
+    *, using: str | None = None
+) -> list[CountDifference | TypeCountDifference]:
+    """Every count that does not match the events (none: the counts are exact).
+
+    The hourly counts first, oldest first, then the counts by type.
+    """
     db = using or router.db_for_read(HourlyEventCount)
-    actual: dict[EventKey, int] = {
-        (row["hour"], row["actor_type"], row["outcome"]): row["n"] for row in _counted_events(db)
-    }
-    stored: dict[EventKey, int] = {
-        (hour, actor_type, outcome): n
-        for hour, actor_type, outcome, n in HourlyEventCount.objects.using(db).values_list(
-            "hour", "actor_type", "outcome", "event_count"
-        )
-    }
-    return [
-        CountDifference(*key, stored=stored.get(key, 0), actual=actual.get(key, 0))
-        for key in sorted(actual.keys() | stored.keys())
-        if stored.get(key, 0) != actual.get(key, 0)
-    ]
+    differences: list[CountDifference | TypeCountDifference] = []
+    for counts, difference in zip(_TABLES, (CountDifference, TypeCountDifference), strict=True):
+        actual = {
+            tuple(row[field] for field in counts.fields): row["n"]
+            for row in _counted_events(counts, db)
+        }
+        stored = {
+            tuple(row[:-1]): row[-1]
+            for row in counts.model._default_manager.using(db).values_list(
+                *counts.fields, "event_count"
+            )
+        }
+        differences += [
+            difference(*key, stored=stored.get(key, 0), actual=actual.get(key, 0))
+            for key in sorted(actual.keys() | stored.keys())
+            if stored.get(key, 0) != actual.get(key, 0)
+        ]
+    return differences

@@ -48,6 +48,7 @@ __all__ = [
     "EventRecord",
     "EventSearchDocument",
     "EventTag",
+    "EventTypeCount",
     "HourlyEventCount",
     "LogEntry",
     "LogHead",
@@ -335,3 +336,42 @@ class HourlyEventCount(models.Model):
     def __str__(self) -> str:
         who = self.actor_type or "no actor"
         return f"{self.hour:%Y-%m-%d %H}:00 {who} {self.outcome}: {self.event_count}"
+
+
+class EventTypeCount(models.Model):
+    """How many stored events have one event type, actor type, outcome and risk level.
+
+    All time, no hours: what ``stats()`` and ``GET /api/v1/stats`` read instead
+    of grouping every event (seconds at ten million). Kept exact by
+    ``traces.counts`` in the same transactions and statements as
+    ``HourlyEventCount``; ``rebuild_event_counts`` recomputes both.
+    """
+
+    event_type = models.CharField(max_length=100, help_text="The events' type.")
+    actor_type = models.CharField(
+        max_length=20,
+        choices=choices(ActorType),
+        blank=True,
+        help_text="The events' actor type; empty for events without an actor.",
+    )
+    outcome = models.CharField(
+        max_length=20, choices=choices(EventOutcome), help_text="The events' outcome."
+    )
+    risk_level = models.CharField(
+        max_length=10, choices=choices(RiskLevel), blank=True, help_text="The events' risk level."
+    )
+    event_count = models.PositiveBigIntegerField(help_text="Events with these four values.")
+
+    class Meta:
+        verbose_name = "event type count"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_type", "actor_type", "outcome", "risk_level"],
+                name="event_type_count_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_type or "no actor"
+        risk = self.risk_level or "no risk"
+        return f"{self.event_type} {who} {self.outcome} {risk}: {self.event_count}"

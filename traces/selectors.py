@@ -8,6 +8,7 @@ client maps them to value objects; the UI and admin use the rows directly.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -31,14 +32,16 @@ from decisioning.models import Decision
 from decisioning.permissions import REVIEW_PERMISSIONS, VIEW_DECISION
 from traces.eventreads import check_filters
 from traces.mapping import EVENT_VALUES, OBJECT_VALUES
-from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
+from traces.models import ActorRecord, EventRecord, EventTypeCount, TrackedObjectRecord
 from traces.pagination import Cursor, Page, check_page_limit, is_count, keyset_page
-from traces.querysets import EventRecordQuerySet
+from traces.querysets import AUDIT_EVENT_PREFIX, EventRecordQuerySet
 from traces.rows import fetch_values, fetch_values_in
 
 __all__ = [
+    "ACTOR_STATS_LIMIT",
     "MAX_CHAIN_EVENTS",
     "MAX_OFFSET",
+    "actor_event_stats",
     "actor_shown",
     "can_view_decisions",
     "display_values",
@@ -368,12 +371,15 @@ def event_stats(
 ) -> dict[str, Any]:
     """Counts by actor type, outcome, risk level and event type (top 20), and the time span.
 
-    ``with_decisions=False`` (a reader who may not view decisions): the counts
-    leave the review trail's events out and ``pending_approvals`` is None.
+    Without ``queryset`` (every event): the counts come from ``EventTypeCount``
+    (kept exact by the write services), the span from two probes of the time
+    index; a few milliseconds at ten million events. With one, the events are
+    grouped. ``with_decisions=False`` (a reader who may not view decisions):
+    the counts leave the review trail's events out and ``pending_approvals`` is None.
     """
-    base = EventRecord.objects.using(_db(using)).all() if queryset is None else queryset
-    base = events_visible(base, with_decisions=with_decisions)
-    base = base.order_by()
+    if queryset is None:
+        return _table_stats(_db(using), with_decisions=with_decisions)
+    base = events_visible(queryset, with_decisions=with_decisions).order_by()
     summary = base.aggregate(total=Count("id"), first=Min("effective_at"), last=Max("effective_at"))
 
     def counts(field: str) -> dict[str, int]:
@@ -397,6 +403,89 @@ def event_stats(
         "pending_approvals": base.with_approval_status(["pending"]).count()
         if with_decisions
         else None,
+    }
+
+
+def _counted(rows: Iterable[tuple[str, str, str, str, int]]) -> dict[str, Any]:
+    """``event_stats``' counts from ``(event_type, actor_type, outcome, risk_level, n)`` rows."""
+    totals: dict[str, Counter[str]] = {name: Counter() for name in _COUNTED}
+    for *values, n in rows:
+        for name, value in zip(_COUNTED, values, strict=True):
+            totals[name][value] += n
+
+    def ranked(name: str, limit: int | None = None) -> dict[str, int]:
+        rows = sorted(
+            ((value, n) for value, n in totals[name].items() if value),
+            key=lambda row: (-row[1], row[0]),
+        )
+        return dict(rows[:limit])
+
+    return {
+        "total_events": sum(totals["outcome"].values()),
+        "by_actor_type": ranked("actor_type"),
+        "by_outcome": ranked("outcome"),
+        "by_risk_level": ranked("risk_level"),
+        "by_event_type": ranked("event_type", 20),
+    }
+
+
+_COUNTED = ("event_type", "actor_type", "outcome", "risk_level")
+
+
+def _table_stats(db: str, *, with_decisions: bool) -> dict[str, Any]:
+    """``event_stats`` of every event, from the counts by type and the time index."""
+    counts = EventTypeCount.objects.using(db).filter(event_count__gt=0)
+    if not with_decisions:
+        counts = counts.exclude(event_type__startswith=AUDIT_EVENT_PREFIX)
+    events = events_visible(EventRecord.objects.using(db).all(), with_decisions=with_decisions)
+    span = events.values_list("effective_at", flat=True)
+    return {
+        **_counted(counts.values_list(*_COUNTED, "event_count")),
+        "first_event_at": span.order_by("effective_at", "id").first(),
+        "last_event_at": span.order_by("-effective_at", "-id").first(),
+        "pending_approvals": events.with_approval_status(["pending"]).count()
+        if with_decisions
+        else None,
+    }
+
+
+ACTOR_STATS_LIMIT = 5_000
+"""``actor_event_stats`` counts at most this many of the actor's latest events."""
+
+
+def actor_event_stats(
+    actor: ActorRecord, *, since: datetime | None = None, with_decisions: bool = True
+) -> dict[str, Any]:
+    """``event_stats`` of the actor's latest ``ACTOR_STATS_LIMIT`` events (since ``since``).
+
+    One read through the ``(actor, effective_at, id)`` index, however many events
+    the actor has (the whole history of an actor with two million events took
+    about eight seconds); ``capped`` says there are older events not counted, and
+    ``first_event_at`` is then the oldest event counted. ``with_decisions=False``:
+    as ``event_stats``.
+    """
+    events = events_visible(
+        EventRecord.objects.using(actor._state.db).filter(actor=actor),
+        with_decisions=with_decisions,
+    )
+    if since is not None:
+        events = events.filter(effective_at__gte=since)
+    rows = list(
+        events.order_by("-effective_at", "-id").values_list(
+            *_COUNTED, "effective_at", "requires_approval", "approval_status"
+        )[: ACTOR_STATS_LIMIT + 1]
+    )
+    capped = len(rows) > ACTOR_STATS_LIMIT
+    rows = rows[:ACTOR_STATS_LIMIT]
+    return {
+        **_counted((*row[:4], 1) for row in rows),
+        "first_event_at": rows[-1][4] if rows else None,
+        "last_event_at": rows[0][4] if rows else None,
+        "pending_approvals": sum(1 for row in rows if row[5] and row[6] == "pending")
+        if with_decisions
+        else None,
+        "capped": capped,
+        "since": since,
     }
 
 

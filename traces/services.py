@@ -39,7 +39,7 @@ from traces.bulk import (
     max_query_params,
     statement_pipeline,
 )
-from traces.counts import event_counts_add
+from traces.counts import event_counts_add, event_key_fields
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
 from traces.evidence.retention import retention_delete
@@ -466,7 +466,13 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         # writer, so their row locks are held for as short a time as possible.
         event_counts_add(
             (
-                (e.timestamp, e.actor.type.value if e.actor else "", e.outcome.value)
+                (
+                    e.timestamp,
+                    e.actor.type.value if e.actor else "",
+                    e.outcome.value,
+                    e.event_type,
+                    e.decision.risk_level.value if e.decision and e.decision.risk_level else "",
+                )
                 for e in ordered
             ),
             using=db,
@@ -548,7 +554,7 @@ def trace_index_stored(*, events: Iterable[EventRecord], using: str | None = Non
     with transaction.atomic(using=db):
         search_index_add([_search_document(row) for row in rows], using=db)
         event_counts_add(
-            [(row.effective_at, row.actor_type, row.outcome) for row in rows], using=db
+            [tuple(getattr(row, field) for field in event_key_fields) for row in rows], using=db
         )
         seal_request(kind=SealKind.EVENT, keys=[row.pk for row in rows], using=db)
 

@@ -1,4 +1,4 @@
-"""Hourly event counts: kept exact by the services, rebuilt and checked on demand."""
+"""Event counts (hourly and by type): kept exact by the services, rebuilt and checked on demand."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from traces import TraceBuilder, TraceEvent, TraceValidationError
 from traces.counts import (
     CountDifference,
+    CountRows,
+    TypeCountDifference,
     UTCFloor,
     event_counts_add,
     event_counts_differences,
@@ -22,7 +24,7 @@ from traces.counts import (
     event_counts_remove,
     hour_of,
 )
-from traces.models import EventRecord, HourlyEventCount
+from traces.models import EventRecord, EventTypeCount, HourlyEventCount
 from traces.services import trace_delete, trace_record, trace_record_many, trace_update_text
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,7 @@ def _event(
     actor: str | None = "user",
     outcome: str = "success",
     parent: str | None = None,
+    risk: str | None = None,
 ) -> TraceEvent:
     builder = TraceBuilder("order.created", "Order placed").at(when).with_outcome(outcome)
     if actor == "user":
@@ -46,6 +49,8 @@ def _event(
         builder.by_compute("job-1", "Nightly", service_name="warehouse")
     if parent is not None:
         builder.child_of(parent)
+    if risk is not None:
+        builder.because("Checked").with_risk(risk)
     return builder.build()
 
 
@@ -54,6 +59,15 @@ def _stored() -> dict[tuple[datetime, str, str], int]:
         (hour, actor_type, outcome): n
         for hour, actor_type, outcome, n in HourlyEventCount.objects.values_list(
             "hour", "actor_type", "outcome", "event_count"
+        )
+    }
+
+
+def _by_type() -> dict[tuple[str, str, str, str], int]:
+    return {
+        row[:-1]: row[-1]
+        for row in EventTypeCount.objects.values_list(
+            "event_type", "actor_type", "outcome", "risk_level", "event_count"
         )
     }
 
@@ -86,6 +100,29 @@ def test_record_counts_each_event_in_its_hour_actor_type_and_outcome():
         (T0, "user", "failure"): 1,
         (T0, "", "success"): 1,
     }
+    assert event_counts_differences() == []
+
+
+def test_record_counts_each_event_by_type_actor_type_outcome_and_risk():
+    """All time: the same four values add up whatever the hour; any other value is its own row."""
+    trace_record(event=_event(T0, risk="high"))
+    trace_record_many(
+        events=[
+            _event(T0 + timedelta(days=30), risk="high"),
+            _event(T0, risk="low"),
+            _event(T0, actor=None),
+            _event(T0, actor="ai_agent", outcome="failure"),
+        ]
+    )
+    assert _by_type() == {
+        ("order.created", "user", "success", "high"): 2,
+        ("order.created", "user", "success", "low"): 1,
+        ("order.created", "", "success", ""): 1,
+        ("order.created", "ai_agent", "failure", ""): 1,
+    }
+    root = EventRecord.objects.get(risk_level="low")
+    trace_delete(event_ids=[root.pk])
+    assert ("order.created", "user", "success", "low") not in _by_type()
     assert event_counts_differences() == []
 
 
@@ -143,9 +180,10 @@ def test_update_text_leaves_the_counts_exact():
 
 def test_remove_never_goes_below_zero():
     """Counts that were short (events never counted) end at zero and are deleted, not negative."""
-    event_counts_add([(T0, "user", "success")], using="default")
-    event_counts_remove([(T0, "user", "success")] * 3, using="default")
+    event_counts_add([(T0, "user", "success", "e", "")], using="default")
+    event_counts_remove([(T0, "user", "success", "e", "")] * 3, using="default")
     assert _stored() == {}
+    assert not EventTypeCount.objects.exists()
 
 
 def test_add_and_remove_nothing_run_no_query(django_assert_num_queries):
@@ -154,14 +192,15 @@ def test_add_and_remove_nothing_run_no_query(django_assert_num_queries):
         event_counts_remove([], using="default")
 
 
-def test_a_batch_costs_one_count_statement():
-    """Counting a batch is one upsert, whatever its size and its spread over hours."""
+def test_a_batch_costs_one_count_statement_per_table():
+    """Counting a batch is one upsert per table, whatever its size and its spread over hours."""
     events = [_event(T0 + timedelta(minutes=17 * n)) for n in range(50)]
     with CaptureQueriesContext(connection) as queries:
         trace_record_many(events=events)
-    touching = [q["sql"] for q in queries if HourlyEventCount._meta.db_table in q["sql"]]
-    assert len(touching) == 1
-    assert "ON CONFLICT" in touching[0]
+    for model in (HourlyEventCount, EventTypeCount):
+        touching = [q["sql"] for q in queries if model._meta.db_table in q["sql"]]
+        assert len(touching) == 1
+        assert "ON CONFLICT" in touching[0]
     assert sum(_stored().values()) == 50
     assert len(_stored()) == 14  # 0 to 833 minutes after T0
 
@@ -179,14 +218,16 @@ def test_differences_find_events_written_around_the_services():
     trace_record(event=_event(T0))
     _bulk_events(T0 + timedelta(minutes=3), T0 + timedelta(minutes=4))
     assert event_counts_differences() == [
-        CountDifference(T0, "system", "success", stored=0, actual=2)
+        CountDifference(T0, "system", "success", stored=0, actual=2),
+        TypeCountDifference("x.y", "system", "success", "", stored=0, actual=2),
     ]
 
 
 def test_differences_find_counts_without_events():
-    event_counts_add([(T0, "compute", "failure")], using="default")
+    event_counts_add([(T0, "compute", "failure", "sync.ran", "low")], using="default")
     assert event_counts_differences() == [
-        CountDifference(T0, "compute", "failure", stored=1, actual=0)
+        CountDifference(T0, "compute", "failure", stored=1, actual=0),
+        TypeCountDifference("sync.ran", "compute", "failure", "low", stored=1, actual=0),
     ]
 
 
@@ -194,9 +235,9 @@ def test_rebuild_recomputes_every_count_from_the_events():
     """Missing counts appear, wrong ones are corrected, counts without events go."""
     trace_record_many(events=[_event(T0), _event(T0 + timedelta(days=40), actor="compute")])
     _bulk_events(T0 + timedelta(minutes=30), T0 + timedelta(hours=5, seconds=1))
-    event_counts_add([(T0 - timedelta(days=1), "user", "skipped")], using="default")
-    event_counts_remove([(T0, "user", "success")], using="default")
-    assert event_counts_rebuild() == 4
+    event_counts_add([(T0 - timedelta(days=1), "user", "skipped", "x.y", "")], using="default")
+    event_counts_remove([(T0, "user", "success", "order.created", "")], using="default")
+    assert event_counts_rebuild() == CountRows(hourly=4, by_type=3)
     assert _stored() == {
         (T0, "user", "success"): 1,
         (T0 + timedelta(days=40), "compute", "success"): 1,
@@ -207,9 +248,10 @@ def test_rebuild_recomputes_every_count_from_the_events():
 
 
 def test_rebuild_of_no_events_empties_the_counts():
-    event_counts_add([(T0, "user", "success")], using="default")
-    assert event_counts_rebuild() == 0
+    event_counts_add([(T0, "user", "success", "e", "")], using="default")
+    assert event_counts_rebuild() == (0, 0)
     assert not HourlyEventCount.objects.exists()
+    assert not EventTypeCount.objects.exists()
 
 
 def test_rebuild_keeps_microsecond_and_hour_boundaries():
@@ -229,8 +271,9 @@ def test_rebuild_keeps_microsecond_and_hour_boundaries():
 
 
 def test_counts_str():
-    event_counts_add([(T0, "", "failure")], using="default")
+    event_counts_add([(T0, "", "failure", "sync.ran", "")], using="default")
     assert str(HourlyEventCount.objects.get()) == "2024-03-10 08:00 no actor failure: 1"
+    assert str(EventTypeCount.objects.get()) == "sync.ran no actor failure no risk: 1"
 
 
 # Property: whatever is recorded and deleted, in whatever batches, the counts are exact.
@@ -271,6 +314,7 @@ def test_property_counts_match_the_events(db, steps):
             stored_ids = [str(pk) for pk in EventRecord.objects.values_list("pk", flat=True)]
     assert event_counts_differences() == []
     assert sum(_stored().values()) == EventRecord.objects.count()
+    assert sum(_by_type().values()) == EventRecord.objects.count()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -287,6 +331,19 @@ def test_migration_counts_the_events_already_stored():
         (T0, "system", "success"): 2,
         (T0 + timedelta(days=3, hours=7), "system", "success"): 1,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_counts_the_events_already_stored_by_type():
+    """Migrating to 0007 counts the events stored before it by type, as a rebuild would."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("traces", "0006_evidence")])
+    try:
+        _bulk_events(T0, T0 + timedelta(days=3))
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert _by_type() == {("x.y", "system", "success", ""): 2}
 
 
 @pytest.mark.parametrize(

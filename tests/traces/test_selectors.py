@@ -103,6 +103,30 @@ def test_event_stats_on_a_filtered_queryset(client):
     assert stats["by_event_type"] == {"a": 1}
 
 
+@pytest.mark.parametrize("with_decisions", [True, False])
+def test_event_stats_of_every_event_read_from_the_counts_match_the_events(client, with_decisions):
+    """Without a queryset the counts by type answer; they equal grouping the events themselves."""
+    for n in range(25):
+        builder = client.trace(f"kind.{n % 7}", "x").at(T0 + timedelta(minutes=n))
+        if n % 3:
+            builder.by_ai(f"ai-{n % 2}", "AI").because("why").with_risk(
+                ["low", "high", "critical"][n % 3]
+            )
+        if n % 5 == 0:
+            builder.failed("boom")
+        if n % 4 == 0:
+            builder.requires_approval()
+        client_id = builder.record()
+        if n % 9 == 0:
+            trace_delete(event_ids=[client_id])
+    client.trace("decision.approved", "trail").by_user("alice", "Alice").record()
+    from_counts = event_stats(with_decisions=with_decisions)
+    grouped = event_stats(EventRecord.objects.all(), with_decisions=with_decisions)
+    assert from_counts == grouped
+    assert from_counts["total_events"] == (23 if with_decisions else 22)
+    assert len(from_counts["by_event_type"]) == (8 if with_decisions else 7)
+
+
 def test_event_stats_empty():
     stats = event_stats()
     assert stats["total_events"] == 0

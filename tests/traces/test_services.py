@@ -207,7 +207,7 @@ def test_trace_record_many_query_count_is_set_based(django_assert_max_num_querie
     """
     for size in (1, 20):
         events = [_event(requires_approval=()) for _ in range(size)]
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(15):
             trace_record_many(events=events)
     assert EventRecord.objects.count() == 21
     assert Decision.objects.count() == 21

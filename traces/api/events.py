@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.utils.http import urlencode
 from ninja import Router
 
@@ -40,13 +41,14 @@ from traces.api.schemas import (
 )
 from traces.evidence.verification import event_proof
 from traces.feedback import FeedbackError, event_feedback_record
-from traces.filters import KnownAtForm
+from traces.filters import TIME_PRESETS, KnownAtForm
 from traces.formats.exports import event_export
 from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import search_ranked_ids
 from traces.selectors import (
+    actor_event_stats,
     actor_shown,
     can_view_decisions,
     event_chain,
@@ -477,20 +479,39 @@ def object_history_view(request: HttpRequest, object_type: str, object_id: str) 
     )
 
 
-@router.get("/actors/{actor_type}/{actor_id}", response={200: ActorOut, **ERRORS})
+ACTOR_PERIOD_PARAMETER = {
+    "name": "period",
+    "in": "query",
+    "required": False,
+    "description": "Count only this look-back window (default: the actor's whole history).",
+    "schema": {"type": "string", "enum": list(TIME_PRESETS)},
+}
+
+
+@router.get(
+    "/actors/{actor_type}/{actor_id}",
+    response={200: ActorOut, **ERRORS},
+    openapi_extra={"parameters": [ACTOR_PERIOD_PARAMETER]},
+)
 def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonResponse:
-    """The actor and a summary of its events."""
+    """The actor and a summary of its latest events (at most ``ACTOR_STATS_LIMIT``).
+
+    ``summary.capped`` is true when the actor has more events (in the period)
+    than were counted.
+    """
     principal = require(request, Scope.EVENTS_READ)
+    period = request.GET.get("period") or None
+    if period is not None and period not in TIME_PRESETS:
+        raise ApiError(400, "bad_parameter", f"period must be one of {', '.join(TIME_PRESETS)}.")
     if actor_type not in {member.value for member in ActorType} or "\x00" in actor_id:
         raise ApiError(404, "not_found", "No actor has this type and id.")
     record = ActorRecord.objects.filter(actor_type=actor_type, actor_id=actor_id).first()
     if record is None or not actor_shown(record, with_decisions=_with_decisions(principal)):
         raise ApiError(404, "not_found", "No actor has this type and id.")
-    summary = event_stats(
-        EventRecord.objects.filter(actor=record), with_decisions=_with_decisions(principal)
-    )
+    since = None if period is None else timezone.now() - TIME_PRESETS[period][1]
+    summary = actor_event_stats(record, since=since, with_decisions=_with_decisions(principal))
     return JsonResponse(
-        {"actor": actor_from_record(record).to_dict(), "summary": summary},
+        {"actor": actor_from_record(record).to_dict(), "summary": {**summary, "period": period}},
         encoder=TraceJSONEncoder,
     )
 

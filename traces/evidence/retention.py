@@ -24,7 +24,7 @@ from django.utils import timezone
 from decision_trace.validation import check_event_id, check_text
 from decisioning.appendonly import retention_window
 from decisioning.models import Decision, DecisionTransition
-from traces.counts import EventKey, event_counts_remove
+from traces.counts import EventKey, event_counts_remove, event_key_fields
 from traces.evidence.models import EventCorrection, LogEntry, LogHead, PrunedEntry, SealKind
 from traces.models import EventRecord
 from traces.search import search_index_remove
@@ -33,13 +33,8 @@ __all__ = ["retention_delete"]
 
 
 def _counted(events: QuerySet[EventRecord]) -> dict[uuid.UUID, EventKey]:
-    """Each event's id with what its hourly count is keyed on."""
-    return {
-        pk: (when, actor_type, outcome)
-        for pk, when, actor_type, outcome in events.values_list(
-            "pk", "effective_at", "actor_type", "outcome"
-        )
-    }
+    """Each event's id with what its counts are keyed on."""
+    return {row[0]: row[1:] for row in events.values_list("pk", *event_key_fields)}
 
 
 def _mark_pruned(kind: SealKind, keys: list[str], *, reason: str, using: str) -> None:

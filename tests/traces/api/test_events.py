@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -248,6 +249,42 @@ def test_actor_detail_and_unknown_actor(api):
     assert answer["summary"]["total_events"] == 2
     assert api.get("/api/v1/actors/ai_agent/nobody").status_code == 404
     assert api.get("/api/v1/actors/robot/pricing-ai").status_code == 404
+
+
+def test_actor_summary_counts_its_latest_events_and_says_when_capped(api, monkeypatch):
+    """The summary covers the actor's latest ACTOR_STATS_LIMIT events (in the period, if given)."""
+    from django.utils import timezone
+
+    from traces import selectors
+
+    payloads = _seed(api)
+    recent = event_payload(event_type="price.checked")
+    recent["timestamp"] = (timezone.now() - timedelta(minutes=5)).isoformat()
+    _post(api, recent, 201)
+    whole = api.get("/api/v1/actors/ai_agent/pricing-ai").json()["summary"]
+    assert whole["total_events"] == 3
+    assert whole["by_event_type"] == {"order.created": 1, "order.paid": 1, "price.checked": 1}
+    assert whole["first_event_at"] == payloads[0]["timestamp"]
+    assert (whole["capped"], whole["period"], whole["since"]) == (False, None, None)
+    hour = api.get("/api/v1/actors/ai_agent/pricing-ai", {"period": "1h"}).json()["summary"]
+    assert hour["total_events"] == 1
+    assert hour["by_event_type"] == {"price.checked": 1}
+    assert hour["period"] == "1h"
+    assert hour["since"] is not None
+    monkeypatch.setattr(selectors, "ACTOR_STATS_LIMIT", 2)
+    capped = api.get("/api/v1/actors/ai_agent/pricing-ai").json()["summary"]
+    assert capped["capped"] is True
+    assert capped["total_events"] == 2
+    assert capped["first_event_at"] == payloads[1]["timestamp"]
+
+
+@pytest.mark.parametrize("period", ["1y", "24H", "7d\x00", "x" * 10_000, "30d;DROP", " 7d"])
+def test_actor_summary_refuses_an_unknown_period(api, period):
+    _seed(api)
+    answer = api.get("/api/v1/actors/ai_agent/pricing-ai", {"period": period})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "bad_parameter"
+    assert "period must be one of 1h, 24h, 7d, 30d" in answer.json()["error"]["message"]
 
 
 def test_search_best_match_first_within_filters(api):

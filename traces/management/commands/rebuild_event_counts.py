@@ -1,4 +1,4 @@
-"""Recompute the dashboard's hourly event counts from the events, or check them."""
+"""Recompute the event counts (hourly and by type) from the events, or check them."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ SHOWN_DIFFERENCES = 20
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hourly event counts the dashboard reads, from the stored events, in "
-        "one transaction. The recording services keep them exact; run this after events "
-        "were written another way (bulk_create, raw SQL, a restored table). With --check, "
-        "change nothing and fail if any count differs from the events."
+        "Recompute the event counts the dashboard (hourly) and stats() (by event type, actor "
+        "type, outcome and risk level) read, from the stored events, in one transaction. "
+        "The recording services keep them exact; run this after events were written another "
+        "way (bulk_create, raw SQL, a restored table). With --check, change nothing and fail "
+        "if any count differs from the events."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,21 +41,22 @@ class Command(BaseCommand):
             )
         if not options["check"]:
             rows = event_counts_rebuild(using=database)
-            self.stdout.write(f"Rebuilt the hourly event counts: {rows} row(s).")
+            self.stdout.write(
+                f"Rebuilt the event counts: {rows.hourly} hourly row(s), "
+                f"{rows.by_type} row(s) by type."
+            )
             return
         differences = event_counts_differences(using=database)
         if not differences:
-            self.stdout.write("The hourly event counts match the events.")
+            self.stdout.write("The event counts match the events.")
             return
         for difference in differences[:SHOWN_DIFFERENCES]:
             self.stdout.write(
-                f"{difference.hour:%Y-%m-%d %H}:00 UTC "
-                f"{difference.actor_type or '(no actor)'} {difference.outcome}: "
-                f"stored {difference.stored}, events {difference.actual}"
+                f"{difference.describe()}: stored {difference.stored}, events {difference.actual}"
             )
         if len(differences) > SHOWN_DIFFERENCES:
             self.stdout.write(f"... and {len(differences) - SHOWN_DIFFERENCES} more.")
         raise CommandError(
-            f"{len(differences)} hourly count(s) differ from the events; "
+            f"{len(differences)} event count(s) differ from the events; "
             "run 'manage.py rebuild_event_counts' to recompute them."
         )
