@@ -213,18 +213,21 @@ def _db(using: str | None) -> str:
     return using or router.db_for_read(EventRecord)
 
 
-def search_index_add(documents: list[dict[str, Any]], *, using: str) -> None:
+def search_index_add(documents: Iterable[dict[str, Any]], *, using: str, count: int) -> None:
     """Insert the search documents (``{"event_id", "body"}`` dicts) and index them.
 
-    On SQLite the FTS5 rows take the ids the documents were given; on
-    PostgreSQL the generated ``tsvector`` column follows the row by itself.
+    ``count`` documents: a generator's are streamed to PostgreSQL as they are made
+    (``traces.bulk.write_rows``). On SQLite the FTS5 rows take the ids the
+    documents were given; on PostgreSQL the generated ``tsvector`` column
+    follows the row by itself.
     """
-    if not documents:
+    if not count:
         return
     connection = connections[using]
     if connection.vendor != "sqlite":
-        write_rows(EventSearchDocument, documents, using=using, with_pk=False)
+        write_rows(EventSearchDocument, documents, using=using, with_pk=False, count=count)
         return
+    documents = list(documents)
     ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -10,7 +10,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from graphlib import CycleError, TopologicalSorter
@@ -18,8 +18,6 @@ from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from decision_trace.exceptions import (
@@ -34,10 +32,10 @@ from decisioning.conf import get_default_due_in
 from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import (
     COPY_MIN_ROWS,
-    RowBatch,
     insert_rows_returning,
     max_query_params,
     statement_pipeline,
+    write_rows,
 )
 from traces.counts import event_counts_add, event_key_fields
 from traces.evidence.corrections import event_correct
@@ -46,6 +44,7 @@ from traces.evidence.retention import retention_delete
 from traces.evidence.sealing import seal_request
 from traces.mapping import actor_row, event_row, object_row, search_body
 from traces.models import ActorRecord, EventRecord, EventTag, TrackedObjectRecord
+from traces.rows import fetch_values_in
 from traces.rules.engine import (
     LoadedRule,
     RuleSet,
@@ -78,6 +77,7 @@ ACTOR_SEEN_RESOLUTION = timedelta(minutes=1)
 _ACTOR_FIELDS = ("name", "email", "role", "model", "version", "service_name", "job_id", "metadata")
 _ACTOR_DETAILS = ("actor_type", "actor_id", *_ACTOR_FIELDS)
 _ACTOR_UPDATE_FIELDS = [*_ACTOR_FIELDS, "last_seen_at"]
+_ACTOR_READ = ("id", "last_seen_at", *_ACTOR_DETAILS)
 
 
 def _db(using: str | None) -> str:
@@ -218,13 +218,11 @@ def _upsert_actors(
     step = len(ids) if connection.vendor == "postgresql" else max_query_params(db) - 1
     for start in range(0, len(ids), max(step, 1)):
         chunk = ids[start : start + step]
-        stored = ActorRecord.objects.using(db)
-        if connection.vendor == "postgresql":
-            match = RawSQL("actor_id = ANY(%s)", [chunk], output_field=BooleanField())
-            stored = stored.alias(wanted=match).filter(wanted=True)
-        else:
-            stored = stored.filter(actor_id__in=chunk)
-        for values in stored.values("id", "last_seen_at", *_ACTOR_DETAILS):
+        # The SELECT is compiled once per connection (fetch_values_in), not per write.
+        keys = ("SELECT UNNEST(%s::text[])", [chunk]) if connection.vendor == "postgresql" else chunk
+        for values in fetch_values_in(
+            ActorRecord, _ACTOR_READ, field="actor_id", keys=keys, order_by=["id"], using=db
+        ):
             key = (values["actor_type"], values["actor_id"])
             row = wanted.get(key)
             if row is not None and all(row[f] == values[f] for f in _ACTOR_DETAILS):
@@ -391,14 +389,9 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
     # A small write (below COPY's threshold in every table: record()) runs in one
     # pipeline on PostgreSQL: the review rules' SELECT travels with the actors', and the
     # inserts after them go together (see traces.bulk.statement_pipeline).
-    small = all(
-        count < COPY_MIN_ROWS
-        for count in (
-            len(items),
-            sum(len(event.objects) for event in items),
-            sum(len(event.tags) for event in items),
-        )
-    )
+    objects_count = sum(len(event.objects) for event in items)
+    tags_count = sum(len(event.tags) for event in items)
+    small = all(count < COPY_MIN_ROWS for count in (len(items), objects_count, tags_count))
     with (
         transaction.atomic(using=db),
         statement_pipeline(db) if small else nullcontext(False) as pipelined,
@@ -409,49 +402,71 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         stale: list[int] = []
         actors = _upsert_actors(items, db, stale)
         recorded_at = timezone.now()
-        # Rows become parameter lists as they are made (RowBatch), so no dict per
-        # row outlives its event.
-        rows = RowBatch(EventRecord, using=db)
-        objects = RowBatch(TrackedObjectRecord, using=db, with_pk=False)
-        tags = RowBatch(EventTag, using=db, with_pk=False)
-        documents = []
         pending = DecisionOutcome.PENDING.value
         # The enabled review rules: one query per batch, then no query per event.
         rules = rules_ready() if rules_ready is not None else rules_load(using=db)
         needing: list[tuple[TraceEvent, LoadedRule | None]] = []
-        for event in ordered:
-            root_id, depth = positions[event.id]
-            # A root's id is its root id, already parsed.
-            event_id = root_id if depth == 0 else uuid.UUID(event.id)
-            decision = event.decision
-            actor = event.actor
-            rule = rule_for(rules, event) if rules else None
-            asks = decision is not None and decision.requires_approval
-            if rule is not None or asks:
-                needing.append((event, rule))
-            row = event_row(
-                event,
-                event_id=event_id,
-                actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
-                root_id=root_id,
-                depth=depth,
-                approval_status=pending if rule is not None or asks else "",
-                recorded_at=recorded_at,
-            )
-            if rule is not None:
-                row["requires_approval"] = True
-            rows.add(row)
-            for position, obj in enumerate(event.objects):
-                objects.add(object_row(obj, event_id=event_id, position=position))
-            for tag in event.tags:
-                tags.add({"event_id": event_id, "tag": tag})
-            documents.append({"event_id": event_id, "body": search_body(event)})
+        event_ids: list[uuid.UUID] = []
+
+        def event_rows() -> Iterator[dict[str, Any]]:
+            # Also fills event_ids and needing, as the rows are written.
+            for event in ordered:
+                root_id, depth = positions[event.id]
+                # A root's id is its root id, already parsed.
+                event_id = root_id if depth == 0 else uuid.UUID(event.id)
+                event_ids.append(event_id)
+                decision = event.decision
+                actor = event.actor
+                rule = rule_for(rules, event) if rules else None
+                asks = decision is not None and decision.requires_approval
+                if rule is not None or asks:
+                    needing.append((event, rule))
+                row = event_row(
+                    event,
+                    event_id=event_id,
+                    actor_pk=actors[(actor.type.value, actor.id)] if actor else None,
+                    root_id=root_id,
+                    depth=depth,
+                    approval_status=pending if rule is not None or asks else "",
+                    recorded_at=recorded_at,
+                )
+                if rule is not None:
+                    row["requires_approval"] = True
+                yield row
+
         _touch_actors(stale, recorded_at, db)
-        rows.write()
+        # Each table's rows are made as they are written: on PostgreSQL a large batch
+        # streams them into COPY, so the server stores the first while the next are made.
+        write_rows(EventRecord, event_rows(), using=db, count=len(ordered))
         seal_request(kind=SealKind.EVENT, keys=(event.id for event in ordered), using=db)
-        objects.write()
-        tags.write()
-        search_index_add(documents, using=db)
+        written = list(zip(ordered, event_ids, strict=True))
+        write_rows(
+            TrackedObjectRecord,
+            (
+                object_row(obj, event_id=event_id, position=position)
+                for event, event_id in written
+                for position, obj in enumerate(event.objects)
+            ),
+            using=db,
+            with_pk=False,
+            count=objects_count,
+        )
+        write_rows(
+            EventTag,
+            (
+                {"event_id": event_id, "tag": tag}
+                for event, event_id in written
+                for tag in event.tags
+            ),
+            using=db,
+            with_pk=False,
+            count=tags_count,
+        )
+        search_index_add(
+            ({"event_id": event_id, "body": search_body(event)} for event, event_id in written),
+            using=db,
+            count=len(written),
+        )
         decisions = _approval_decisions(needing, db, recorded_at)
         if decisions:
             Decision.objects.using(db).bulk_create(decisions)
@@ -552,7 +567,7 @@ def trace_index_stored(*, events: Iterable[EventRecord], using: str | None = Non
     rows = list(events)
     db = _db(using)
     with transaction.atomic(using=db):
-        search_index_add([_search_document(row) for row in rows], using=db)
+        search_index_add([_search_document(row) for row in rows], using=db, count=len(rows))
         event_counts_add(
             [tuple(getattr(row, field) for field in event_key_fields) for row in rows], using=db
         )

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from traces.bulk import insert_rows, insert_rows_returning, max_query_params
-from traces.models import ActorRecord, EventRecord, EventTag
+from traces.bulk import (
+    COPY_MIN_ROWS,
+    insert_rows,
+    insert_rows_returning,
+    max_query_params,
+    write_rows,
+)
+from traces.models import ActorRecord, EventRecord, EventTag, HourlyEventCount
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +114,33 @@ def test_insert_rows_refuses_what_json_cannot_store():
     with pytest.raises(TypeError, match="not JSON serializable"):
         insert_rows(EventRecord, [{**row, "data": {"when": object()}}], using="default")
     assert not EventRecord.objects.filter(pk=pk).exists()
+
+
+def _count_rows(n: int) -> Iterator[dict[str, object]]:
+    for i in range(n):
+        yield {"hour": WHEN, "actor_type": "user", "outcome": f"o{i}", "event_count": i + 1}
+
+
+@pytest.mark.parametrize("n", [1, COPY_MIN_ROWS - 1, COPY_MIN_ROWS, 1_200])
+def test_write_rows_takes_a_generator_with_its_count(n):
+    """Made as they are written (streamed into COPY on PostgreSQL from COPY_MIN_ROWS rows)."""
+    with transaction.atomic():
+        write_rows(HourlyEventCount, _count_rows(n), using="default", with_pk=False, count=n)
+    stored = HourlyEventCount.objects.order_by("event_count")
+    assert list(stored.values_list("event_count", flat=True)) == list(range(1, n + 1))
+    assert stored.first().hour == WHEN
+
+
+@pytest.mark.parametrize("n", [COPY_MIN_ROWS - 1, COPY_MIN_ROWS, 1_200])
+def test_write_rows_stops_when_its_rows_fail_and_leaves_nothing(n):
+    """An exception raised while the rows are made aborts the write; nothing is kept."""
+
+    def failing() -> Iterator[dict[str, object]]:
+        yield from _count_rows(n - 1)
+        raise ValueError("row maker broke")
+
+    with pytest.raises(ValueError, match="row maker broke"), transaction.atomic():
+        write_rows(HourlyEventCount, failing(), using="default", with_pk=False, count=n)
+    assert not HourlyEventCount.objects.exists()
+    write_rows(HourlyEventCount, _count_rows(1), using="default", with_pk=False, count=1)
+    assert HourlyEventCount.objects.count() == 1

@@ -424,10 +424,13 @@ def test_an_id_already_stored_is_found_without_ordering_the_table():
     assert all("ORDER BY" not in sql for sql in probes), probes
 
 
-@pytest.mark.parametrize("size", [1, 3, 49])
-def test_a_small_write_that_fails_in_the_pipeline_writes_nothing(size):
-    """Below COPY's threshold the inserts are pipelined on PostgreSQL: a duplicate id found
-    by the server only when the block ends is still refused, and nothing is left behind."""
+@pytest.mark.parametrize("size", [1, 3, 49, 50, 120])
+def test_a_write_that_fails_on_the_server_writes_nothing(size):
+    """A duplicate id found by the server only late is still refused, nothing left behind.
+
+    Below COPY's threshold the inserts are pipelined on PostgreSQL (found when the
+    block ends); from it the rows are streamed into COPY (found as the last row arrives).
+    """
     stored = _event()
     trace_record(event=stored)
     before = _counts()

@@ -125,7 +125,7 @@ def event_correct(
         body = document_body(
             row.description, row.reasoning, row.alternatives, row.rejection_reasons
         )
-        search_index_add([{"event_id": pk, "body": body}], using=db)
+        search_index_add([{"event_id": pk, "body": body}], using=db, count=1)
         seal_request(kind=SealKind.CORRECTION, keys=[correction.pk], using=db)
     return correction
 
