@@ -219,7 +219,8 @@ def _upsert_actors(
     for start in range(0, len(ids), max(step, 1)):
         chunk = ids[start : start + step]
         # The SELECT is compiled once per connection (fetch_values_in), not per write.
-        keys = ("SELECT UNNEST(%s::text[])", [chunk]) if connection.vendor == "postgresql" else chunk
+        postgres = connection.vendor == "postgresql"
+        keys = ("SELECT UNNEST(%s::text[])", [chunk]) if postgres else chunk
         for values in fetch_values_in(
             ActorRecord, _ACTOR_READ, field="actor_id", keys=keys, order_by=["id"], using=db
         ):
