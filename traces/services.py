@@ -32,6 +32,7 @@ from decisioning.conf import get_default_due_in
 from decisioning.models import Decision, DecisionOutcome
 from traces.bulk import (
     COPY_MIN_ROWS,
+    cyclic_gc_paused,
     insert_rows_returning,
     max_query_params,
     statement_pipeline,
@@ -394,6 +395,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
     tags_count = sum(len(event.tags) for event in items)
     small = all(count < COPY_MIN_ROWS for count in (len(items), objects_count, tags_count))
     with (
+        nullcontext() if small else cyclic_gc_paused(),
         transaction.atomic(using=db),
         statement_pipeline(db) if small else nullcontext(False) as pipelined,
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 
 from traces.bulk import (
     COPY_MIN_ROWS,
+    cyclic_gc_paused,
     insert_rows,
     insert_rows_returning,
     max_query_params,
@@ -144,3 +146,40 @@ def test_write_rows_stops_when_its_rows_fail_and_leaves_nothing(n):
     assert not HourlyEventCount.objects.exists()
     write_rows(HourlyEventCount, _count_rows(1), using="default", with_pk=False, count=1)
     assert HourlyEventCount.objects.count() == 1
+
+
+def test_cyclic_gc_paused_for_a_block_and_restored_even_on_error():
+    """Off inside, back on after (also after an exception); left off if it was off."""
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        assert not gc.isenabled()
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_large_batch_is_written_with_the_collector_paused_and_restores_it():
+    """record_many() of COPY_MIN_ROWS events or more pauses the collector; it is on after."""
+    from traces import TraceBuilder
+    from traces.services import trace_record_many
+
+    seen: list[bool] = []
+    events = [TraceBuilder("x.y", "x").by_system("s").build() for _ in range(COPY_MIN_ROWS)]
+    with connection.execute_wrapper(
+        lambda execute, *args: seen.append(gc.isenabled()) or execute(*args)
+    ):
+        trace_record_many(events=events)
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
