@@ -62,6 +62,14 @@ def test_review_tab_counts_live_queue_only():
     assert review_tab_counts() == {"pending": 2, "deferred": 0, "escalated": 1}
 
 
+def test_review_tab_counts_stop_at_the_cap_in_one_query(django_assert_num_queries):
+    """Each tab counted up to ``cap`` (the pages show "1000+"), all three in one query."""
+    DecisionFactory.create_batch(4)
+    DecisionFactory.create_batch(2, outcome="deferred")
+    with django_assert_num_queries(1):
+        assert review_tab_counts(cap=3) == {"pending": 3, "deferred": 2, "escalated": 0}
+
+
 def test_review_decision_types_distinct_and_sorted(django_assert_num_queries):
     """Distinct decision types, alphabetically, in one query."""
     DecisionFactory(decision_type="b_type")
@@ -138,3 +146,10 @@ def test_review_filterset_defaults_to_pending():
     assert filterset.is_valid()
     assert filterset.form.cleaned_data["tab"] == "pending"
     assert list(filterset.qs) == [pending]
+
+
+@pytest.mark.parametrize(("n", "shown"), [(0, ">0<"), (999, ">999<"), (1_000, ">1000+<")])
+def test_a_tab_count_at_the_cap_reads_as_a_lower_bound(n, shown):
+    from django.template.loader import render_to_string
+
+    assert shown in render_to_string("traces/_review_tab_count.html", {"key": "pending", "n": n})
