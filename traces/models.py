@@ -303,16 +303,9 @@ class EventSearchDocument(models.Model):
         return f"search text of {self.event_id}"
 
 
-class HourlyEventCount(models.Model):
-    """How many stored events fall in one UTC hour with one actor type and one outcome.
+class CountedEvents(models.Model):
+    """What both event counts are keyed on besides their own dimensions."""
 
-    Written only by ``traces.counts`` inside the services' transactions (record
-    adds, delete subtracts; a count that reaches zero is deleted), so the rows
-    always sum to the events table. ``rebuild_event_counts`` recomputes them
-    after events were written by other means (``bulk_create``, raw SQL).
-    """
-
-    hour = models.DateTimeField(help_text="Start of the UTC hour.")
     actor_type = models.CharField(
         max_length=20,
         choices=choices(ActorType),
@@ -322,6 +315,21 @@ class HourlyEventCount(models.Model):
     outcome = models.CharField(
         max_length=20, choices=choices(EventOutcome), help_text="The events' outcome."
     )
+
+    class Meta:
+        abstract = True
+
+
+class HourlyEventCount(CountedEvents):
+    """How many stored events fall in one UTC hour with one actor type and one outcome.
+
+    Written only by ``traces.counts`` inside the services' transactions (record
+    adds, delete subtracts; a count that reaches zero is deleted), so the rows
+    always sum to the events table. ``rebuild_event_counts`` recomputes them
+    after events were written by other means (``bulk_create``, raw SQL).
+    """
+
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
     event_count = models.PositiveBigIntegerField(help_text="Events in this hour, type, outcome.")
 
     class Meta:
@@ -338,7 +346,7 @@ class HourlyEventCount(models.Model):
         return f"{self.hour:%Y-%m-%d %H}:00 {who} {self.outcome}: {self.event_count}"
 
 
-class EventTypeCount(models.Model):
+class EventTypeCount(CountedEvents):
     """How many stored events have one event type, actor type, outcome and risk level.
 
     All time, no hours: what ``stats()`` and ``GET /api/v1/stats`` read instead
@@ -348,15 +356,6 @@ class EventTypeCount(models.Model):
     """
 
     event_type = models.CharField(max_length=100, help_text="The events' type.")
-    actor_type = models.CharField(
-        max_length=20,
-        choices=choices(ActorType),
-        blank=True,
-        help_text="The events' actor type; empty for events without an actor.",
-    )
-    outcome = models.CharField(
-        max_length=20, choices=choices(EventOutcome), help_text="The events' outcome."
-    )
     risk_level = models.CharField(
         max_length=10, choices=choices(RiskLevel), blank=True, help_text="The events' risk level."
     )
