@@ -38,7 +38,7 @@ from traces.eventreads import (
 from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import event_from_values
 from traces.models import EventRecord
-from traces.search import search_ranked_ids
+from traces.search import SEARCH_MATCH_LIMIT, search_ranked_ids
 from traces.selectors import event_filter, event_stats
 from traces.services import trace_record_receipts
 
@@ -112,7 +112,10 @@ class InProcessTransport:
 
     def search(self, text: str, *, limit: int, filters: QueryFilters) -> list[TraceEvent]:
         queryset = event_filter(**filters, using=self.using) if filters else None
-        ids = search_ranked_ids(text, queryset, limit=limit, using=self.using)
+        # Ranked among the most recently recorded matches, as the web UI's best match.
+        ids = search_ranked_ids(
+            text, queryset, limit=limit, using=self.using, match_limit=SEARCH_MATCH_LIMIT
+        )
         if not ids:
             return []
         known_at = filters.get("known_at")

@@ -388,6 +388,35 @@ def test_client_search_with_filters(client):
     assert [e.id for e in client.search("zebra", actor_types=["ai_agent"])] == [ai]
 
 
+def test_client_search_ranks_the_most_recent_matches_when_there_are_more(client, monkeypatch):
+    """Past SEARCH_MATCH_LIMIT matches, only the most recently recorded ones are ranked."""
+    import traces.client
+
+    monkeypatch.setattr(traces.client, "SEARCH_MATCH_LIMIT", 2)
+    oldest = client.trace("a", "zebra zebra zebra zebra").record()
+    newer = [client.trace("a", f"zebra {n}").record() for n in range(2)]
+    found = [e.id for e in client.search("zebra")]
+    assert sorted(found) == sorted(newer)
+    assert oldest not in found
+
+
+def test_api_search_ranks_the_most_recent_matches_when_there_are_more(client, monkeypatch):
+    """The API's /search has the same bound (the in-process client and the API agree)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    import traces.api.events
+
+    monkeypatch.setattr(traces.api.events, "SEARCH_MATCH_LIMIT", 2)
+    oldest = client.trace("a", "zebra zebra zebra zebra").record()
+    newer = [client.trace("a", f"zebra {n}").record() for n in range(2)]
+    web = Client()
+    web.force_login(get_user_model().objects.create_superuser("s", "s@example.com", "pw"))
+    found = [e["id"] for e in web.get("/api/v1/search", {"q": "zebra"}).json()["results"]]
+    assert sorted(found) == sorted(newer)
+    assert oldest not in found
+
+
 def test_span_plain_record_inside_is_its_child(client):
     """A plain trace().record() inside an open span becomes the span's child."""
     with client.span("workflow.run") as span:

@@ -46,7 +46,7 @@ from traces.formats.exports import event_export
 from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
-from traces.search import search_ranked_ids
+from traces.search import SEARCH_MATCH_LIMIT, search_ranked_ids
 from traces.selectors import (
     actor_event_stats,
     actor_shown,
@@ -527,6 +527,9 @@ def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonRe
 def search(request: HttpRequest) -> HttpResponseBase:
     """Full-text search, best match first, within the ``/events`` filters.
 
+    Ranked among the 10,000 most recently recorded matches when there are more
+    (``SEARCH_MATCH_LIMIT``, as the web UI's best match).
+
     As a file (``format=csv|jsonl``): every match, newest first.
     """
     principal = require(request, Scope.EVENTS_READ)
@@ -539,7 +542,12 @@ def search(request: HttpRequest) -> HttpResponseBase:
         )
         return file_response(chunks, export_format, "search")
     try:
-        ids = search_ranked_ids(request.GET.get("q", ""), queryset, limit=limit_of(request))
+        ids = search_ranked_ids(
+            request.GET.get("q", ""),
+            queryset,
+            limit=limit_of(request),
+            match_limit=SEARCH_MATCH_LIMIT,
+        )
     except TraceValidationError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
     rows = (

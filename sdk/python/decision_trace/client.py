@@ -533,7 +533,8 @@ class DecisionTraceClient:
     def search(self, text: str, limit: int = 50, **filters: Any) -> list[TraceEvent]:
         """Full-text search over description, reasoning, alternatives and rejection reasons.
 
-        Best match first. Any text is safe; all its words must match. Keyword
+        Best match first, ranked among the 10,000 most recently recorded
+        matches when there are more. Any text is safe; all its words must match. Keyword
         filters are those of ``query()`` (without paging), e.g.
         ``search("refund", actor_types=["ai_agent"])``.
         """
