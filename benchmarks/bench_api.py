@@ -55,13 +55,19 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 each way")
     parser.add_argument("--gets", type=int, default=50, help="GET requests per measure")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="in process then over HTTP, this many times"
+        "--rounds",
+        type=int,
+        default=1,
+        help="in process then over HTTP, this many times (0: only store the events)",
     )
     parser.add_argument(
         "--salt", type=int, default=time.time_ns(), help="makes this run's event ids new"
     )
     parser.add_argument("--client", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.rounds < 0:
+        parser.error("--rounds must be 0 or more")
+    return args
 
 
 def _payload(rng: random.Random, index: int) -> dict[str, Any]:
@@ -325,6 +331,8 @@ def main() -> None:
 
     stored = _fill(args.events)
     print(f"database: {connection.vendor}; events stored before the run: {stored:,}")
+    if args.rounds == 0:
+        return  # --rounds 0: only fill the database
     token = _token()
     connection.close()
     access_log = Path(args.sqlite_path).parent / "bench_api_access.log"

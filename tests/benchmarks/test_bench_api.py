@@ -37,3 +37,13 @@ def test_bench_api_small_run_reports_every_measure(tmp_path):
         "batch of 1,000 / record_many() (target 60%)",
     ):
         assert line in report
+
+
+def test_bench_api_rounds_zero_only_stores_the_events(tmp_path):
+    """--rounds 0 fills the database and stops (no server, no figures)."""
+    path = f"--sqlite-path={tmp_path / 'bench.sqlite3'}"
+    report = run_python(
+        ["benchmarks/bench_api.py", "--events=40", "--rounds=0", path], env=clean_env()
+    )
+    assert "events stored before the run: 40" in report
+    assert "round 1" not in report
