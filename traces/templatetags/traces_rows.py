@@ -8,22 +8,25 @@ stored text is escaped exactly as the templates did, and the markup is the templ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django import template
 from django.template.defaultfilters import date as date_filter
-from django.template.defaultfilters import timesince_filter, timeuntil_filter
+from django.template.defaultfilters import timesince_filter, timeuntil_filter, urlencode
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from traces.templatetags.traces_ui import (
     actor_badge,
+    approval_caption,
     first_line,
+    object_url,
     outcome_badge,
     percent,
+    proposal_state,
     subject,
     uuid_url,
 )
@@ -31,6 +34,7 @@ from traces.templatetags.traces_ui import (
 register = template.Library()
 
 _EMPTY = SafeString("")
+_DASH = SafeString('<span class="muted">—</span>')
 
 
 def _date(value: datetime | None, fmt: str) -> str:
@@ -447,4 +451,163 @@ def decision_row(decision: Any) -> SafeString:
         by,
         decided_at,
         _join(parts, "\n          "),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def state_diff(
+    context: template.Context,
+    changes: Sequence[Any],
+    event: Any,
+    proposal_reason: Any = "",
+    proposal_by: Any = "",
+) -> SafeString:
+    """An object's state before and after an event, as a table (a proposal's says so)."""
+    if not changes:
+        return SafeString('\n<p class="muted small">No state was recorded.</p>\n')
+    state = proposal_state(event, context.get("show_decisions"))
+    caption = _EMPTY
+    if state == "proposal":
+        caption = SafeString("Proposed change; it needed approval.")
+    elif state == "rejected":
+        decided = getattr(event, "approval_decision", None)
+        decided_by = getattr(decided, "decided_by", None)
+        by = (
+            proposal_by
+            or (_username(decided_by) if decided_by else "")
+            or getattr(event, "approved_by", "")
+        )
+        why = proposal_reason or getattr(decided, "reason", "")
+        caption = format_html(
+            "Proposed, rejected{}{}. Not applied.",
+            format_html(" by {}", by) if by else "",
+            format_html(": “{}”", why) if why else "",
+        )
+    elif state:
+        caption = format_html(
+            "Proposed, {}: not applied yet.",
+            str(event.get_approval_status_display() or "Pending").lower(),
+        )
+    kind_label = "proposed" if state else None
+    rows = format_html_join(
+        "\n    ",
+        '<tr class="diff-{}">\n'
+        '        <th scope="row">{}{}</th>\n'
+        '        <td class="before">{}</td>\n'
+        '        <td class="arrow" aria-hidden="true">→</td>\n'
+        '        <td class="after">{}</td>\n'
+        "      </tr>",
+        (
+            (
+                change.kind,
+                change.key,
+                format_html(' <span class="diff-kind">{}</span>', kind_label or change.kind)
+                if change.kind != "same"
+                else "",
+                _DASH if change.kind == "added" else change.before,
+                _DASH if change.kind == "removed" else change.after,
+            )
+            for change in changes
+        ),
+    )
+    return format_html(
+        '\n<table class="diff{}">\n  {}\n'
+        '  <thead><tr><th scope="col">Field</th><th scope="col">Before</th><th scope="col">'
+        '<span class="visually-hidden">changed to</span></th><th scope="col">{}</th></tr></thead>\n'
+        "  <tbody>\n    {}\n  </tbody>\n</table>\n",
+        " diff-proposal" if state else "",
+        format_html('<caption class="proposal-caption">{}</caption>', caption) if state else "",
+        "Proposed" if state else "After",
+        rows,
+    )
+
+
+def _object_links(objects: Iterable[Any]) -> SafeString:
+    return format_html_join(
+        "",
+        '<a class="object-link" href="{}"><span class="object-kind">{}</span> {}</a>',
+        (
+            (url, obj.get_object_type_display(), obj.object_id)
+            for obj in objects
+            if (url := object_url(obj))
+        ),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def history_entry(context: template.Context, entry: Any) -> SafeString:
+    """One step of an object's history (``<li class="story-step">``): the event, its state
+    change and the other objects it touched."""
+    event = entry.event
+    show_decisions = context.get("show_decisions")
+    request = context.get("request")
+    known_at = request.GET.get("known_at") if request is not None else None
+    href = uuid_url(event.pk, "traces:event_detail")
+    if known_at:
+        href = f"{href}?known_at={urlencode(known_at)}"
+    meta = [
+        format_html("{}\n", actor_badge(event.actor)),
+        format_html("{}\n", outcome_badge(event, show_decisions)),
+    ]
+    if event.risk_level:
+        meta.append(
+            format_html(
+                '<span class="risk risk-{}">Risk {}</span>',
+                event.risk_level,
+                str(event.get_risk_level_display()).lower(),
+            )
+        )
+    if show_decisions and event.approval_status:
+        meta.append(
+            format_html(
+                '<span class="approval approval-{}">{}</span>{}\n',
+                event.approval_status,
+                event.get_approval_status_display(),
+                approval_caption(event),
+            )
+        )
+    parts: list[SafeString] = []
+    if event.reasoning:
+        parts.append(
+            format_html(
+                '<p class="event-why"><span class="why-label">Why</span> {}</p>',
+                first_line(event.reasoning),
+            )
+        )
+    if entry.changes:
+        parts.append(state_diff(context, entry.changes, event))
+    if entry.others:
+        parts.append(
+            format_html(
+                '<p class="event-objects"><span class="muted small">Also touched:</span>\n'
+                "                {}\n              </p>",
+                _object_links(entry.others),
+            )
+        )
+    return format_html(
+        '<li class="story-step">\n'
+        '          <div class="story-marker outcome-{}" aria-hidden="true"></div>\n'
+        '          <article class="card story-card" aria-labelledby="step-{}">\n'
+        '            <div class="story-head">\n'
+        '              <time datetime="{}" title="{} ago">{}</time>\n'
+        '              <code class="event-type">{}</code>\n'
+        "            </div>\n"
+        '            <h2 class="story-title"><a id="step-{}" href="{}">{}</a></h2>\n'
+        '            <div class="event-meta">\n'
+        "              {}\n"
+        "            </div>\n"
+        "            {}\n"
+        "          </article>\n"
+        "        </li>",
+        event.outcome,
+        event.pk,
+        _date(event.effective_at, "c"),
+        timesince_filter(event.effective_at),
+        _date(event.effective_at, "M j, Y H:i:s"),
+        event.event_type,
+        event.pk,
+        href,
+        event.description or event.event_type,
+        _join(meta, "\n              "),
+        _join(parts, "\n            "),
     )
