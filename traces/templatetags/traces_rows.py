@@ -354,9 +354,7 @@ def review_row(context: template.Context, item: Any) -> SafeString:
                 )
             )
         if decision.decided_at:
-            parts.append(
-                format_html('<p class="review-last small">{}</p>', _review_last(decision))
-            )
+            parts.append(format_html('<p class="review-last small">{}</p>', _review_last(decision)))
         event_link = (
             format_html('<a href="{}">Open the event</a> · ', event_url) if event else _EMPTY
         )
