@@ -15,6 +15,8 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import timesince_filter, timeuntil_filter, urlencode
+from django.urls import reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
@@ -609,3 +611,204 @@ def history_entry(context: template.Context, entry: Any) -> SafeString:
         _join(meta, "\n              "),
         _join(parts, "\n            "),
     )
+
+
+def _plain(value: Any) -> str:
+    """A number as ``{% localize off %}`` writes it (SVG coordinates)."""
+    return str(formats.localize(value, use_l10n=False))
+
+
+def _chart_bar(chart: Any, bar: Any) -> SafeString:
+    x, width = _plain(bar.x), _plain(bar.width)
+    parts = [
+        format_html(
+            '<rect class="series series-{}" x="{}" y="{}" width="{}" height="{}">'
+            "<title>{} · {}: {}</title></rect>",
+            segment.series or "none",
+            x,
+            f"{segment.y:.2f}",
+            width,
+            f"{segment.height:.2f}",
+            bar.label,
+            segment.label,
+            _plain(segment.count),
+        )
+        for segment in bar.segments
+    ]
+    if chart.show_totals and bar.total:
+        parts.append(
+            format_html(
+                '<text class="bar-total" x="{}" y="{}" dy="-4" text-anchor="middle">{}</text>',
+                _plain(bar.center),
+                _plain(bar.top),
+                _plain(bar.total),
+            )
+        )
+    if bar.show_label:
+        parts.append(
+            format_html(
+                '<text class="axis-label" x="{}" y="{}" dy="18" text-anchor="middle">{}</text>',
+                _plain(bar.center),
+                _plain(chart.plot_bottom),
+                bar.label,
+            )
+        )
+    return format_html("<g>\n            {}\n          </g>", _join(parts, "\n            "))
+
+
+@register.simple_tag
+def activity_chart(chart: Any, period: Any) -> SafeString:
+    """The dashboard's stacked bar chart as inline SVG (numbers unlocalized, as SVG needs)."""
+    busiest = (
+        format_html(
+            " Busiest {}: {} with {}.",
+            period.unit,
+            chart.busiest.label,
+            _plain(chart.busiest.total),
+        )
+        if chart.busiest
+        else ""
+    )
+    left, right, bottom = (
+        _plain(chart.plot_left),
+        _plain(chart.plot_right),
+        _plain(chart.plot_bottom),
+    )
+    ticks = format_html_join(
+        "\n          ",
+        '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>\n          '
+        '<text class="tick" x="{}" y="{}" dy="4" text-anchor="end">{}</text>',
+        (
+            (
+                left,
+                right,
+                _plain(tick.y),
+                _plain(tick.y),
+                _plain(chart.plot_left - 8),
+                _plain(tick.y),
+                _plain(tick.value),
+            )
+            for tick in chart.ticks
+        ),
+    )
+    return format_html(
+        '<svg class="activity-chart" viewBox="0 0 {} {}" role="img"'
+        ' aria-labelledby="chart-title chart-desc">\n'
+        '        <title id="chart-title">Events per {} by actor type, {}</title>\n'
+        '        <desc id="chart-desc">{} event{} in total.{}{}</desc>\n'
+        "          {}\n"
+        "          {}\n"
+        '        <line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>\n'
+        "      </svg>",
+        _plain(chart.width),
+        _plain(chart.height),
+        period.unit,
+        str(period.label).lower(),
+        _plain(chart.total),
+        "" if chart.total == 1 else "s",
+        busiest,
+        format_html_join("", " {}: {}.", ((row.label, _plain(row.count)) for row in chart.series)),
+        ticks,
+        _join((_chart_bar(chart, bar) for bar in chart.bars), "\n          "),
+        left,
+        right,
+        bottom,
+        bottom,
+    )
+
+
+@register.simple_tag
+def activity_table_rows(chart: Any) -> SafeString:
+    """The chart's numbers as table rows, one per bar."""
+    return format_html_join(
+        "\n            ",
+        '<tr><th scope="row">{}</th>{}<td class="num">{}</td></tr>',
+        (
+            (
+                _date(bar.start, "M j H:i"),
+                format_html_join(
+                    "", '<td class="num">{}</td>', ((formats.localize(cell),) for cell in bar.cells)
+                ),
+                formats.localize(bar.total),
+            )
+            for bar in chart.bars
+        ),
+    )
+
+
+@register.simple_tag
+def count_bars(rows: Iterable[Any], kind: str, param: str, period: Any) -> SafeString:
+    """Counts as labelled bars, each a link to the timeline filtered by its key."""
+    in_period = format_html("&amp;period={}", period.key) if period.key in ("24h", "7d") else ""
+    timeline = reverse("traces:timeline")
+    items = []
+    for row in rows:
+        inner = format_html(
+            '\n        <span class="count-label">{}</span>\n'
+            '        <svg class="count-track" viewBox="0 0 100 1" preserveAspectRatio="none"'
+            ' aria-hidden="true" focusable="false"><rect class="count-fill {}-{}" width="{}"'
+            ' height="1"/></svg>\n'
+            '        <span class="count-value">{} <span class="muted">({}%)</span></span>\n      ',
+            row.label,
+            kind,
+            row.key or "none",
+            formats.localize(row.percent),
+            formats.localize(row.count),
+            formats.localize(row.percent),
+        )
+        if row.key:
+            line = format_html(
+                '<a href="{}?{}={}{}" class="count-row">{}</a>',
+                timeline,
+                param,
+                urlencode(row.key),
+                in_period,
+                inner,
+            )
+        else:
+            line = format_html('<span class="count-row">{}</span>', inner)
+        items.append(format_html("<li>\n      {}\n    </li>", line))
+    return format_html('<ul class="count-bars">\n    {}\n</ul>', _join(items, "\n    "))
+
+
+@register.simple_tag(takes_context=True)
+def event_list_compact(context: template.Context, events: Sequence[Any], empty: str) -> SafeString:
+    """A short list of events (the dashboard's failures and high-risk decisions)."""
+    if not events:
+        return format_html('\n<p class="muted">{}</p>\n', empty)
+    show_decisions = context.get("show_decisions")
+    items = []
+    for event in events:
+        risk = (
+            format_html(
+                '<span class="risk risk-{}">Risk {}</span>',
+                event.risk_level,
+                str(event.get_risk_level_display()).lower(),
+            )
+            if event.risk_level
+            else ""
+        )
+        items.append(
+            format_html(
+                "<li>\n"
+                '      <a class="event-title" href="{}">{}</a>\n'
+                '      <div class="event-meta">\n'
+                '        <time datetime="{}" title="{}">{} ago</time>\n'
+                '        <code class="event-type">{}</code>\n'
+                "        {}\n"
+                "        {}\n"
+                "        {}\n"
+                "      </div>\n"
+                "    </li>",
+                uuid_url(event.pk, "traces:event_detail"),
+                event.description or event.event_type,
+                _date(event.effective_at, "c"),
+                _date(event.effective_at, "Y-m-d H:i:s T"),
+                timesince_filter(event.effective_at),
+                event.event_type,
+                actor_badge(event.actor),
+                risk,
+                outcome_badge(event, show_decisions),
+            )
+        )
+    return format_html('\n<ul class="compact-list">\n    {}\n</ul>\n', _join(items, "\n    "))

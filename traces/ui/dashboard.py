@@ -95,19 +95,25 @@ def dashboard_summary(
 
     grid: dict[tuple[datetime, str], int] = {}
     outcome_counts: dict[str, int] = {}
-    hourly = HourlyEventCount.objects.filter(hour__gte=since, hour__lt=until).order_by()
+    floor: UTCFloor | F = F("hour")
     shift = timedelta(0)
     if period.unit == "day":
         # Days of the window start at the hour ``since`` does: bucketed in the database,
         # so a month is about 200 rows, not 5,000 (each a datetime Django converts).
+        floor = UTCFloor("hour", unit="day", start_hour=since.hour)
         shift = timedelta(hours=since.hour)
-        hourly = hourly.annotate(bucket=UTCFloor("hour", unit="day", start_hour=since.hour)).values(
-            "bucket", "actor_type", "outcome"
-        )
-    else:
-        hourly = hourly.annotate(bucket=F("hour")).values("bucket", "actor_type", "outcome")
-    rows = [
-        {**row, "hour": row.pop("bucket") + shift} for row in hourly.annotate(n=Sum("event_count"))
+    rows: list[dict[str, Any]] = [
+        {
+            "hour": row["bucket"] + shift,
+            "actor_type": row["actor_type"],
+            "outcome": row["outcome"],
+            "n": row["n"],
+        }
+        for row in HourlyEventCount.objects.filter(hour__gte=since, hour__lt=until)
+        .order_by()
+        .annotate(bucket=floor)
+        .values("bucket", "actor_type", "outcome")
+        .annotate(n=Sum("event_count"))
     ]
     if not with_decisions:
         rows += _review_trail_counts(since, until)
