@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.dateparse import parse_datetime
 
 from decision_trace.exceptions import TraceValidationError
@@ -93,6 +96,18 @@ def admin_input_problem(request: HttpRequest) -> str:
     return ""
 
 
+@lru_cache(maxsize=16)
+def _admin_prefix(script_prefix: str) -> str:
+    """The admin's URL under this script prefix: reversed once, not on every request."""
+    return reverse("admin:index")
+
+
+@receiver(setting_changed)
+def _admin_prefix_forget(*, setting: str, **kwargs: object) -> None:
+    if setting == "ROOT_URLCONF":
+        _admin_prefix.cache_clear()
+
+
 class AdminInputGuardMiddleware:
     """Answer 400 with the reason to admin requests the admin would fail on."""
 
@@ -100,7 +115,7 @@ class AdminInputGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(reverse("admin:index")):
+        if request.path.startswith(_admin_prefix(get_script_prefix())):
             problem = admin_input_problem(request)
             if problem:
                 return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")

@@ -77,8 +77,15 @@ class UTCFloor(Func):
 
     output_field = DateTimeField()
 
-    def __init__(self, expression: str, *, unit: Literal["hour", "day"] = "hour") -> None:
+    def __init__(
+        self, expression: str, *, unit: Literal["hour", "day"] = "hour", start_hour: int = 0
+    ) -> None:
+        """``start_hour``: days run from that UTC hour (the floor is then that hour's time
+        on the day, minus ``start_hour`` hours: add them back to get the bucket's start)."""
+        if not 0 <= start_hour < 24:
+            raise ValueError(f"start_hour must be from 0 to 23; got {start_hour}")
         self.unit = unit
+        self.start_hour = start_hour
         super().__init__(expression)
 
     def as_sql(
@@ -93,16 +100,20 @@ class UTCFloor(Func):
         raise NotSupportedError(f"time buckets are not implemented for {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        value = "%(expressions)s"
+        if self.start_hour:
+            value = f"DATETIME(%(expressions)s, '-{self.start_hour} hours')"
         if self.unit == "hour":
-            template = "SUBSTR(%(expressions)s, 1, 13) || ':00:00'"
+            template = f"SUBSTR({value}, 1, 13) || ':00:00'"
         else:
-            template = "SUBSTR(%(expressions)s, 1, 10) || ' 00:00:00'"
+            template = f"SUBSTR({value}, 1, 10) || ' 00:00:00'"
         return super().as_sql(compiler, connection, template=template, **extra)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = (
-            f"DATE_TRUNC('{self.unit}', %(expressions)s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-        )
+        value = "%(expressions)s AT TIME ZONE 'UTC'"
+        if self.start_hour:
+            value = f"({value} - INTERVAL '{self.start_hour} hours')"
+        template = f"DATE_TRUNC('{self.unit}', {value}) AT TIME ZONE 'UTC'"
         return super().as_sql(compiler, connection, template=template, **extra)
 
 

@@ -26,7 +26,7 @@ def test_bench_scale_small_run_reports_every_figure(tmp_path):
     for name in ("query(limit=50) [51 events]", "get_chain", "get_object_history", "search("):
         assert name in reads
     pages = _run("pages", "--repeat=1", path=path)
-    statuses = re.findall(r"^(.+?)\s+\d+\.\d\s+\d+\s+(\d{3})$", pages, re.MULTILINE)
+    statuses = re.findall(r"^(.+?)\s+\d+\.\d\s+\d+\.\d\s+\d+\s+(\d{3})$", pages, re.MULTILINE)
     names = [name for name, _ in statuses]
     assert "timeline, unfiltered" in names
     assert "API: one decision" in names

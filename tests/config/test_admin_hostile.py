@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
+from django.urls import get_script_prefix, set_script_prefix
 
 from config.middleware import BAD_DATE_PART, EMPTY_TO_FIELD, NUL_IN_REQUEST, SEARCH_TOO_LONG
 from decisioning.models import Decision, IdempotencyKey
@@ -166,3 +167,24 @@ def test_admin_search_within_the_bounds_still_searches(hostile_client):
     EventRecordFactory(description="refund for a broken kettle")
     response = hostile_client.get("/admin/traces/eventrecord/?q=" + "+".join(["kettle"] * 10))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("script_name", ["", "/sub", "/other/mount"])
+def test_admin_guard_under_any_script_prefix(admin_client, script_name):
+    """The guard finds the admin under each script prefix it is served at (its URL is
+    reversed once per prefix, not per request), and leaves the app's own pages alone.
+
+    The test client does not set the prefix from ``SCRIPT_NAME`` as a WSGI server does."""
+    served_at = get_script_prefix()
+    set_script_prefix(f"{script_name}/")
+    try:
+        for _ in range(2):
+            answer = admin_client.get(
+                "/admin/traces/eventrecord/", {"q": "a\x00b"}, SCRIPT_NAME=script_name
+            )
+            assert answer.status_code == 400
+            assert answer.content.decode() == NUL_IN_REQUEST
+        answer = admin_client.get("/healthz", {"q": "x" * 300}, SCRIPT_NAME=script_name)
+        assert answer.content.decode() != SEARCH_TOO_LONG
+    finally:
+        set_script_prefix(served_at)

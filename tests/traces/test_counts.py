@@ -356,3 +356,35 @@ def test_utc_floor_truncates_in_utc_on_the_database(unit, expected):
     trace_record(event=_event(moment))
     floored = EventRecord.objects.annotate(bucket=UTCFloor("effective_at", unit=unit))
     assert floored.values_list("bucket", flat=True).get() == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "start_hour", "expected"),
+    [
+        # Days that start at 10:00 UTC: 09:59 belongs to the day before, 10:00 to its own.
+        (datetime(2024, 3, 11, 9, 59, 59, tzinfo=UTC), 10, datetime(2024, 3, 10, 10, tzinfo=UTC)),
+        (datetime(2024, 3, 11, 10, tzinfo=UTC), 10, datetime(2024, 3, 11, 10, tzinfo=UTC)),
+        (datetime(2024, 3, 11, 23, 30, tzinfo=UTC), 23, datetime(2024, 3, 11, 23, tzinfo=UTC)),
+        (datetime(2024, 3, 1, 0, 30, tzinfo=UTC), 1, datetime(2024, 2, 29, 1, tzinfo=UTC)),
+        # An offset: 01:59 at +02:00 is 23:59 UTC the day before.
+        (
+            datetime(2024, 3, 11, 1, 59, tzinfo=timezone(timedelta(hours=2))),
+            5,
+            datetime(2024, 3, 10, 5, tzinfo=UTC),
+        ),
+    ],
+)
+def test_utc_floor_days_from_an_hour(moment, start_hour, expected):
+    """Days that start at ``start_hour`` UTC (the dashboard's rolling days): the floor plus
+    ``start_hour`` hours is the start of the day the time falls in, on both databases."""
+    trace_record(event=_event(moment))
+    floored = EventRecord.objects.annotate(
+        bucket=UTCFloor("effective_at", unit="day", start_hour=start_hour)
+    )
+    assert floored.values_list("bucket", flat=True).get() + timedelta(hours=start_hour) == expected
+
+
+@pytest.mark.parametrize("start_hour", [-1, 24, 100])
+def test_utc_floor_refuses_an_hour_outside_the_day(start_hour):
+    with pytest.raises(ValueError, match="start_hour must be from 0 to 23"):
+        UTCFloor("effective_at", unit="day", start_hour=start_hour)

@@ -186,3 +186,24 @@ def test_decisions_page_prefetches_the_target_event(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert page.items[0].target.description == "about me"
         assert page.items[0].target.actor.actor_type == "user"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["7d", "30d"])
+def test_dashboard_daily_buckets_at_their_edges(key):
+    """The database buckets a day's hourly counts from the hour the window starts at: an event
+    at a bucket's first second counts in it, one a second earlier in the bucket before."""
+    period = PERIODS[key]
+    since = period.start(NOW)
+    expected = [0] * period.buckets
+    for day in range(1, period.buckets):
+        edge = since + timedelta(days=day)
+        EventRecordFactory(effective_at=edge)
+        EventRecordFactory(effective_at=edge - timedelta(seconds=1))
+        expected[day] += 1
+        expected[day - 1] += 1
+    chart = dashboard_summary(period=period, now=NOW).chart
+    assert [bar.total for bar in chart.bars] == expected
+    assert [bar.start for bar in chart.bars] == [
+        since + timedelta(days=day) for day in range(period.buckets)
+    ]

@@ -243,7 +243,7 @@ def _time(at: Any) -> SafeString:
     )
 
 
-def _approval_caption(event: Any) -> SafeString:
+def approval_caption(event: Any) -> SafeString:
     decision = getattr(event, "approval_decision", None)
     by = getattr(decision, "decided_by", None)
     if not by:
@@ -347,7 +347,7 @@ def event_row(context: template.Context, event: Any) -> SafeString:
                 '<span class="approval approval-{}">{}</span>{}',
                 event.approval_status,
                 event.get_approval_status_display(),
-                _approval_caption(event),
+                approval_caption(event),
             )
         )
     objects = list(event.tracked_objects.all())
