@@ -201,7 +201,7 @@ class EventFilterSet(django_filters.FilterSet):
         label="Order",
         choices=SORT_CHOICES,
         empty_label=None,
-        help_text="Best match applies to a search: its 50 best rows.",
+        help_text="Best match applies to a search: its 30 best rows.",
     )
     feedback = django_filters.ChoiceFilter(
         method="filter_feedback",

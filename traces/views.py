@@ -120,8 +120,9 @@ SEARCH_CAPPED = (
 
 # Back from an event to a long timeline reloads at most this many rows (10 pages).
 THROUGH_LIMIT = 300
-# A best-match search shows this many rows, best first (ranking has no keyset pages).
-BEST_MATCH_LIMIT = 50
+# A best-match search shows this many rows, best first (ranking has no keyset pages): one
+# page, as newest first shows (each row costs about 0.3 ms of CPU to render).
+BEST_MATCH_LIMIT = PAGE_SIZE
 
 # Trace data is for the signed-in user only: no shared cache keeps it, no browser stores it.
 _no_store = cache_control(private=True, no_store=True)
@@ -230,7 +231,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
             if best:
-                # Best match: the 50 best-ranked matches among the filtered events, one page.
+                # Best match: the best-ranked matches among the filtered events, one page.
                 others = _without(request.GET, "q")
                 for name in ("sort", "cursor", "through"):
                     others.pop(name, None)
