@@ -264,7 +264,9 @@ def search_index_rebuild(*, using: str | None = None) -> None:
             cursor.execute(f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}) VALUES ('rebuild')")
 
 
-def _without_review_trail_sql(using: str) -> tuple[str, list[Any]]:
+def _without_review_trail_sql(
+    using: str, event_types: Sequence[str] | None = None
+) -> tuple[str, list[Any]]:
     """A condition on the document ``d``: its event is not of the review trail (``decision.*``).
 
     The SQL twin of ``EventRecordQuerySet.without_review_trail``. The trail's
@@ -274,13 +276,18 @@ def _without_review_trail_sql(using: str) -> tuple[str, list[Any]]:
     type. A ``LIKE`` on the event's type instead made PostgreSQL read every
     event (it cannot use the index for it and expected no match: 130 ms at 1.5M
     events for each count). With more types than ``EVENT_TYPE_WALK_LIMIT``, the
-    ``LIKE`` stays, asked per match by primary key.
+    ``LIKE`` stays, asked per match by primary key. ``event_types``: the stored
+    types if the caller read them already (fewer than ``EVENT_TYPE_WALK_LIMIT``
+    means all of them), which saves that query.
     """
     connection = connections[using]
     quote = connection.ops.quote_name
-    types = distinct_indexed_values(
-        EventRecord, "event_type", limit=EVENT_TYPE_WALK_LIMIT + 1, using=using
-    )
+    if event_types is not None and len(event_types) < EVENT_TYPE_WALK_LIMIT:
+        types = list(event_types)
+    else:
+        types = distinct_indexed_values(
+            EventRecord, "event_type", limit=EVENT_TYPE_WALK_LIMIT + 1, using=using
+        )
     probe = (
         f" AND NOT EXISTS (SELECT 1 FROM {quote(EventRecord._meta.db_table)} e"
         f" WHERE e.{quote('id')} = d.event_id AND e.{quote('event_type')}"
@@ -299,8 +306,6 @@ def _matching_ids_sql(
     using: str,
     groups: list[list[SearchTerm]],
     match_limit: int | None,
-    *,
-    with_review_trail: bool = True,
 ) -> tuple[str, list[Any]]:
     # SQLite or PostgreSQL: the system check traces.E001 refuses any other database.
     # With a limit, the most recently indexed matches (document ids grow with each write).
@@ -318,10 +323,6 @@ def _matching_ids_sql(
         )
         params = [_tsquery_expression(groups)]
         order = " ORDER BY d.id DESC"
-    if not with_review_trail:
-        hidden, hidden_params = _without_review_trail_sql(using)
-        sql += hidden
-        params += hidden_params
     if match_limit is not None:
         sql += f"{order} LIMIT %s"
         params.append(match_limit)
@@ -329,13 +330,19 @@ def _matching_ids_sql(
 
 
 def search_match_count(
-    text: object, *, cap: int, using: str | None = None, with_review_trail: bool = True
+    text: object,
+    *,
+    cap: int,
+    using: str | None = None,
+    with_review_trail: bool = True,
+    event_types: Sequence[str] | None = None,
 ) -> int:
     """How many events match ``text``, counted up to ``cap`` (bounded work, whatever the word).
 
     Any ``cap`` matches will do, so the index answers in its own order: no join to
     the documents, no sort of every match. ``with_review_trail=False``: the review
-    trail's events (``decision.*``) are not counted (see ``_without_review_trail_sql``).
+    trail's events (``decision.*``) are not counted (see ``_without_review_trail_sql``;
+    ``event_types``: every stored event type, if the caller read them already).
 
     A prefix (``word*``) on PostgreSQL is first counted among the
     ``PREFIX_WALK_DOCUMENTS`` most recent documents, by their id index: a common
@@ -350,7 +357,7 @@ def search_match_count(
         return 0
     connection = connections[_db(using)]
     hidden, hidden_params = (
-        ("", []) if with_review_trail else _without_review_trail_sql(connection.alias)
+        ("", []) if with_review_trail else _without_review_trail_sql(connection.alias, event_types)
     )
     params: list[Any]
     if connection.vendor == "sqlite":
@@ -479,6 +486,7 @@ def search_ranked_ids(
     using: str | None = None,
     match_limit: int | None = None,
     with_review_trail: bool = True,
+    event_types: Sequence[str] | None = None,
 ) -> list[uuid.UUID]:
     """Ids of the best ``limit`` matches, best first (ties: newest row first).
 
@@ -491,6 +499,7 @@ def search_ranked_ids(
         limit: 1 to ``MAX_PAGE_SIZE``.
         using: the database alias, when ``queryset`` is not given.
         with_review_trail: False leaves the review trail's events (``decision.*``) out.
+        event_types: every stored event type, if the caller read them (saves a query).
     """
     if not is_count(limit) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise TraceValidationError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.")
@@ -504,7 +513,7 @@ def search_ranked_ids(
         inner, inner_params = queryset.order_by().values("pk").query.sql_with_params()
         restrict, restrict_params = f" AND d.event_id IN ({inner})", list(inner_params)
     if not with_review_trail:
-        hidden, hidden_params = _without_review_trail_sql(db)
+        hidden, hidden_params = _without_review_trail_sql(db, event_types)
         restrict += hidden
         restrict_params += hidden_params
     params: list[Any]

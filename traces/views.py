@@ -68,7 +68,7 @@ from traces.filters import (
 from traces.forms import FeedbackForm
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import Cursor, Page, keyset_page
-from traces.querysets import EventRecordQuerySet
+from traces.querysets import AUDIT_EVENT_PREFIX, EventRecordQuerySet
 from traces.review_selectors import (
     QUEUE_OUTCOMES,
     decision_detail,
@@ -204,19 +204,28 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         return cleaner
     with_decisions = can_view_decisions(request.user)
     visible = events_visible(EventRecord.objects.all(), with_decisions=with_decisions)
+    scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
+    # The filter form (and its suggestions) is not part of a scroll response. The
+    # search reuses the stored types to tell the review trail apart.
+    stored_types = None if scrolling else known_event_types()
     filterset = EventFilterSet(
-        request.GET or None, queryset=visible, with_review_trail=with_decisions
+        request.GET or None,
+        queryset=visible,
+        with_review_trail=with_decisions,
+        event_types=stored_types,
     )
     if not with_decisions:
         # Filtering by approval status would tell the outcome of decisions.
         if request.GET.get("approval"):
             raise PermissionDenied(NO_VIEW_PERMISSION)
         del filterset.filters["approval"]
-    scrolling = _is_partial(request) and request.htmx.target == "timeline-more"
     context: dict[str, Any] = {
         "filterset": filterset,
-        # The filter form (and its suggestions) is not part of a scroll response.
-        "event_types": [] if scrolling else known_event_types(with_decisions=with_decisions),
+        "event_types": [
+            value
+            for value in stored_types or ()
+            if with_decisions or not value.startswith(AUDIT_EVENT_PREFIX)
+        ],
         "cursor": request.GET.get("cursor", ""),
     }
     status = 200
@@ -250,6 +259,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     limit=BEST_MATCH_LIMIT,
                     match_limit=SEARCH_MATCH_LIMIT,
                     with_review_trail=with_decisions,
+                    event_types=stored_types,
                 )
                 best_rows = visible.for_display().filter(pk__in=ids)
                 found = {event.pk: event for event in best_rows}
@@ -274,7 +284,10 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                 count = filterset.match_count
                 if count is None:  # best match: the filter did not run
                     count = search_match_count(
-                        text, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=with_decisions
+                        text,
+                        cap=SEARCH_MATCH_LIMIT + 1,
+                        with_review_trail=with_decisions,
+                        event_types=stored_types,
                     )
                 context["match_count"] = count
                 context["match_capped"] = count > SEARCH_MATCH_LIMIT

@@ -133,3 +133,18 @@ def test_hostile_search_syntax_answers_200_without_view_decision(
     response = client.get(TIMELINE, {"q": text or "x", "sort": sort})
     assert response.status_code == 200
     assert "kettle approved" not in response.content.decode()
+
+
+@pytest.mark.parametrize("sort", ["newest", "best"])
+@pytest.mark.parametrize("role", ["nobody", "reviewer"])
+def test_search_page_reads_the_stored_types_once(client, make_user, trail, role, sort):
+    """The form's suggestions and the search's trail condition share one read of the types."""
+    client.force_login(make_user(role))
+    client.get(TIMELINE, {"q": "kettle", "sort": sort})  # warm the permission caches
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(TIMELINE, {"q": "kettle", "sort": sort})
+    assert response.status_code == 200
+    walks = [query for query in queries if "WITH RECURSIVE found" in query["sql"]]
+    assert len(walks) == 1
+    shown = {event.event_type for event in response.context["page"].items}
+    assert any(value.startswith("decision.") for value in shown) is (role == "reviewer")
