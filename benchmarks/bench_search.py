@@ -61,6 +61,8 @@ SHAPES = {
         "a OR b": "customer OR refund",
         "a prefix, one word (cu*)": "cu*",
         "a prefix, several words (co*)": "co*",
+        "a prefix in 1% (backo*)": "backo*",
+        "a prefix in none (zeb*)": "zeb*",
     },
 }
 

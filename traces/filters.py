@@ -291,6 +291,8 @@ class EventFilterSet(django_filters.FilterSet):
             with_review_trail=self.with_review_trail,
             event_types=self.event_types,
         )
+        if not self.match_count:
+            return queryset.none()
         if self.match_count <= SEARCH_MATCH_LIMIT:
             # The limit cuts nothing here; it keeps PostgreSQL from turning the list
             # into a semi-join that walks every event for a word in none of them.

@@ -239,6 +239,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             through = request.GET.get("through", "")
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
+            best_count = 0
             if best:
                 # Best match: the best-ranked matches among the filtered events, one page.
                 others = _without(request.GET, "q")
@@ -253,13 +254,30 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     if any(value for _, values in others.lists() for value in values)
                     else None
                 )
-                ids = search_ranked_ids(
-                    text,
-                    restrict,
-                    limit=BEST_MATCH_LIMIT,
-                    match_limit=SEARCH_MATCH_LIMIT,
-                    with_review_trail=with_decisions,
-                    event_types=stored_types,
+                best_count = (
+                    filterset.match_count
+                    if filterset.match_count is not None
+                    else search_match_count(
+                        text,
+                        cap=SEARCH_MATCH_LIMIT + 1,
+                        with_review_trail=with_decisions,
+                        event_types=stored_types,
+                    )
+                )
+                # At most SEARCH_MATCH_LIMIT matches: rank them all (no "most recent"
+                # bound to find first; a prefix misjudged by PostgreSQL's planner made
+                # that a walk of every document). None: nothing to rank.
+                ids = (
+                    search_ranked_ids(
+                        text,
+                        restrict,
+                        limit=BEST_MATCH_LIMIT,
+                        match_limit=SEARCH_MATCH_LIMIT if best_count > SEARCH_MATCH_LIMIT else None,
+                        with_review_trail=with_decisions,
+                        event_types=stored_types,
+                    )
+                    if best_count
+                    else []
                 )
                 best_rows = visible.for_display().filter(pk__in=ids)
                 found = {event.pk: event for event in best_rows}
@@ -281,14 +299,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             if text:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
-                count = filterset.match_count
-                if count is None:  # best match: the filter did not run
-                    count = search_match_count(
-                        text,
-                        cap=SEARCH_MATCH_LIMIT + 1,
-                        with_review_trail=with_decisions,
-                        event_types=stored_types,
-                    )
+                count = filterset.match_count if filterset.match_count is not None else best_count
                 context["match_count"] = count
                 context["match_capped"] = count > SEARCH_MATCH_LIMIT
                 context["search_limit"] = f"{SEARCH_MATCH_LIMIT:,}"
