@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Q
 
 from decisioning.models import Decision, DecisionAction, DecisionTransition
@@ -99,15 +99,21 @@ def decision_targets(*, decisions: Iterable[Decision]) -> dict[object, models.Mo
 
 
 def distinct_indexed_values(
-    model: type[models.Model], column: str, *, limit: int, prefix: str = ""
+    model: type[models.Model],
+    column: str,
+    *,
+    limit: int,
+    prefix: str = "",
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[Any]:
     """The distinct values of an indexed column (all rows), in order, at most ``limit``.
 
     A recursive query asks the index for the next value after the last one, so
     the cost is one index probe per distinct value, not a scan of every row.
     ``prefix`` (text columns): only the values starting so; the walk starts
-    there and stops at the first value that does not.
+    there and stops at the first value that does not. ``using``: the database alias.
     """
+    connection = connections[using]
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(column)
     start, step, keep = "", "", ""

@@ -7,6 +7,7 @@ shows the form's errors instead of a list when the input is bad.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,7 +202,7 @@ class EventFilterSet(django_filters.FilterSet):
         label="Order",
         choices=SORT_CHOICES,
         empty_label=None,
-        help_text="Best match applies to a search: its 50 best rows.",
+        help_text="Best match applies to a search: its 30 best rows.",
     )
     feedback = django_filters.ChoiceFilter(
         method="filter_feedback",
@@ -266,18 +267,32 @@ class EventFilterSet(django_filters.FilterSet):
     match_count: int | None = None
     match_limited = False
 
-    def __init__(self, *args: Any, with_review_trail: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        with_review_trail: bool = True,
+        event_types: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         """``with_review_trail=False``: the match count leaves the ``decision.*`` events out.
 
         (The queryset given must leave them out too: ``events_visible``.)
+        ``event_types``: every stored event type, if the caller read them already
+        (``known_event_types()``); the search then need not read them again.
         """
         super().__init__(*args, **kwargs)
         self.with_review_trail = with_review_trail
+        self.event_types = event_types
 
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
         self.match_count = search_match_count(
-            value, cap=SEARCH_MATCH_LIMIT + 1, with_review_trail=self.with_review_trail
+            value,
+            cap=SEARCH_MATCH_LIMIT + 1,
+            with_review_trail=self.with_review_trail,
+            event_types=self.event_types,
         )
+        if not self.match_count:
+            return queryset.none()
         if self.match_count <= SEARCH_MATCH_LIMIT:
             # The limit cuts nothing here; it keeps PostgreSQL from turning the list
             # into a semi-join that walks every event for a word in none of them.
