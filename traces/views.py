@@ -80,7 +80,13 @@ from traces.review_selectors import (
     review_tab_counts,
     user_can_review,
 )
-from traces.search import SEARCH_MATCH_LIMIT, highlight, search_match_count, search_ranked_ids
+from traces.search import (
+    SEARCH_MATCH_LIMIT,
+    SEARCH_RANK_WINDOW,
+    highlight,
+    search_match_count,
+    search_ranked_ids,
+)
 from traces.selectors import actor_shown, can_view_decisions, events_visible, events_visible_to
 from traces.ui.actors import actor_summary
 from traces.ui.charts import PERIODS
@@ -303,6 +309,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                 context["match_count"] = count
                 context["match_capped"] = count > SEARCH_MATCH_LIMIT
                 context["search_limit"] = f"{SEARCH_MATCH_LIMIT:,}"
+                context["search_window"] = f"{SEARCH_RANK_WINDOW:,}"
                 if filterset.match_limited and not best:
                     context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
         except InvalidCursorError as exc:

@@ -125,3 +125,34 @@ def test_a_dropped_connection_is_replaced_by_the_next_request(tmp_path):
     assert report["after_drop"] == [200] * 3
     # The first connection, the one that ended it, and the replacement.
     assert report["opened_after_drop"] == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+@pytest.mark.django_db
+def test_postgres_sessions_run_without_jit_and_with_exact_bitmaps():
+    """DB_POSTGRES_OPTIONS' default reaches every session: no JIT, work_mem 32 MB."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == "32MB"
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "expected"),
+    [
+        ("postgres://u@h/db", {}, "-c jit=off -c work_mem=32MB"),
+        ("postgres://u@h/db", {"DB_POSTGRES_OPTIONS": "-c work_mem=64MB"}, "-c work_mem=64MB"),
+        ("postgres://u@h/db", {"DB_POSTGRES_OPTIONS": "  "}, None),
+        ("postgres://u@h/db?options=-c%20statement_timeout%3D5s", {}, "-c statement_timeout=5s"),
+    ],
+)
+def test_postgres_session_options_from_the_environment(monkeypatch, url, environ, expected):
+    from config import settings as project_settings
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("DB_POSTGRES_OPTIONS", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    config = project_settings._database_from_env()
+    assert config.get("OPTIONS", {}).get("options") == expected

@@ -111,9 +111,27 @@ def test_best_match_page_says_it_ranked_the_most_recent_matches(admin_client, mo
     _kettles(5)
     response = admin_client.get(TIMELINE, {"q": "kettle", "sort": "best"})
     assert len(response.context["page"].items) == 3
-    assert "the 3 best of the 3 most recently recorded" in response.content.decode()
+    assert (
+        "the 3 best of the most recent matches (at most 3, among the 200,000 events recorded last)"
+        in response.content.decode()
+    )
     few = admin_client.get(TIMELINE, {"q": "kettle 4", "sort": "best"})
-    assert "most recently recorded" not in few.content.decode()
+    assert "most recent matches" not in few.content.decode()
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_best_match_ranks_within_the_newest_documents_only(monkeypatch, restricted):
+    """With match_limit, matches older than the SEARCH_RANK_WINDOW newest documents are left out."""
+    monkeypatch.setattr(search, "SEARCH_RANK_WINDOW", 3)
+    old = [EventRecordFactory(description=f"kettle {n}") for n in range(2)]
+    for n in range(2):
+        EventRecordFactory(description=f"filler {n}")
+    newest = EventRecordFactory(description="kettle new")
+    queryset = EventRecord.objects.all() if restricted else None
+    ranked = search_ranked_ids("kettle", queryset, limit=10, match_limit=10)
+    assert ranked == [newest.pk]
+    everything = search_ranked_ids("kettle", queryset, limit=10)
+    assert sorted(everything) == sorted(event.pk for event in [*old, newest])
 
 
 def test_best_match_shows_one_page_of_rows(admin_client):
