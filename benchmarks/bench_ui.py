@@ -52,6 +52,7 @@ from django.db.models import Q  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from decisioning.appendonly import retention_window  # noqa: E402
 from decisioning.models import Decision  # noqa: E402
 from decisioning.permissions import REVIEWERS  # noqa: E402
 from decisioning.services import review_groups_ensure  # noqa: E402
@@ -105,7 +106,8 @@ REASONS = [
 
 def _fill(total: int) -> None:
     rng = random.Random(6)
-    with connection.cursor() as cursor:
+    # Emptying the tables is a deletion of append-only rows: the retention path's window.
+    with retention_window(connection.alias), connection.cursor() as cursor:
         for model in (EventSearchDocument, EventTag, TrackedObjectRecord, EventRecord):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
     search_index_rebuild()  # empties SQLite's full-text index with the documents
@@ -188,7 +190,10 @@ def _fill(total: int) -> None:
             print(f"  {made:>9,} events ({rate:,.0f}/s)", flush=True)
     began = time.perf_counter()
     rows = event_counts_rebuild()
-    print(f"  hourly counts rebuilt: {rows:,} rows in {time.perf_counter() - began:.1f} s")
+    print(
+        f"  event counts rebuilt: {rows.hourly:,} hourly and {rows.by_type:,} by type rows "
+        f"in {time.perf_counter() - began:.1f} s"
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
