@@ -40,8 +40,8 @@ def _start(sqlite_path: str, fresh: bool) -> None:
 
 
 def _fill(total: int) -> None:
+    from decision_trace import ObjectType
     from traces import Actor, DecisionTrace, TraceEvent, TrackedObject
-    from traces.enums import ObjectType
     from traces.selectors import event_count
     from traces.services import trace_record_many
 

@@ -27,7 +27,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from django_start import ROOT, django_start
+from django_start import ROOT, django_start, evidence_key_for_this_run
 
 django_start(
     settings="tests.settings",
@@ -236,6 +236,7 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    evidence_key_for_this_run()
     user_model = get_user_model()
     user = user_model.objects.filter(username="bench-admin").first()
     if user is None:

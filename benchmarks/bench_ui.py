@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs
 
-from django_start import ROOT, django_start
+from django_start import ROOT, django_start, evidence_key_for_this_run
 
 django_start(
     settings="tests.settings",
@@ -451,6 +451,7 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    evidence_key_for_this_run()
     existing = EventRecord.objects.count()
     if not (args.reuse and existing == args.events):
         print(f"filling {args.events:,} events on {connection.vendor} …", flush=True)

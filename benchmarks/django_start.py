@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ROOT", "django_start"]
+__all__ = ["ROOT", "django_start", "evidence_key_for_this_run"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +54,18 @@ def django_start(
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+
+
+def evidence_key_for_this_run() -> None:
+    """Create the evidence signing key the test settings name (one per process), removed at exit.
+
+    Review actions seal the evidence log as they go (the immediate task backend
+    runs the sealing at once), and sealing signs with this key.
+    """
+    import atexit
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("evidence_keygen", verbosity=0)
+    atexit.register(Path(settings.TRACES_EVIDENCE_SIGNING_KEY_FILE).unlink, missing_ok=True)
