@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable
-from typing import Any
 
-from django_start import ROOT, django_start
+from django_start import ROOT, django_start, page_medians
 
 django_start(
     settings="tests.settings",
@@ -76,43 +72,6 @@ def _client(username: str, *, reviewer: bool) -> Client:
     return client
 
 
-def _measure(
-    client: Client, url: str, repeat: int, show: bool
-) -> tuple[float, float, float, int, int]:
-    """Median wall, CPU and SQL milliseconds, the number of queries, the status."""
-    client.get(url)  # warm caches and the planner
-    timings: list[tuple[float, str]] = []
-
-    def each(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            timings.append(((time.perf_counter() - start) * 1000, sql))
-
-    with connection.execute_wrapper(each):
-        status = client.get(url).status_code
-    if show:
-        for ms, sql in timings:
-            print(f"    {ms:8.2f} ms  {sql[:160]}")
-    walls, cpus, sqls = [], [], []
-    for _ in range(repeat):
-        timings.clear()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        with connection.execute_wrapper(each):
-            client.get(url)
-        walls.append((time.perf_counter() - start) * 1000)
-        cpus.append((time.process_time() - start_cpu) * 1000)
-        sqls.append(sum(ms for ms, _ in timings))
-    return (
-        statistics.median(walls),
-        statistics.median(cpus),
-        statistics.median(sqls),
-        len(timings),
-        status,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shape", choices=sorted(SHAPES), default="ui", help="whose words")
@@ -138,7 +97,7 @@ def main() -> None:
     for name, client, url in lines:
         if args.match and args.match not in name:
             continue
-        wall, cpu, sql, queries, status = _measure(client, url, args.repeat, args.queries)
+        wall, cpu, sql, queries, status = page_medians(client, url, args.repeat, show=args.queries)
         print(
             f"{name:<58} {wall:>8.1f} {cpu:>7.1f} {sql:>7.1f} {queries:>7} {status:>6}", flush=True
         )

@@ -28,14 +28,13 @@ import argparse
 import os
 import random
 import re
-import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs
 
-from django_start import ROOT, django_start, evidence_key_for_this_run
+from django_start import ROOT, django_start, evidence_key_for_this_run, page_medians
 
 django_start(
     settings="tests.settings",
@@ -393,48 +392,6 @@ def _admin_pages(client: Client) -> dict[str, str]:
     return pages
 
 
-def _measure(client: Client, url: str, repeat: int) -> tuple[float, float, float, int, int]:
-    """Median wall, CPU and SQL milliseconds, the number of queries, the status.
-
-    CPU is this process's (the whole request on SQLite; on PostgreSQL all but the
-    server's share); SQL is the wall time spent in the database calls.
-    """
-    client.get(url)  # warm caches and the planner
-    executed = []
-
-    def count(execute, sql, params, many, context):
-        executed.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        status = client.get(url).status_code
-    spent = [0.0]
-
-    def timed(execute, sql, params, many, context):
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent[0] += time.perf_counter() - start
-
-    times, cpu, sql = [], [], []
-    with connection.execute_wrapper(timed):
-        for _ in range(repeat):
-            spent[0] = 0.0
-            start, start_cpu = time.perf_counter(), time.process_time()
-            client.get(url)
-            times.append((time.perf_counter() - start) * 1000)
-            cpu.append((time.process_time() - start_cpu) * 1000)
-            sql.append(spent[0] * 1000)
-    return (
-        statistics.median(times),
-        statistics.median(cpu),
-        statistics.median(sql),
-        len(executed),
-        status,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -513,7 +470,9 @@ def main() -> None:
     for name, url in pages.items():
         if args.match and args.match not in name:
             continue
-        median, cpu, sql, queries, status = _measure(clients.get(name, client), url, args.repeat)
+        median, cpu, sql, queries, status = page_medians(
+            clients.get(name, client), url, args.repeat
+        )
         print(
             f"{name:<60} {median:>10.1f} {cpu:>8.1f} {sql:>8.1f} {queries:>8} {status:>7}",
             flush=True,

@@ -8,11 +8,14 @@ from Django or the project.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["ROOT", "django_start", "evidence_key_for_this_run"]
+__all__ = ["ROOT", "django_start", "evidence_key_for_this_run", "page_medians"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,3 +72,47 @@ def evidence_key_for_this_run() -> None:
 
     call_command("evidence_keygen", verbosity=0)
     atexit.register(Path(settings.TRACES_EVIDENCE_SIGNING_KEY_FILE).unlink, missing_ok=True)
+
+
+def page_medians(
+    client: Any, url: str, repeat: int, *, show: bool = False
+) -> tuple[float, float, float, int, int]:
+    """Median wall, CPU and SQL milliseconds of ``url``, its number of queries and status.
+
+    ``client`` is a signed-in ``django.test.Client``. CPU is this process's (the
+    whole request on SQLite; on PostgreSQL all but the server's share); SQL is the
+    wall time spent in the database calls. ``show`` prints each statement's time.
+    """
+    from django.db import connection
+
+    client.get(url)  # warm caches and the planner
+    timings: list[tuple[float, str]] = []
+
+    def each(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append(((time.perf_counter() - start) * 1000, sql))
+
+    with connection.execute_wrapper(each):
+        status = client.get(url).status_code
+    if show:
+        for ms, sql in timings:
+            print(f"    {ms:8.2f} ms  {sql[:160]}")
+    walls, cpus, sqls = [], [], []
+    for _ in range(repeat):
+        timings.clear()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        with connection.execute_wrapper(each):
+            client.get(url)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - start_cpu) * 1000)
+        sqls.append(sum(ms for ms, _ in timings))
+    return (
+        statistics.median(walls),
+        statistics.median(cpus),
+        statistics.median(sqls),
+        len(timings),
+        status,
+    )

@@ -31,6 +31,13 @@ def test_bench_scale_small_run_reports_every_figure(tmp_path):
     assert "timeline, unfiltered" in names
     assert "API: one decision" in names
     assert {status for _, status in statuses} == {"200"}, pages
+    searched = run_python(
+        ["benchmarks/bench_search.py", "--shape=scale", "--repeat=1"],
+        env=clean_env(SQLITE_PATH=path),
+    )
+    statuses = re.findall(r"\s(\d{3})$", searched, re.MULTILINE)
+    assert len(statuses) > 20, searched
+    assert set(statuses) == {"200"}, searched
     writes = _run("writes", "--rounds=1", "--singles=3", path=path)
     ratios = re.findall(r"^(record\(\)|record_many\(\)).*\s(\d+\.\d\d)$", writes, re.MULTILINE)
     assert [name for name, _ in ratios] == ["record()", "record_many()"]

@@ -28,8 +28,8 @@ from traces.templatetags.traces_ui import (
     first_line,
     object_url,
     outcome_badge,
-    percent,
     proposal_state,
+    risk_badges,
     subject,
     uuid_url,
 )
@@ -259,24 +259,10 @@ def review_form(context: template.Context, item: Any, panel: Any = False) -> Saf
 
 
 def _review_event_meta(event: Any) -> SafeString:
-    parts = [format_html('<span class="muted">by</span> {}', actor_badge(event.actor))]
-    if event.risk_level:
-        parts.append(
-            format_html(
-                '<span class="risk risk-{}">Risk {}</span>',
-                event.risk_level,
-                str(event.get_risk_level_display()).lower(),
-            )
-        )
-    if event.confidence is not None:
-        parts.append(
-            format_html(
-                '<span class="confidence" title="Confidence"><meter min="0" max="1" value="{}"'
-                ' aria-hidden="true"></meter>{} confident</span>',
-                f"{event.confidence:.3f}",
-                percent(event.confidence),
-            )
-        )
+    parts = [
+        format_html('<span class="muted">by</span> {}', actor_badge(event.actor)),
+        *risk_badges(event),
+    ]
     return format_html(
         '<div class="event-meta">\n          {}\n        </div>',
         _join(parts, "\n          "),

@@ -293,6 +293,29 @@ def _feedback_box(event: Any, feedback: Any, show_decisions: Any) -> SafeString:
     )
 
 
+def risk_badges(event: Any) -> list[SafeString]:
+    """The event's risk level and confidence badges, as a row shows them (either may be absent)."""
+    badges = []
+    if event.risk_level:
+        badges.append(
+            format_html(
+                '<span class="risk risk-{}">Risk {}</span>',
+                event.risk_level,
+                str(event.get_risk_level_display()).lower(),
+            )
+        )
+    if event.confidence is not None:
+        badges.append(
+            format_html(
+                '<span class="confidence" title="Confidence"><meter min="0" max="1" value="{}"'
+                ' aria-hidden="true"></meter>{} confident</span>',
+                f"{event.confidence:.3f}",
+                percent(event.confidence),
+            )
+        )
+    return badges
+
+
 @register.simple_tag(takes_context=True)
 def event_row(context: template.Context, event: Any) -> SafeString:
     """One timeline row (``<li class="event-row">``), built here in one pass.
@@ -323,24 +346,7 @@ def event_row(context: template.Context, event: Any) -> SafeString:
         )
     else:
         why = SafeString("")
-    meta = [actor_badge(event.actor), outcome_badge(event, show_decisions)]
-    if event.risk_level:
-        meta.append(
-            format_html(
-                '<span class="risk risk-{}">Risk {}</span>',
-                event.risk_level,
-                str(event.get_risk_level_display()).lower(),
-            )
-        )
-    if event.confidence is not None:
-        meta.append(
-            format_html(
-                '<span class="confidence" title="Confidence"><meter min="0" max="1" value="{}"'
-                ' aria-hidden="true"></meter>{} confident</span>',
-                f"{event.confidence:.3f}",
-                percent(event.confidence),
-            )
-        )
+    meta = [actor_badge(event.actor), outcome_badge(event, show_decisions), *risk_badges(event)]
     if show_decisions and event.approval_status:
         meta.append(
             format_html(
