@@ -25,6 +25,7 @@ from traces.templatetags.traces_ui import (
     actor_badge,
     approval_caption,
     capped_count,
+    event_href,
     first_line,
     object_url,
     outcome_badge,
@@ -527,23 +528,12 @@ def history_entry(context: template.Context, entry: Any) -> SafeString:
     change and the other objects it touched."""
     event = entry.event
     show_decisions = context.get("show_decisions")
-    request = context.get("request")
-    known_at = request.GET.get("known_at") if request is not None else None
-    href = uuid_url(event.pk, "traces:event_detail")
-    if known_at:
-        href = f"{href}?known_at={urlencode(known_at)}"
+    href = event_href(context, event)
     meta = [
         format_html("{}\n", actor_badge(event.actor)),
         format_html("{}\n", outcome_badge(event, show_decisions)),
+        *risk_badges(event, with_confidence=False),
     ]
-    if event.risk_level:
-        meta.append(
-            format_html(
-                '<span class="risk risk-{}">Risk {}</span>',
-                event.risk_level,
-                str(event.get_risk_level_display()).lower(),
-            )
-        )
     if show_decisions and event.approval_status:
         meta.append(
             format_html(

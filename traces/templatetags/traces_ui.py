@@ -293,8 +293,8 @@ def _feedback_box(event: Any, feedback: Any, show_decisions: Any) -> SafeString:
     )
 
 
-def risk_badges(event: Any) -> list[SafeString]:
-    """The event's risk level and confidence badges, as a row shows them (either may be absent)."""
+def risk_badges(event: Any, *, with_confidence: bool = True) -> list[SafeString]:
+    """The event's risk level and (unless told not to) confidence badges; either may be absent."""
     badges = []
     if event.risk_level:
         badges.append(
@@ -304,7 +304,7 @@ def risk_badges(event: Any) -> list[SafeString]:
                 str(event.get_risk_level_display()).lower(),
             )
         )
-    if event.confidence is not None:
+    if with_confidence and event.confidence is not None:
         badges.append(
             format_html(
                 '<span class="confidence" title="Confidence"><meter min="0" max="1" value="{}"'
@@ -316,6 +316,14 @@ def risk_badges(event: Any) -> list[SafeString]:
     return badges
 
 
+def event_href(context: template.Context, event: Any) -> str:
+    """The event page's address, keeping the page's ``known_at`` (as known at) if any."""
+    request = context.get("request")
+    known_at = request.GET.get("known_at") if request is not None else None
+    href = uuid_url(event.pk, "traces:event_detail")
+    return f"{href}?known_at={urlencode(known_at)}" if known_at else href
+
+
 @register.simple_tag(takes_context=True)
 def event_row(context: template.Context, event: Any) -> SafeString:
     """One timeline row (``<li class="event-row">``), built here in one pass.
@@ -325,11 +333,7 @@ def event_row(context: template.Context, event: Any) -> SafeString:
     ``format_html``, so stored text is escaped exactly as the template did.
     """
     show_decisions = context.get("show_decisions")
-    request = context.get("request")
-    known_at = request.GET.get("known_at") if request is not None else None
-    href = uuid_url(event.pk, "traces:event_detail")
-    if known_at:
-        href = f"{href}?known_at={urlencode(known_at)}"
+    href = event_href(context, event)
     local = localtime(event.effective_at)
     about = subject(event)
     snippet = getattr(event, "search_snippet", None)
