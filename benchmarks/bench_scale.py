@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench_traces import RARE_WORD, WORDS
-from django_start import ROOT, django_start
+from django_start import ROOT, django_start, load_average_line
 
 BATCH = 5_000
 BUSY_ACTOR = ("system", "order-service")
@@ -364,11 +364,7 @@ def pages(args: argparse.Namespace) -> None:
     ]
     for name, fn in reads:
         print(f"{name:<52} {_median_ms(fn, args.repeat):>10.1f}", flush=True)
-    print(
-        "load average (1/5/15 min): "
-        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+    print(load_average_line(load_before))
 
 
 class RawWriter:

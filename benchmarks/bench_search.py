@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from django_start import ROOT, django_start, page_medians
+from django_start import ROOT, django_start, load_average_line, page_medians
 
 django_start(
     settings="tests.settings",
@@ -101,11 +101,7 @@ def main() -> None:
         print(
             f"{name:<58} {wall:>8.1f} {cpu:>7.1f} {sql:>7.1f} {queries:>7} {status:>6}", flush=True
         )
-    print(
-        "load average (1/5/15 min): "
-        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+    print(load_average_line(load_before))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from django_start import ROOT, django_start
+from django_start import ROOT, django_start, load_average_line
 
 BATCH = 5_000
 BUSY_ORDER = "ord-busy"
@@ -285,11 +285,7 @@ def main() -> None:
         print(f"{label:<40} {median:>11.1f} ms {'<= ' + str(target) + ' ms':>12}")
     print(f"(search '{RARE_WORD}' matches {matches:,} events)")
     print(f"hourly counts differing from the events: {counts_differ}")
-    print(
-        "load average (1/5/15 min): "
-        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {' '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)"
-    )
+    print(load_average_line(load_before, load_after))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,13 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qs
 
-from django_start import ROOT, django_start, evidence_key_for_this_run, page_medians
+from django_start import (
+    ROOT,
+    django_start,
+    evidence_key_for_this_run,
+    load_average_line,
+    page_medians,
+)
 
 django_start(
     settings="tests.settings",
@@ -477,11 +483,7 @@ def main() -> None:
             f"{name:<60} {median:>10.1f} {cpu:>8.1f} {sql:>8.1f} {queries:>8} {status:>7}",
             flush=True,
         )
-    print(
-        "load average (1/5/15 min): "
-        f"before {' '.join(f'{x:.2f}' for x in load_before)}, "
-        f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)"
-    )
+    print(load_average_line(load_before))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "django_start", "evidence_key_for_this_run", "page_medians"]
+__all__ = [
+    "ROOT",
+    "django_start",
+    "evidence_key_for_this_run",
+    "load_average_line",
+    "page_medians",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,4 +121,16 @@ def page_medians(
         statistics.median(sqls),
         len(timings),
         status,
+    )
+
+
+def load_average_line(
+    before: tuple[float, float, float], after: tuple[float, float, float] | None = None
+) -> str:
+    """The machine's load averages before and after a run (``after``: now), for the report."""
+    now = after if after is not None else os.getloadavg()
+    return (
+        "load average (1/5/15 min): "
+        f"before {' '.join(f'{x:.2f}' for x in before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in now)} ({os.cpu_count()} CPUs)"
     )
