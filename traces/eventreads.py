@@ -28,12 +28,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Unpack
 
 from django.db import connections, models, router
 
 from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
 from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, NOT_A_LIST, TraceValidationError
+from decision_trace.transport import QueryFilters
 from decision_trace.validation import (
     ID_LENGTH,
     MAX_OFFSET,
@@ -95,27 +96,25 @@ def _choices(field: str, values: object, choices: type[Any]) -> list[str]:
     return [str(check_choice(field, value, choices)) for value in _items(field, values)]
 
 
-def check_filters(
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    event_types: Iterable[str] | None = None,
-    actor_types: Iterable[ActorType | str] | None = None,
-    actor_ids: Iterable[str] | None = None,
-    object_types: Iterable[ObjectType | str] | None = None,
-    object_ids: Iterable[str] | None = None,
-    outcomes: Iterable[EventOutcome | str] | None = None,
-    tags: Iterable[str] | None = None,
-    risk_levels: Iterable[RiskLevel | str] | None = None,
-    requires_approval: bool | None = None,
-    correlation_id: str | None = None,
-    known_at: datetime | None = None,
-) -> dict[str, Any]:
+def check_filters(**filters: Unpack[QueryFilters]) -> dict[str, Any]:
     """The filters given (not ``None``), checked: aware datetimes, lists of plain strings.
 
+    The names and types are the SDK's ``QueryFilters`` (the filters of ``query()``).
+
     Raises:
+        TypeError: a name that is not one of the filters.
         TraceValidationError: a value of the wrong type, length or choice.
     """
+    unknown = sorted(set(filters) - set(QueryFilters.__annotations__))
+    if unknown:
+        raise TypeError(f"Unknown filter(s) {', '.join(unknown)}.")
+    start, end = filters.get("start"), filters.get("end")
+    event_types, actor_types = filters.get("event_types"), filters.get("actor_types")
+    actor_ids, object_types = filters.get("actor_ids"), filters.get("object_types")
+    object_ids, outcomes = filters.get("object_ids"), filters.get("outcomes")
+    tags, risk_levels = filters.get("tags"), filters.get("risk_levels")
+    requires_approval = filters.get("requires_approval")
+    correlation_id, known_at = filters.get("correlation_id"), filters.get("known_at")
     checked: dict[str, Any] = {}
     if start is not None:
         checked["start"] = aware("start", start)

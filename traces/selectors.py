@@ -11,15 +11,16 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
 from django.db.models import Count, Max, Min, QuerySet, Subquery
 
-from decision_trace.enums import ActorType, EventOutcome, ObjectType, RiskLevel
+from decision_trace.enums import ObjectType
 from decision_trace.exceptions import BAD_OFFSET, NO_OBJECT_KEY, TraceValidationError
+from decision_trace.transport import QueryFilters
 from decision_trace.validation import (
     ID_LENGTH,
     MAX_OFFSET,
@@ -111,44 +112,17 @@ def _db(using: str | None) -> str:
 
 
 def event_filter(
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    event_types: Iterable[str] | None = None,
-    actor_types: Iterable[ActorType | str] | None = None,
-    actor_ids: Iterable[str] | None = None,
-    object_types: Iterable[ObjectType | str] | None = None,
-    object_ids: Iterable[str] | None = None,
-    outcomes: Iterable[EventOutcome | str] | None = None,
-    tags: Iterable[str] | None = None,
-    risk_levels: Iterable[RiskLevel | str] | None = None,
-    requires_approval: bool | None = None,
-    correlation_id: str | None = None,
-    known_at: datetime | None = None,
-    using: str | None = None,
+    *, using: str | None = None, **filters: Unpack[QueryFilters]
 ) -> EventRecordQuerySet:
     """Events matching every filter given (``None`` = no filter; an empty list matches nothing).
 
     Times are the business time, half-open ``[start, end)``; naive datetimes are
     UTC. ``event_types`` take ``"order.*"`` prefixes; ``object_ids`` match an
     object's id or its external id. ``known_at``: only events recorded by then
-    (system time). Bad values raise ``TraceValidationError``.
+    (system time). The filters are the SDK's ``QueryFilters``. Bad values raise
+    ``TraceValidationError``; an unknown name, ``TypeError``.
     """
-    checked = check_filters(
-        start=start,
-        end=end,
-        event_types=event_types,
-        actor_types=actor_types,
-        actor_ids=actor_ids,
-        object_types=object_types,
-        object_ids=object_ids,
-        outcomes=outcomes,
-        tags=tags,
-        risk_levels=risk_levels,
-        requires_approval=requires_approval,
-        correlation_id=correlation_id,
-        known_at=known_at,
-    )
+    checked = check_filters(**filters)
     queryset: EventRecordQuerySet = EventRecord.objects.using(_db(using)).all()
     if "known_at" in checked:
         queryset = queryset.recorded_before(checked["known_at"])

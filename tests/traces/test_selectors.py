@@ -171,3 +171,10 @@ def test_event_decisions_refuses_malformed_ids(bad):
     """A malformed id raises TraceValidationError before any query."""
     with pytest.raises(TraceValidationError):
         event_decisions(event_ids=[bad])
+
+
+@pytest.mark.parametrize("name", ["actor_type", "limit", "using_", "start\x00"])
+def test_event_filter_refuses_an_unknown_filter_name(name):
+    """The names are the SDK's QueryFilters: any other is a TypeError naming it."""
+    with pytest.raises(TypeError, match="Unknown filter"):
+        event_filter(**{name: ["x"]})
