@@ -354,14 +354,7 @@ class HttpTransport:
         )
         if response.status_code == 404:
             return None
-        answer = self._ok(response)
-        if not isinstance(answer, Mapping):
-            raise ApiError(
-                "The server's decision is not an object.",
-                status=response.status_code,
-                code="bad_response",
-            )
-        return DecisionResult.from_resource(answer)
+        return self._decision_of(response)
 
     def _decision_answer(self, response: httpx.Response, decision_id: str) -> DecisionResult:
         if response.status_code == 404:
@@ -380,6 +373,10 @@ class HttpTransport:
                     since=_optional_text(claim.get("since")),
                     expires_at=_optional_text(claim.get("expires_at")),
                 )
+        return self._decision_of(response)
+
+    def _decision_of(self, response: httpx.Response) -> DecisionResult:
+        """The decision resource of a successful answer (``_ok`` raises for the others)."""
         answer = self._ok(response)
         if not isinstance(answer, Mapping):
             raise ApiError(
