@@ -12,8 +12,12 @@ Without ``DATABASE_URL`` it uses a throw-away SQLite file,
 * over HTTP: gunicorn with 2 workers on 127.0.0.1 serves ``config.wsgi``
   (production settings, ``DEBUG`` off) and a client in a separate process
   sends the same numbers of events as single ``POST /api/v1/events`` and as
-  batches of 100 and 1,000, then times ``GET /api/v1/events`` unfiltered and
-  by actor type.
+  batches of 100 and 1,000, ``--connections`` requests in flight at a time
+  (default 2, one per worker; the standard library's ``http.client``, a load
+  generator as light as it gets), then times ``GET /api/v1/events``
+  unfiltered and by actor type, one request at a time.
+
+Both sides are warmed up first (an untimed small round of each).
 
 ``--rounds R`` repeats the in-process part and the HTTP part in turn R times
 against the one server and prints each round's ratios and their medians: on
@@ -43,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 FILL_BATCH = 5_000
 ACTOR_TYPES = ["user", "ai_agent", "compute", "system", "external"]
+WORKERS = 2  # gunicorn's workers, as the issue sets the benchmark
 EVENT_TYPES = ["order.created", "order.paid", "price.changed", "refund.issued", "stock.adjusted"]
 
 
@@ -54,6 +59,12 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--singles", type=int, default=300, help="single events each way")
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 each way")
     parser.add_argument("--gets", type=int, default=50, help="GET requests per measure")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=WORKERS,
+        help=f"POSTs in flight at a time, one client thread each (default {WORKERS}, the workers)",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -67,6 +78,8 @@ def _parse() -> argparse.Namespace:
     args = parser.parse_args()
     if args.rounds < 0:
         parser.error("--rounds must be 0 or more")
+    if args.connections < 1:
+        parser.error("--connections must be 1 or more")
     return args
 
 
@@ -100,32 +113,67 @@ def _payloads(seed: int, count: int, start: int, salt: int = 0) -> list[dict[str
 # The client: a separate process, speaking HTTP only.
 
 
+def _post_all(url: str, headers: dict[str, str], bodies: list[Any], connections: int) -> float:
+    """POST every body, ``connections`` requests in flight at a time; the seconds it took.
+
+    Each connection is a thread with its own keep-alive connection and takes
+    every ``connections``-th body, as that many callers would. The requests go
+    through the standard library's ``http.client``: a load generator that
+    costs the machine (two cores shared with the server) as little as it can,
+    as ``wrk`` or ``ab`` would; the SDK's own figures are in ``bench_sdk.py``.
+    """
+    import threading
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    request_headers = {**headers, "Content-Type": "application/json"}
+    failures: list[str] = []
+
+    def post_share(share: list[bytes]) -> None:
+        http = HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=120)
+        try:
+            for body in share:
+                http.request("POST", "/api/v1/events", body=body, headers=request_headers)
+                response = http.getresponse()
+                answer = response.read()
+                if response.status not in (200, 201):
+                    failures.append(f"{response.status} {answer[:300]!r}")
+                    return
+        finally:
+            http.close()
+
+    encoded = [json.dumps(body).encode() for body in bodies]
+    threads = [
+        threading.Thread(target=post_share, args=(encoded[n::connections],))
+        for n in range(connections)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"POST failed: {failures[0]}")
+    return elapsed
+
+
 def _client(url: str, token: str, args: argparse.Namespace) -> None:
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"}
     report: dict[str, float] = {}
+    singles = _payloads(101, args.singles, 10_000_000, args.salt)
+    report["http_single"] = len(singles) / _post_all(url, headers, singles, args.connections)
+    for size, seed in ((100, 102), (1_000, 103)):
+        batches = [
+            {"events": _payloads(seed * 1000 + b, size, 20_000_000 + b * size, args.salt)}
+            for b in range(args.batches * 1_000 // size)
+        ]
+        elapsed = _post_all(url, headers, batches, args.connections)
+        report[f"http_batch_{size}"] = size * len(batches) / elapsed
     with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
-
-        def post(body: Any) -> None:
-            response = http.post("/api/v1/events", json=body)
-            if response.status_code not in (200, 201):
-                raise SystemExit(f"POST failed: {response.status_code} {response.text[:300]}")
-
-        singles = _payloads(101, args.singles, 10_000_000, args.salt)
-        started = time.perf_counter()
-        for payload in singles:
-            post(payload)
-        report["http_single"] = len(singles) / (time.perf_counter() - started)
-        for size, seed in ((100, 102), (1_000, 103)):
-            batches = [
-                _payloads(seed * 1000 + b, size, 20_000_000 + b * size, args.salt)
-                for b in range(args.batches * 1_000 // size)
-            ]
-            started = time.perf_counter()
-            for batch in batches:
-                post({"events": batch})
-            report[f"http_batch_{size}"] = sum(map(len, batches)) / (time.perf_counter() - started)
         for name, query in (("get_unfiltered", {}), ("get_actor_type", {"actor_type": "ai_agent"})):
             timings = []
             for _ in range(args.gets):
@@ -238,7 +286,7 @@ def _serve(env: dict[str, str], access_log: Path) -> tuple[subprocess.Popen[byte
             "gunicorn",
             "config.wsgi",
             "-w",
-            "2",
+            str(WORKERS),
             "-b",
             f"127.0.0.1:{port}",
             "--access-logfile",
@@ -286,6 +334,7 @@ def _client_run(args: argparse.Namespace, env: dict[str, str], url: str, token: 
             f"--singles={args.singles}",
             f"--batches={args.batches}",
             f"--gets={args.gets}",
+            f"--connections={args.connections}",
             f"--salt={salt}",
             "--client",
             url,
@@ -341,6 +390,13 @@ def main() -> None:
     server, url = _serve(env, access_log)
     rounds = []
     try:
+        # Untimed warm-up of both sides (a process's first calls compile statements
+        # and fill caches; unwarmed, the first round's in-process figures were 35 %
+        # lower than the next rounds').
+        warm_up = argparse.Namespace(**{**vars(args), "singles": 50, "batches": 1})
+        _in_process(argparse.Namespace(**{**vars(warm_up), "salt": args.salt - 1}))
+        connection.close()
+        _client_run(warm_up, env, url, token, args.salt - 1)
         for number in range(args.rounds):
             # In process, then over HTTP, round after round: a load that changes
             # during the run moves both sides of each round's ratio alike.
@@ -355,6 +411,7 @@ def main() -> None:
                 f"round {number + 1}: load average {loads[0]:.1f} -> {loads[1]:.1f}; "
                 + "; ".join(
                     f"{label.split(' (')[0]} {figures[top] / figures[bottom]:.0%}"
+                    f" ({figures[top]:,.0f} / {figures[bottom]:,.0f} events/s)"
                     for label, top, bottom in RATIOS
                 ),
                 flush=True,

@@ -140,7 +140,10 @@ ASGI_APPLICATION = "config.asgi.application"
 
 # Databases: DATABASE_URL, or a SQLite file in the git-ignored var/ folder.
 SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "db.sqlite3"))
-_SQLITE_OPTIONS = {
+# Django's SQLite backend whose write transactions queue on a lock file instead
+# of SQLite's sleeping busy handler (config/sqlite/base.py says why).
+SQLITE_ENGINE = "config.sqlite"
+SQLITE_OPTIONS = {
     # WAL lets the web server read while a writer (seed_demo, a worker) commits;
     # IMMEDIATE takes the write lock up front instead of failing mid-transaction.
     "init_command": (
@@ -167,9 +170,9 @@ def _database_from_env() -> dj_database_url.DBConfig:
     if not url:
         SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": str(SQLITE_PATH),
-            "OPTIONS": dict(_SQLITE_OPTIONS),
+            "OPTIONS": dict(SQLITE_OPTIONS),
             "CONN_MAX_AGE": conn_max_age,
             "CONN_HEALTH_CHECKS": True,
         }
@@ -178,7 +181,8 @@ def _database_from_env() -> dj_database_url.DBConfig:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["OPTIONS"] = dict(_SQLITE_OPTIONS)
+        config["ENGINE"] = SQLITE_ENGINE
+        config["OPTIONS"] = dict(SQLITE_OPTIONS)
     elif "options" not in config.get("OPTIONS", {}):
         # Settings for each session (libpq "options"; an ?options= in the URL wins):
         # no JIT (it compiled for ~9 ms within queries of a few ms) and a work_mem that

@@ -10,7 +10,11 @@ from django.core.checks import Error, register
 
 __all__ = ["SUPPORTED_ENGINES", "check_database_engines", "engine_errors"]
 
-SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
+SUPPORTED_ENGINES = (
+    "django.db.backends.sqlite3",
+    "config.sqlite",
+    "django.db.backends.postgresql",
+)
 
 
 @register()

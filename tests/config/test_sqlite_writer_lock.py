@@ -1,0 +1,303 @@
+"""SQLite write transactions queue on ``<database>-lock`` (``config.sqlite``).
+
+Each test opens its own connections to a SQLite file in ``tmp_path`` through
+a ``ConnectionHandler`` (thread-local connections, as Django's own), so it
+runs the same whichever database the suite uses. ``atomic()`` only knows the
+configured aliases, so these tests begin and end transactions the way it
+does (``_transaction``); a child process checks ``atomic()`` itself on the
+default SQLite file database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.db.utils import ConnectionHandler, OperationalError
+
+from config.sqlite.base import WriterLock
+from tests.subprocess_report import ROOT, clean_env, run_for_report
+
+ALIAS = "default"  # a handler of its own: not the suite's default
+
+
+@pytest.fixture(autouse=True)
+def _own_connections(django_db_blocker):
+    with django_db_blocker.unblock():
+        yield
+
+
+@contextmanager
+def _transaction(handler: ConnectionHandler) -> Iterator[None]:
+    """What ``atomic()`` does around its outermost block."""
+    connection = handler[ALIAS]
+    connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    try:
+        yield
+    except BaseException:
+        connection.rollback()
+        raise
+    else:
+        connection.commit()
+    finally:
+        connection.set_autocommit(True)
+
+
+def _handler(path, **options) -> ConnectionHandler:
+    return ConnectionHandler(
+        {
+            ALIAS: {
+                "ENGINE": settings.SQLITE_ENGINE,
+                "NAME": str(path),
+                "OPTIONS": {**settings.SQLITE_OPTIONS, **options},
+            }
+        }
+    )
+
+
+def _create_table(handler: ConnectionHandler) -> None:
+    with handler[ALIAS].cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, who TEXT)")
+    handler[ALIAS].close()
+
+
+def _rows(handler: ConnectionHandler) -> list[str]:
+    with handler[ALIAS].cursor() as cursor:
+        cursor.execute("SELECT who FROM t ORDER BY id")
+        return [who for (who,) in cursor.fetchall()]
+
+
+def _lock_is_free(path) -> bool:
+    probe = WriterLock(f"{path}-lock")
+    try:
+        taken = probe.acquire(0)
+        return taken
+    finally:
+        probe.close()
+
+
+def test_a_second_writer_waits_for_the_first_to_commit_then_writes(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    holding, done = threading.Event(), threading.Event()
+    events: list[tuple[str, float]] = []
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with _transaction(handler):
+                handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES ('first')")
+                holding.set()
+                time.sleep(0.3)
+            events.append(("first committed", time.monotonic()))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            handler[ALIAS].close()
+            done.set()
+
+    def second() -> None:
+        try:
+            holding.wait(10)
+            with _transaction(handler):
+                events.append(("second began", time.monotonic()))
+                handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES ('second')")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            handler[ALIAS].close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert [name for name, _ in events] == ["first committed", "second began"]
+    assert events[1][1] >= events[0][1]
+    assert _rows(handler) == ["first", "second"]
+    assert (tmp_path / "db.sqlite3-lock").exists()
+    assert _lock_is_free(path)
+
+
+def test_many_writers_in_threads_lose_nothing(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    failures: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for n in range(40):
+                with _transaction(handler):
+                    handler[ALIAS].cursor().execute(
+                        "INSERT INTO t (who) VALUES (%s)", [f"{name}-{n}"]
+                    )
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            handler[ALIAS].close()
+
+    threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    rows = _rows(handler)
+    assert sorted(rows) == sorted(f"w{i}-{n}" for i in range(4) for n in range(40))
+    assert _lock_is_free(path)
+
+
+def test_the_lock_is_given_back_on_rollback_and_on_a_failed_statement(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    held_inside: list[bool] = []
+
+    def undone() -> None:
+        with _transaction(handler):
+            handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES ('undone')")
+            held_inside.append(not _lock_is_free(path))
+            raise ZeroDivisionError
+
+    def failing() -> None:
+        with _transaction(handler):
+            handler[ALIAS].cursor().execute("INSERT INTO no_such_table VALUES (1)")
+
+    with pytest.raises(ZeroDivisionError):
+        undone()
+    assert held_inside == [True]
+    assert _lock_is_free(path)
+    with pytest.raises(OperationalError):
+        failing()
+    assert _lock_is_free(path)
+    assert _rows(handler) == []
+    handler[ALIAS].close()
+
+
+def test_closing_the_connection_gives_the_lock_back(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    connection = handler[ALIAS]
+    connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    connection.cursor().execute("INSERT INTO t (who) VALUES ('never committed')")
+    assert not _lock_is_free(path)
+    connection.close()
+    assert _lock_is_free(path)
+    assert _rows(handler) == []
+
+
+def test_a_writer_that_waits_past_the_timeout_goes_on_without_the_lock(tmp_path):
+    """A lock held by something that is not writing (a stuck process) delays, never blocks."""
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path, timeout=0.2)
+    _create_table(handler)
+    squatter = WriterLock(f"{path}-lock")
+    assert squatter.acquire(0)
+    try:
+        started = time.monotonic()
+        with _transaction(handler):
+            handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES ('late')")
+        assert time.monotonic() - started >= 0.2
+    finally:
+        squatter.close()
+    assert _rows(handler) == ["late"]
+    handler[ALIAS].close()
+
+
+def test_statements_outside_a_transaction_and_memory_databases_take_no_lock(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    squatter = WriterLock(f"{path}-lock")
+    assert squatter.acquire(0)
+    try:
+        with handler[ALIAS].cursor() as cursor:  # autocommit: SQLite's own locking only
+            cursor.execute("INSERT INTO t (who) VALUES ('autocommit')")
+    finally:
+        squatter.close()
+    assert _rows(handler) == ["autocommit"]
+    handler[ALIAS].close()
+
+    memory = ConnectionHandler(
+        {ALIAS: {"ENGINE": settings.SQLITE_ENGINE, "NAME": ":memory:", "OPTIONS": {}}}
+    )
+    with memory[ALIAS].cursor() as cursor:
+        cursor.execute("CREATE TABLE m (x)")
+    with _transaction(memory):
+        memory[ALIAS].cursor().execute("INSERT INTO m VALUES (1)")
+    assert memory[ALIAS]._writer_lock_for_file() is None
+    memory[ALIAS].close()
+
+
+def test_the_writer_lock_refuses_nothing_and_reports_what_it_holds(tmp_path):
+    lock = WriterLock(str(tmp_path / "x-lock"))
+    other = WriterLock(str(tmp_path / "x-lock"))
+    assert lock.acquire(0)
+    assert lock.held
+    assert other.acquire(0.05) is False
+    assert not other.held
+    lock.release()
+    lock.release()  # twice is harmless
+    assert other.acquire(0)
+    assert other.held
+    other.close()
+    lock.close()
+    lock.close()
+
+
+_ATOMIC = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connection, transaction
+from config.sqlite.base import WriterLock
+
+def free():
+    probe = WriterLock(settings.DATABASES["default"]["NAME"] + "-lock")
+    try:
+        return probe.acquire(0)
+    finally:
+        probe.close()
+
+with connection.cursor() as cursor:
+    cursor.execute("CREATE TABLE t (x)")
+with transaction.atomic():
+    connection.cursor().execute("INSERT INTO t VALUES (1)")
+    inside = free()
+    with transaction.atomic():  # a savepoint keeps the outer block's lock
+        connection.cursor().execute("INSERT INTO t VALUES (2)")
+        in_savepoint = free()
+after = free()
+print(json.dumps({
+    "engine": connection.settings_dict["ENGINE"], "inside": inside,
+    "in_savepoint": in_savepoint, "after": after,
+}))
+"""
+
+
+@pytest.mark.parametrize("configured_by", ["SQLITE_PATH", "DATABASE_URL"])
+def test_atomic_on_a_sqlite_file_holds_the_lock_until_it_commits(tmp_path, configured_by):
+    path = tmp_path / "db.sqlite3"
+    where = {"SQLITE_PATH": str(path)}
+    if configured_by == "DATABASE_URL":
+        where = {"DATABASE_URL": f"sqlite:///{path}"}
+    report = run_for_report(
+        ["-c", _ATOMIC],
+        env=clean_env(
+            DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", PYTHONPATH=str(ROOT), **where
+        ),
+    )
+    assert report == {
+        "engine": "config.sqlite",
+        "inside": False,
+        "in_savepoint": False,
+        "after": True,
+    }
