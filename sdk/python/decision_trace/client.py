@@ -33,6 +33,7 @@ from decision_trace.exceptions import (
 from decision_trace.propagation import TraceContext, extract_context, inject_context
 from decision_trace.results import EventChain, EventList, RecordedId
 from decision_trace.transport import (
+    BackgroundTransport,
     ClaimTransport,
     QueryFilters,
     Transport,
@@ -149,6 +150,8 @@ class DecisionTraceClient:
         flush_interval: seconds the sender waits to fill a batch.
         max_queue_size: events the queue holds; when it is full ``record()``
             raises ``DeliveryQueueFullError`` (nothing is dropped silently).
+        max_in_flight: batches sent at once in buffered mode (1 to 16). A
+            batch holding a child of an event still on the wire waits for it.
         timeout: seconds for every HTTP call (connect, read, write, pool).
         verify: TLS certificate verification (on by default); a CA bundle path also works.
         max_retries: attempts after the first for connection errors, 5xx and 429.
@@ -168,6 +171,7 @@ class DecisionTraceClient:
         batch_size: int = 100,
         flush_interval: float = 1.0,
         max_queue_size: int = 10_000,
+        max_in_flight: int = 2,
         timeout: float = 10.0,
         verify: bool | str = True,
         max_retries: int = 8,
@@ -191,11 +195,15 @@ class DecisionTraceClient:
         self.transport: Transport = transport
         self._batch = batch
         BatchSender.check_options(
-            batch_size=batch_size, flush_interval=flush_interval, max_queue_size=max_queue_size
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue_size=max_queue_size,
+            max_in_flight=max_in_flight,
         )
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_queue_size = max_queue_size
+        self._max_in_flight = max_in_flight
         self._sender: BatchSender | None = None
         self._sender_lock = threading.Lock()
         self._default_actor: Actor | None = None
@@ -395,25 +403,28 @@ class DecisionTraceClient:
             builder.with_correlation(remote.correlation_id)
 
     def _deliver(self, events: Sequence[TraceEvent], *, wait: bool | None) -> list[RecordedId]:
-        buffered = (wait is False or (wait is None and self._batch)) and getattr(
-            self.transport, "background_safe", False
-        )
-        if buffered:
-            self._background().enqueue(list(events))
+        transport = self.transport
+        if (
+            (wait is False or (wait is None and self._batch))
+            and getattr(transport, "background_safe", False)
+            and isinstance(transport, BackgroundTransport)
+        ):
+            self._background(transport).enqueue(list(events))
             return [RecordedId(event.id) for event in events]
         if not events:
             return []
         receipts = self.transport.send(events, idempotency_key=None)
         return [RecordedId.of(receipt) for receipt in receipts]
 
-    def _background(self) -> BatchSender:
+    def _background(self, transport: BackgroundTransport) -> BatchSender:
         with self._sender_lock:  # two threads' first records start one sender
             if self._sender is None:
                 self._sender = BatchSender(
-                    self.transport,
+                    transport,
                     batch_size=self._batch_size,
                     flush_interval=self._flush_interval,
                     max_queue_size=self._max_queue_size,
+                    max_in_flight=self._max_in_flight,
                 )
             return self._sender
 

@@ -1,12 +1,18 @@
-"""Buffered delivery: a bounded queue and one background thread sending batches.
+"""Buffered delivery: a bounded queue and background threads sending batches.
 
 Like OpenTelemetry's batch span processor: ``record(wait=False)`` (or a client
 made with ``batch=True``) only enqueues; the sender thread takes up to
 ``batch_size`` events when that many are waiting or ``flush_interval`` seconds
-have passed, and sends them in one request. The transport retries connection
-errors, 5xx and 429 with the same ``Idempotency-Key``; a batch that still
-fails, or that the server refuses, is logged with its reason and counted as
-dropped. A full queue refuses the new event with ``DeliveryQueueFullError``.
+have passed and encodes them; ``max_in_flight`` poster threads send the
+encoded batches, one request each, taken in order. So the next batch is
+encoded while others are on the wire, and a server's workers validate
+batches side by side. A batch holding a child of an event still on the wire
+waits until that event's batch is answered: parents reach the server first.
+The transport retries
+connection errors, 5xx and 429 with the same ``Idempotency-Key``; a batch
+that still fails, or that the server refuses, is logged with its reason and
+counted as dropped. A full queue refuses the new event with
+``DeliveryQueueFullError``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import atexit
 import logging
 import math
 import os
+import queue
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,13 +39,17 @@ from decision_trace.exceptions import (
 from decision_trace.values import TraceEvent
 
 if TYPE_CHECKING:
-    from decision_trace.transport import Transport
+    from decision_trace.transport import BackgroundTransport, Receipt
+
+    # An encoded batch: its events and the function that sends them.
+    _Encoded = tuple[list[TraceEvent], Callable[[str | None], list[Receipt]]]
 
 __all__ = ["BatchSender", "DeliveryStats"]
 
 logger = logging.getLogger("decision_trace")
 
 _MAX_BATCH_SIZE = 1_000
+_MAX_IN_FLIGHT = 16
 _EXIT_TIMEOUT_VARIABLE = "DECISION_TRACE_EXIT_TIMEOUT"
 _DEFAULT_EXIT_TIMEOUT = 10.0
 # Senders not closed yet, held strongly so a client dropped without close() is still flushed.
@@ -65,18 +77,22 @@ class DeliveryStats:
 
 
 class BatchSender:
-    """The queue and the thread of one client; see the module docstring."""
+    """The queue and the threads of one client; see the module docstring."""
 
     def __init__(
         self,
-        transport: Transport,
+        transport: BackgroundTransport,
         *,
         batch_size: int = 100,
         flush_interval: float = 1.0,
         max_queue_size: int = 10_000,
+        max_in_flight: int = 2,
     ) -> None:
         self.check_options(
-            batch_size=batch_size, flush_interval=flush_interval, max_queue_size=max_queue_size
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue_size=max_queue_size,
+            max_in_flight=max_in_flight,
         )
         self._transport = transport
         self._batch_size = batch_size
@@ -86,22 +102,34 @@ class BatchSender:
         self._queue: deque[list[TraceEvent]] = deque()
         self._queued = 0
         self._in_flight = 0
+        self._sending: set[str] = set()  # ids of the events handed to the posters
         self._flushing = False
         self._closed = False
         self._sent = 0
         self._dropped = 0
         self._rejected = 0
+        # At most one encoded batch waits while max_in_flight are being sent.
+        self._encoded: queue.Queue[_Encoded | None] = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="decision-trace-sender", daemon=True)
+        self._posters = [
+            threading.Thread(target=self._post, name=f"decision-trace-poster-{n}", daemon=True)
+            for n in range(max_in_flight)
+        ]
         self._thread.start()
+        for poster in self._posters:
+            poster.start()
         with _running_lock:
             _running.add(self)
 
     @staticmethod
-    def check_options(*, batch_size: int, flush_interval: float, max_queue_size: int) -> None:
+    def check_options(
+        *, batch_size: int, flush_interval: float, max_queue_size: int, max_in_flight: int = 2
+    ) -> None:
         """Refuse sizes and intervals that cannot work, with what to pass instead."""
         for name, value, low, high in (
             ("batch_size", batch_size, 1, _MAX_BATCH_SIZE),
             ("max_queue_size", max_queue_size, 1, 10_000_000),
+            ("max_in_flight", max_in_flight, 1, _MAX_IN_FLIGHT),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ConfigurationError(
@@ -166,7 +194,8 @@ class BatchSender:
                 self._queued = 0
             self._cond.notify_all()
         if done:
-            self._thread.join(timeout)
+            for thread in (self._thread, *self._posters):
+                thread.join(timeout)
         else:
             logger.warning(
                 "decision_trace: closing with %d queued event(s) not delivered (flush timed out)",
@@ -176,14 +205,14 @@ class BatchSender:
 
     @property
     def alive(self) -> bool:
-        """The sender thread is still running (a batch in flight after a timed-out close)."""
-        return self._thread.is_alive()
+        """A thread is still running (a batch in flight after a timed-out close)."""
+        return any(thread.is_alive() for thread in (self._thread, *self._posters))
 
     def stats(self) -> DeliveryStats:
         with self._cond:
             return DeliveryStats(
                 sent=self._sent,
-                retried=int(getattr(self._transport, "retried", 0)),
+                retried=self._transport.retried,
                 dropped=self._dropped,
                 rejected=self._rejected,
                 pending=self._queued + self._in_flight,
@@ -210,24 +239,51 @@ class BatchSender:
             ):
                 batch.extend(self._queue.popleft())
             self._queued -= len(batch)
-            self._in_flight = len(batch)
+            self._in_flight += len(batch)
             return batch
 
     def _run(self) -> None:
+        """The sender thread: take and encode batches, hand them to the poster in order."""
         while True:
             batch = self._take()
             if batch is None:
+                for _ in self._posters:
+                    self._encoded.put(None)
                 return
             if batch:
-                self._send(batch)
+                try:
+                    send = self._transport.prepare(batch)
+                except Exception:
+                    self._done(batch, sent=False)
+                    logger.exception(
+                        "decision_trace: a batch of %d event(s) could not be encoded and was "
+                        "dropped (first id %s)",
+                        len(batch),
+                        batch[0].id,
+                    )
+                else:
+                    self._hand_over(batch)
+                    self._encoded.put((batch, send))
 
-    def _send(self, batch: list[TraceEvent]) -> None:
-        sent = dropped = 0
+    def _hand_over(self, batch: list[TraceEvent]) -> None:
+        """Wait until no parent of the batch's events is on the wire; mark the batch sending."""
+        parents = {event.parent_event_id for event in batch} - {None}
+        with self._cond:
+            while not parents.isdisjoint(self._sending):
+                self._cond.wait()
+            self._sending.update(event.id for event in batch)
+
+    def _post(self) -> None:
+        """A poster thread: send encoded batches, one after the other, until told to stop."""
+        while (encoded := self._encoded.get()) is not None:
+            self._send(*encoded)
+
+    def _send(self, batch: list[TraceEvent], send: Callable[[str | None], list[Receipt]]) -> None:
+        sent = False
         try:
-            self._transport.send(batch, idempotency_key=uuid.uuid4().hex)
-            sent = len(batch)
+            send(uuid.uuid4().hex)
+            sent = True
         except TracesError as exc:
-            dropped = len(batch)
             logger.error(
                 "decision_trace: a batch of %d event(s) was dropped (first id %s): %s",
                 len(batch),
@@ -236,18 +292,23 @@ class BatchSender:
             )
         except Exception:
             # The thread must outlive any bug below it, or every later event would wait forever.
-            dropped = len(batch)
             logger.exception(
                 "decision_trace: a batch of %d event(s) was dropped (first id %s)",
                 len(batch),
                 batch[0].id,
             )
         finally:
-            with self._cond:
-                self._sent += sent
-                self._dropped += dropped
-                self._in_flight = 0
-                self._cond.notify_all()
+            self._done(batch, sent=sent)
+
+    def _done(self, batch: list[TraceEvent], *, sent: bool) -> None:
+        with self._cond:
+            if sent:
+                self._sent += len(batch)
+            else:
+                self._dropped += len(batch)
+            self._in_flight -= len(batch)
+            self._sending.difference_update(event.id for event in batch)
+            self._cond.notify_all()
 
 
 @atexit.register

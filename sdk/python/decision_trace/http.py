@@ -18,7 +18,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Final
@@ -196,8 +197,11 @@ class HttpTransport:
         """
         headers = {}
         content = None
-        if body is not None:
-            content = json.dumps(body, cls=TraceJSONEncoder, separators=(",", ":")).encode()
+        if isinstance(body, JsonBody):
+            content = body.content
+            headers["Content-Type"] = "application/json"
+        elif body is not None:
+            content = _json_bytes(body)
             headers["Content-Type"] = "application/json"
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
@@ -258,31 +262,31 @@ class HttpTransport:
 
     def send(self, events: Sequence[TraceEvent], *, idempotency_key: str | None) -> list[Receipt]:
         """POST the events, at most 1,000 per request, in order; parents must come first."""
-        key = idempotency_key or uuid.uuid4().hex
-        receipts: list[Receipt] = []
-        chunks = list(_chunks(events, MAX_EVENTS_PER_REQUEST))
-        for index, chunk in enumerate(chunks):
-            body = {"events": [event.to_dict() for event in chunk]}
-            chunk_key = key if len(chunks) == 1 else f"{key}-{index}"
-            answer = self._ok(self.request("POST", "events", body=body, idempotency_key=chunk_key))
-            items = answer.get("events") if isinstance(answer, Mapping) else None
-            if not isinstance(items, list) or len(items) != len(chunk):
-                raise ApiError(
-                    "The server's answer to POST /events does not list the events sent.",
-                    status=200,
-                    code="bad_response",
+        return self.prepare(events)(idempotency_key)
+
+    def prepare(self, events: Sequence[TraceEvent]) -> Callable[[str | None], list[Receipt]]:
+        """Encode the events' request bodies now; the function returned POSTs them.
+
+        The buffered sender encodes the next batch while the previous one is
+        on the wire. The function takes the Idempotency-Key (``None``: a new one).
+        """
+        chunks = [
+            (len(chunk), JsonBody(_json_bytes({"events": [event.to_dict() for event in chunk]})))
+            for chunk in _chunks(events, MAX_EVENTS_PER_REQUEST)
+        ]
+
+        def post(idempotency_key: str | None) -> list[Receipt]:
+            key = idempotency_key or uuid.uuid4().hex
+            receipts: list[Receipt] = []
+            for index, (count, body) in enumerate(chunks):
+                chunk_key = key if len(chunks) == 1 else f"{key}-{index}"
+                answer = self._ok(
+                    self.request("POST", "events", body=body, idempotency_key=chunk_key)
                 )
-            receipts.extend(
-                Receipt(
-                    id=str(item.get("id")),
-                    duplicate=bool(item.get("duplicate")),
-                    decision_id=None
-                    if item.get("decision_id") is None
-                    else str(item["decision_id"]),
-                )
-                for item in items
-            )
-        return receipts
+                receipts.extend(_receipts(answer, count))
+            return receipts
+
+        return post
 
     # Reading -------------------------------------------------------------
 
@@ -477,6 +481,36 @@ class HttpTransport:
             if isinstance(value, str):
                 totals[name] = datetime.fromisoformat(value)
         return totals
+
+
+@dataclass(frozen=True)
+class JsonBody:
+    """A request body already encoded as JSON."""
+
+    content: bytes
+
+
+def _json_bytes(body: object) -> bytes:
+    return json.dumps(body, cls=TraceJSONEncoder, separators=(",", ":")).encode()
+
+
+def _receipts(answer: object, count: int) -> list[Receipt]:
+    """The receipts of a POST /events answer that lists the ``count`` events sent."""
+    items = answer.get("events") if isinstance(answer, Mapping) else None
+    if not isinstance(items, list) or len(items) != count:
+        raise ApiError(
+            "The server's answer to POST /events does not list the events sent.",
+            status=200,
+            code="bad_response",
+        )
+    return [
+        Receipt(
+            id=str(item.get("id")),
+            duplicate=bool(item.get("duplicate")),
+            decision_id=None if item.get("decision_id") is None else str(item["decision_id"]),
+        )
+        for item in items
+    ]
 
 
 def _chunks(events: Sequence[TraceEvent], size: int) -> Iterator[Sequence[TraceEvent]]:

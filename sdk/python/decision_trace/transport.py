@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from decision_trace.results import EventChain, EventList
 
 __all__ = [
+    "BackgroundTransport",
     "ClaimTransport",
     "QueryFilters",
     "Receipt",
@@ -124,6 +125,22 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BackgroundTransport(Transport, Protocol):
+    """A transport buffered delivery can send through from its threads (HTTP).
+
+    ``prepare`` encodes events now and returns the function that sends them
+    (given an Idempotency-Key, or ``None`` for a new one), so the next batch
+    is encoded while the previous one is on the wire. ``retried`` counts the
+    requests repeated so far.
+    """
+
+    @property
+    def retried(self) -> int: ...
+
+    def prepare(self, events: Sequence[TraceEvent]) -> Callable[[str | None], list[Receipt]]: ...
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -53,6 +54,8 @@ class ContractServer:
         self.posts: list[tuple[str | None, int, str]] = []  # (key, events, what happened)
         self.replays: dict[str, tuple[int, bytes, bytes]] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.events_in_flight = 0  # POST /events being answered now
+        self.most_events_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -251,7 +254,18 @@ def _handler(server: ContractServer) -> type[BaseHTTPRequestHandler]:
                     ),
                 )
                 return
-            status, answer = server.post_events(body)
+            with server.lock:
+                server.events_in_flight += 1
+                server.most_events_in_flight = max(
+                    server.most_events_in_flight, server.events_in_flight
+                )
+            try:
+                if fault == "slow":  # answered normally, a while later
+                    time.sleep(0.2)
+                status, answer = server.post_events(body)
+            finally:
+                with server.lock:
+                    server.events_in_flight -= 1
             encoded = json.dumps(answer).encode()
             if key is not None and status < 300:
                 server.replays[key] = (status, raw, encoded)

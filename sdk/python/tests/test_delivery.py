@@ -212,6 +212,38 @@ def test_span_tree_travels_in_one_batch(server):
     assert server.events[sub]["data"]["parent_event_id"] == step
 
 
+def test_a_chains_batches_wait_for_their_parents():
+    """A batch whose first event is the child of one still on the wire is sent after it."""
+    with ContractServer(faults=["slow", "slow", "slow"]) as server:
+        client = _client(server, batch=True, batch_size=2, flush_interval=0.01)
+        chain = [client.trace("chain.step", "Step 0").record()]
+        for n in range(1, 12):
+            chain.append(client.trace("chain.step", f"Step {n}").child_of(chain[-1]).record())
+        assert client.close(10)
+        stats = client.delivery_stats()
+    assert (stats.sent, stats.dropped, stats.pending) == (12, 0, 0)
+    assert list(server.events) == chain  # stored in the order recorded
+    assert set(server.stored.values()) == {1}
+    assert server.most_events_in_flight == 1
+    assert [outcome for _, _, outcome in server.posts] == ["201"] * 6
+
+
+@pytest.mark.parametrize("max_in_flight", [1, 2, 3])
+def test_independent_batches_are_sent_max_in_flight_at_a_time(max_in_flight):
+    """Batches without a parent on the wire go side by side, up to max_in_flight at once."""
+    with ContractServer(faults=["slow"] * 6) as server:
+        client = _client(
+            server, batch=True, batch_size=2, flush_interval=0.01, max_in_flight=max_in_flight
+        )
+        ids = _record(client, 12)
+        assert client.close(10)
+        stats = client.delivery_stats()
+    assert (stats.sent, stats.dropped, stats.pending) == (12, 0, 0)
+    assert set(server.stored) == set(ids)
+    assert set(server.stored.values()) == {1}
+    assert server.most_events_in_flight == max_in_flight
+
+
 def test_many_threads_record_concurrently(server):
     """Eight threads record buffered at once; every event arrives once."""
     client = _client(server, batch=True, batch_size=64, flush_interval=0.02)
@@ -280,6 +312,11 @@ def test_process_exit_flushes_pending_events(server, ending):
         ({"flush_interval": float("nan")}, "flush_interval"),
         ({"timeout": -1}, "timeout"),
         ({"max_retries": -1}, "max_retries"),
+        ({"max_in_flight": 0}, "max_in_flight"),
+        ({"max_in_flight": 17}, "max_in_flight"),
+        ({"max_in_flight": True}, "max_in_flight"),
+        ({"max_in_flight": "2"}, "max_in_flight"),
+        ({"max_in_flight": 2.0}, "max_in_flight"),
     ],
 )
 def test_bad_options_are_refused(options, message):
