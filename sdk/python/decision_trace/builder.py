@@ -34,7 +34,14 @@ from decision_trace.validation import (
     check_text,
     check_text_list,
 )
-from decision_trace.values import Actor, DecisionTrace, TraceEvent, TrackedObject, _new_event_id
+from decision_trace.values import (
+    Actor,
+    DecisionTrace,
+    TraceEvent,
+    TrackedObject,
+    _new_event_id,
+    random_hex_id,
+)
 
 if TYPE_CHECKING:
     from decision_trace.client import DecisionTraceClient, RecordedId
@@ -77,7 +84,7 @@ class TraceBuilder:
         self._event_type = check_event_type(event_type)
         self._description = check_text("description", description)
         self._id = _new_event_id()
-        self._decision_id = uuid.uuid4().hex
+        self._decision_id = random_hex_id()
         self._client = client
         self._actor: Actor | None = None
         if actor is not None:
@@ -121,7 +128,7 @@ class TraceBuilder:
         clone._outcome_details = dict(self._outcome_details)
         clone._data = dict(self._data)
         clone._id = _new_event_id()
-        clone._decision_id = uuid.uuid4().hex
+        clone._decision_id = random_hex_id()
         return clone
 
     # Who -----------------------------------------------------------------
