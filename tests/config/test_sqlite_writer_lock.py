@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -71,6 +72,22 @@ def _rows(handler: ConnectionHandler) -> list[str]:
         return [who for (who,) in cursor.fetchall()]
 
 
+def _run_all(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
+@pytest.fixture
+def database(tmp_path):
+    """A SQLite file with one table, and the handler of its connections."""
+    path = tmp_path / "db.sqlite3"
+    handler = _handler(path)
+    _create_table(handler)
+    return path, handler
+
+
 def _lock_is_free(path) -> bool:
     probe = WriterLock(f"{path}-lock")
     try:
@@ -80,10 +97,8 @@ def _lock_is_free(path) -> bool:
         probe.close()
 
 
-def test_a_second_writer_waits_for_the_first_to_commit_then_writes(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    handler = _handler(path)
-    _create_table(handler)
+def test_a_second_writer_waits_for_the_first_to_commit_then_writes(database):
+    path, handler = database
     holding, done = threading.Event(), threading.Event()
     events: list[tuple[str, float]] = []
     failures: list[BaseException] = []
@@ -112,23 +127,17 @@ def test_a_second_writer_waits_for_the_first_to_commit_then_writes(tmp_path):
         finally:
             handler[ALIAS].close()
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _run_all([threading.Thread(target=first), threading.Thread(target=second)])
     assert failures == []
     assert [name for name, _ in events] == ["first committed", "second began"]
     assert events[1][1] >= events[0][1]
     assert _rows(handler) == ["first", "second"]
-    assert (tmp_path / "db.sqlite3-lock").exists()
+    assert Path(f"{path}-lock").exists()
     assert _lock_is_free(path)
 
 
-def test_many_writers_in_threads_lose_nothing(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    handler = _handler(path)
-    _create_table(handler)
+def test_many_writers_in_threads_lose_nothing(database):
+    path, handler = database
     failures: list[BaseException] = []
 
     def writer(name: str) -> None:
@@ -143,21 +152,15 @@ def test_many_writers_in_threads_lose_nothing(tmp_path):
         finally:
             handler[ALIAS].close()
 
-    threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _run_all([threading.Thread(target=writer, args=(f"w{i}",)) for i in range(4)])
     assert failures == []
     rows = _rows(handler)
     assert sorted(rows) == sorted(f"w{i}-{n}" for i in range(4) for n in range(40))
     assert _lock_is_free(path)
 
 
-def test_the_lock_is_given_back_on_rollback_and_on_a_failed_statement(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    handler = _handler(path)
-    _create_table(handler)
+def test_the_lock_is_given_back_on_rollback_and_on_a_failed_statement(database):
+    path, handler = database
     held_inside: list[bool] = []
 
     def undone() -> None:
@@ -181,10 +184,8 @@ def test_the_lock_is_given_back_on_rollback_and_on_a_failed_statement(tmp_path):
     handler[ALIAS].close()
 
 
-def test_closing_the_connection_gives_the_lock_back(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    handler = _handler(path)
-    _create_table(handler)
+def test_closing_the_connection_gives_the_lock_back(database):
+    path, handler = database
     connection = handler[ALIAS]
     connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
     connection.cursor().execute("INSERT INTO t (who) VALUES ('never committed')")
@@ -212,10 +213,8 @@ def test_a_writer_that_waits_past_the_timeout_goes_on_without_the_lock(tmp_path)
     handler[ALIAS].close()
 
 
-def test_statements_outside_a_transaction_and_memory_databases_take_no_lock(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    handler = _handler(path)
-    _create_table(handler)
+def test_statements_outside_a_transaction_and_memory_databases_take_no_lock(database):
+    path, handler = database
     squatter = WriterLock(f"{path}-lock")
     assert squatter.acquire(0)
     try:
