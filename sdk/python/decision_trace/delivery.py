@@ -8,11 +8,10 @@ encoded batches, one request each, taken in order. So the next batch is
 encoded while others are on the wire, and a server's workers validate
 batches side by side. A batch holding a child of an event still on the wire
 waits until that event's batch is answered: parents reach the server first.
-The transport retries
-connection errors, 5xx and 429 with the same ``Idempotency-Key``; a batch
-that still fails, or that the server refuses, is logged with its reason and
-counted as dropped. A full queue refuses the new event with
-``DeliveryQueueFullError``.
+The transport retries connection errors, 5xx and 429 with the same
+``Idempotency-Key``; a batch that still fails, or that the server refuses,
+is logged with its reason and counted as dropped. A full queue refuses the
+new event with ``DeliveryQueueFullError``.
 """
 
 from __future__ import annotations
@@ -243,7 +242,7 @@ class BatchSender:
             return batch
 
     def _run(self) -> None:
-        """The sender thread: take and encode batches, hand them to the poster in order."""
+        """The sender thread: take and encode batches, hand them to the posters in order."""
         while True:
             batch = self._take()
             if batch is None:

@@ -48,7 +48,7 @@ from decision_trace.validation import (
     check_text_list,
 )
 
-__all__ = ["Actor", "DecisionTrace", "TraceEvent", "TrackedObject", "assemble"]
+__all__ = ["Actor", "DecisionTrace", "TraceEvent", "TrackedObject", "assemble", "random_hex_id"]
 
 T = TypeVar("T")
 
