@@ -21,6 +21,7 @@ in-memory databases do not use it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 from django.db.backends.sqlite3 import base
 
 __all__ = ["DatabaseWrapper", "WriterLock"]
+
+logger = logging.getLogger(__name__)
 
 _FIRST_WAIT = 0.000_05
 _LONGEST_WAIT = 0.000_5
@@ -40,11 +43,33 @@ class WriterLock:
         self.path = path
         self._fd: int | None = None
         self.held = False
+        self.unusable = False
 
     def acquire(self, timeout: float) -> bool:
-        """Take the lock, waiting at most ``timeout`` seconds; whether it was taken."""
+        """Take the lock, waiting at most ``timeout`` seconds; whether it was taken.
+
+        A lock file that cannot be opened (a read-only directory, another
+        user's file) is logged once and the lock is not taken: SQLite's own
+        locking still keeps writers apart.
+        """
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            if self.unusable:
+                return False
+            try:
+                # The database file's permissions, as SQLite gives its -wal and -shm files.
+                mode = os.stat(self.path.removesuffix("-lock")).st_mode & 0o666
+            except OSError:
+                mode = 0o644
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError as exc:
+                self.unusable = True
+                logger.warning(
+                    "SQLite writers will not queue on %s (%s); SQLite's busy timeout applies.",
+                    self.path,
+                    exc,
+                )
+                return False
         deadline = time.monotonic() + timeout
         wait = _FIRST_WAIT
         while True:

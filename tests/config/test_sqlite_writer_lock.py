@@ -10,6 +10,8 @@ default SQLite file database.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -211,6 +213,36 @@ def test_a_writer_that_waits_past_the_timeout_goes_on_without_the_lock(tmp_path)
         squatter.close()
     assert _rows(handler) == ["late"]
     handler[ALIAS].close()
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writes_to_sqlite(database, caplog):
+    """Another user's lock file, a read-only folder: logged once, and the writes still work."""
+    path, handler = database
+    Path(f"{path}-lock").mkdir()  # os.open of a directory for writing fails
+    with caplog.at_level(logging.WARNING, logger="config.sqlite.base"):
+        for n in range(3):
+            with _transaction(handler):
+                handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES (%s)", [f"w{n}"])
+    assert _rows(handler) == ["w0", "w1", "w2"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "config.sqlite.base"]
+    assert len(warnings) == 1
+    assert "will not queue" in warnings[0]
+    handler[ALIAS].close()
+
+
+def test_the_lock_file_has_the_database_files_permissions(database):
+    path, handler = database
+    path.chmod(0o640)
+    with _transaction(handler):
+        handler[ALIAS].cursor().execute("INSERT INTO t (who) VALUES ('x')")
+    handler[ALIAS].close()
+    assert Path(f"{path}-lock").stat().st_mode & 0o777 == 0o640 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def test_statements_outside_a_transaction_and_memory_databases_take_no_lock(database):
