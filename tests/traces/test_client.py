@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from traces import (
     Actor,
@@ -310,12 +311,14 @@ def test_client_reads_use_constant_queries(client, django_assert_num_queries):
         return root
 
     # Each read is one statement: the events with their objects and whether any has a
-    # correction; search also ranks first.
+    # correction; search also ranks first (on PostgreSQL after reading where its window of
+    # newest documents starts, so the planner knows the range).
+    ranking = 2 if connection.vendor == "postgresql" else 1
     for size in (1, 20):
         root = grow(size)
         with django_assert_num_queries(1):
             assert len(client.query(limit=50, event_types=["chain.*"])) >= size
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1 + ranking):
             client.search("zebra")
         with django_assert_num_queries(1):
             client.get_object_history(object_id="ord-x")

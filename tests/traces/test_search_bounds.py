@@ -134,6 +134,11 @@ def test_best_match_ranks_within_the_newest_documents_only(monkeypatch, restrict
     assert sorted(everything) == sorted(event.pk for event in [*old, newest])
 
 
+def test_best_match_within_the_window_of_an_empty_index_finds_nothing():
+    assert search_ranked_ids("kettle", limit=10, match_limit=10) == []
+    assert search_ranked_ids("kettle", EventRecord.objects.all(), limit=10, match_limit=10) == []
+
+
 def test_best_match_shows_one_page_of_rows(admin_client):
     """Best match shows as many rows as a newest-first page."""
     _kettles(views.PAGE_SIZE + 5)

@@ -65,6 +65,8 @@ def test_get_query_count_is_pinned(api, path, queries, rows):
         response = api.get(path.format(**ids))
     assert response.status_code == 200, response.content
     expected = queries - 1 if rows == 1 and path.endswith("tab=pending") else queries
+    if path.startswith("/api/v1/search") and connection.vendor == "postgresql":
+        expected += 1  # where the ranking's window of newest documents starts
     assert len(captured) == expected, [q["sql"][:120] for q in captured]
 
 
