@@ -33,6 +33,7 @@ from traces.templatetags.traces_ui import (
     risk_badges,
     subject,
     uuid_url,
+    why_line,
 )
 
 register = template.Library()
@@ -337,12 +338,7 @@ def review_row(context: template.Context, item: Any) -> SafeString:
         if event:
             parts.append(_review_event_meta(event))
         if item.reasoning:
-            parts.append(
-                format_html(
-                    '<p class="event-why"><span class="why-label">Why</span> {}</p>',
-                    first_line(item.reasoning),
-                )
-            )
+            parts.append(why_line(item.reasoning))
         if decision.decided_at:
             parts.append(format_html('<p class="review-last small">{}</p>', _review_last(decision)))
         event_link = (
@@ -545,12 +541,7 @@ def history_entry(context: template.Context, entry: Any) -> SafeString:
         )
     parts: list[SafeString] = []
     if event.reasoning:
-        parts.append(
-            format_html(
-                '<p class="event-why"><span class="why-label">Why</span> {}</p>',
-                first_line(event.reasoning),
-            )
-        )
+        parts.append(why_line(event.reasoning))
     if entry.changes:
         parts.append(state_diff(context, entry.changes, event))
     if entry.others:

@@ -316,6 +316,13 @@ def risk_badges(event: Any, *, with_confidence: bool = True) -> list[SafeString]
     return badges
 
 
+def why_line(reasoning: str) -> SafeString:
+    """The "Why" line of a row: the first line of the reasoning."""
+    return format_html(
+        '<p class="event-why"><span class="why-label">Why</span> {}</p>', first_line(reasoning)
+    )
+
+
 def event_href(context: template.Context, event: Any) -> str:
     """The event page's address, keeping the page's ``known_at`` (as known at) if any."""
     request = context.get("request")
@@ -344,10 +351,7 @@ def event_row(context: template.Context, event: Any) -> SafeString:
             snippet[1],
         )
     elif event.reasoning:
-        why = format_html(
-            '\n      <p class="event-why"><span class="why-label">Why</span> {}</p>',
-            first_line(event.reasoning),
-        )
+        why = format_html("\n      {}", why_line(event.reasoning))
     else:
         why = SafeString("")
     meta = [actor_badge(event.actor), outcome_badge(event, show_decisions), *risk_badges(event)]
