@@ -31,7 +31,6 @@ from traces.search import (
     SEARCH_MATCH_LIMIT,
     search_events,
     search_match_count,
-    search_probe_cheap,
 )
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
@@ -297,14 +296,14 @@ class EventFilterSet(django_filters.FilterSet):
             # The limit cuts nothing here; it keeps PostgreSQL from turning the list
             # into a semi-join that walks every event for a word in none of them.
             return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
-        if not self._filters_besides_search() and search_probe_cheap(value):
+        if not self._filters_besides_search():
             # Words in more than SEARCH_MATCH_LIMIT events and nothing else to narrow:
             # the newest-first page asks the index about each event it reads, and
             # stops once full (about 60 events for a word in half of them).
             return search_events(value, queryset, probe=True)
         # Another filter could keep few of the matches: probing could then read
-        # every event it selects (and a prefix probe is dear on SQLite). Its rows
-        # among the most recent matches instead, and the page says so.
+        # every event it selects. Its rows among the most recent matches instead,
+        # and the page says so.
         self.match_limited = True
         return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
 

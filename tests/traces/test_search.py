@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.utils import timezone
 
-from traces import DecisionTraceClient
+from traces import DecisionTraceClient, search
 from traces.models import EventRecord
 from traces.pagination import keyset_page
 from traces.search import (
@@ -19,7 +20,6 @@ from traces.search import (
     query_tokens,
     search_events,
     search_index_rebuild,
-    search_probe_cheap,
     search_ranked_ids,
 )
 
@@ -198,19 +198,22 @@ def test_highlight_marks_the_match_and_escapes_the_rest():
     assert "<mark>increase</mark>" in highlight(text, '"price increase"')
 
 
-@pytest.mark.parametrize(
-    ("text", "cheap_on_sqlite"),
-    [
-        ("user", True),
-        ('"user event"', True),
-        ("user OR refund", True),
-        ("us*", False),
-        ("refund OR us*", False),
-        ("", True),
-    ],
-)
-def test_probe_is_not_used_for_a_prefix_on_sqlite(text, cheap_on_sqlite):
-    """FTS5 has no prefix index here: a prefix probe per row reads every word with that
-    start (half a second a page at 1M), so SQLite keeps the bounded list for prefixes."""
-    expected = cheap_on_sqlite if connection.vendor == "sqlite" else True
-    assert search_probe_cheap(text) is expected
+@pytest.mark.parametrize("text", ["kettle", '"copper kettle"', "kettle OR teapot", "kett*"])
+@pytest.mark.parametrize("recent", [1, 2, 3, 100])
+def test_probe_finds_every_match_whatever_the_recent_set(client, monkeypatch, text, recent):
+    """On SQLite a probing page reads the most recent matches as one set and asks the
+    index about older documents alone (words) or as a second set (prefixes): the
+    same events, newest first, for any size of that set. An event recorded first
+    but effective last (an import) is found through the older path."""
+    monkeypatch.setattr(search, "PROBE_RECENT_MATCHES", recent)
+    now = timezone.now()
+    imported = client.trace("import", "copper kettle").at(now).record()
+    for minutes in range(1, 5):
+        client.trace("x", "copper kettle").at(now - timedelta(minutes=minutes)).record()
+    client.trace("x", "copper pot").at(now - timedelta(seconds=30)).record()
+    client.trace("x", "a teapot").at(now - timedelta(minutes=9)).record()
+    probed = search_events(text, probe=True).order_by("-effective_at", "-id")
+    listed = search_events(text).order_by("-effective_at", "-id")
+    assert [e.pk for e in probed] == [e.pk for e in listed]
+    assert str(probed[0].pk) == imported
+    assert len(listed) == (6 if "teapot" in text else 5)
