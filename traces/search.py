@@ -70,6 +70,7 @@ __all__ = [
     "search_index_rebuild",
     "search_index_remove",
     "search_match_count",
+    "search_probe_after",
     "search_ranked_ids",
 ]
 
@@ -78,6 +79,8 @@ MAX_QUERY_TOKENS = 32
 # looks at the most recently recorded ones only (a page then costs ~120 ms at that size).
 SEARCH_MATCH_LIMIT = 10_000
 SEARCH_RANK_WINDOW = 200_000
+# On SQLite a probing page is cheaper than a list of the matches from this many on.
+SQLITE_PROBE_AFTER = 2_000
 # A probing page on SQLite reads this many of the most recent matches as one set (see
 # search_events): asking the index about each event alone cost ~50 µs an event.
 PROBE_RECENT_MATCHES = 5_000
@@ -481,6 +484,19 @@ def _recent_matches_floor(using: str, groups: list[list[SearchTerm]]) -> int:
         )
         row = cursor.fetchone()
     return 0 if row is None else int(row[0])
+
+
+def search_probe_after(using: str | None = None) -> int:
+    """From how many matches a newest-first page should probe (``search_events(probe=True)``).
+
+    On SQLite ``SQLITE_PROBE_AFTER``: the list of ~9,000 matches of a word in 1 %
+    of 1M events took 58 ms where the probing page, reading the recent matches as
+    a set, took 3 ms (2,000 matches: 34 and 22 ms). On PostgreSQL
+    ``SEARCH_MATCH_LIMIT``: each probe there reads the event's document row.
+    """
+    if connections[_db(using)].vendor == "sqlite":
+        return SQLITE_PROBE_AFTER
+    return SEARCH_MATCH_LIMIT
 
 
 def search_events(
