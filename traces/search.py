@@ -415,18 +415,19 @@ def search_match_count(
 class _Matches(Expression):
     """``EXISTS``: this event's search document matches the query (asked per row).
 
-    On SQLite with ``recent_floor`` (a document id): the matches among the
-    documents from that id on are read once, as a set; only an event whose
-    document is older is asked of the index by itself (see ``search_events``).
+    On SQLite with ``recent_set``: the ``PROBE_RECENT_MATCHES`` most recent
+    matches are read once, as a set; only an event whose document is older is
+    asked of the index by itself (see ``search_events``). Where that set starts
+    is read when the query is compiled (a best-match page never compiles it).
     """
 
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, groups: list[list[SearchTerm]], recent_floor: int | None = None) -> None:
+    def __init__(self, groups: list[list[SearchTerm]], *, recent_set: bool = False) -> None:
         super().__init__(output_field=BooleanField())
         self.groups = groups
-        self.recent_floor = recent_floor
+        self.recent_set = recent_set
         # The event's id column once resolved (a Col), F("pk") until then.
         self.event: Combinable | BaseExpression = F("pk")
 
@@ -455,32 +456,33 @@ class _Matches(Expression):
             f"EXISTS (SELECT 1 FROM {_DOC_TABLE} d CROSS JOIN {_FTS_TABLE} f "
             f"WHERE d.event_id = {event_sql} AND f.rowid = d.id AND {_FTS_TABLE} MATCH %s)"
         )
-        if self.recent_floor is None:
+        if not self.recent_set:
             return probe, [*event_params, expression]
+        floor = _recent_matches_floor(connection, expression)
         # The event's document id, then: from the floor on, one set of the recent
         # matches (read once per statement); below it, the index asked about it alone.
         document = f"(SELECT d.id FROM {_DOC_TABLE} d WHERE d.event_id = {event_sql})"
         matches = f"SELECT rowid FROM {_FTS_TABLE} WHERE {_FTS_TABLE} MATCH %s AND rowid"
         recent = f"{document} IN ({matches} >= %s)"
-        params = [*event_params, self.recent_floor, *event_params, expression, self.recent_floor]
+        params = [*event_params, floor, *event_params, expression, floor]
         if any(part.prefix for part in _words(self.groups)):
             # A prefix asked about one row reads every word with that start (about
             # 5 ms at 1M events): the older matches as a second set, read if reached.
             older = f"{document} IN ({matches} < %s)"
-            params += [*event_params, expression, self.recent_floor]
+            params += [*event_params, expression, floor]
         else:
             older = probe
             params += [*event_params, expression]
         return f"CASE WHEN {document} >= %s THEN {recent} ELSE {older} END", params
 
 
-def _recent_matches_floor(using: str, groups: list[list[SearchTerm]]) -> int:
-    """The document id of the ``PROBE_RECENT_MATCHES``-th most recent match (0: fewer)."""
-    with connections[using].cursor() as cursor:
+def _recent_matches_floor(connection: BaseDatabaseWrapper, expression: str) -> int:
+    """The document id of the ``PROBE_RECENT_MATCHES``-th most recent FTS5 match (0: fewer)."""
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid FROM {_FTS_TABLE} WHERE {_FTS_TABLE} MATCH %s "
             "ORDER BY rowid DESC LIMIT 1 OFFSET %s",
-            [_fts5_expression(groups), PROBE_RECENT_MATCHES - 1],
+            [expression, PROBE_RECENT_MATCHES - 1],
         )
         row = cursor.fetchone()
     return 0 if row is None else int(row[0])
@@ -522,19 +524,14 @@ def search_events(
     events, on a list read in index order that stops after a page. For a rare
     word it would read every event: count first (``search_match_count``). On
     SQLite it reads where the ``PROBE_RECENT_MATCHES`` most recent matches
-    start first (one query).
+    start when the query is compiled (one query).
     """
     base = EventRecord.objects.all() if queryset is None else queryset
     groups = parse_query(text)
     if not groups:
         return base.none()
     if probe:
-        floor = (
-            _recent_matches_floor(base.db, groups)
-            if connections[base.db].vendor == "sqlite"
-            else None
-        )
-        return base.filter(_Matches(groups, floor))
+        return base.filter(_Matches(groups, recent_set=True))
     sql, params = _matching_ids_sql(base.db, groups, match_limit)
     return base.filter(pk__in=RawSQL(sql, params))
 
