@@ -157,3 +157,19 @@ def test_search_page_plan_follows_the_match_count(
         assert "EXISTS" not in pages[0]
     else:
         assert "EXISTS" in pages[0]
+
+
+def test_best_match_page_reads_no_probe_set(admin_client, monkeypatch):
+    """Past the bound a best-match page ranks; where the newest-first probe's set of
+    recent matches starts is read only by a page that probes."""
+    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
+    for index in range(5):
+        EventRecordFactory(description=f"kettle {index}")
+    for sort, reads in (("best", False), ("", connection.vendor == "sqlite")):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(
+                TIMELINE, {"q": "kettle", "sort": sort} if sort else {"q": "kettle"}
+            )
+        assert len(_listed(response)) == 5
+        assert any("LIMIT 1 OFFSET" in q["sql"] for q in queries) is reads
