@@ -31,7 +31,7 @@ from traces.search import (
     SEARCH_MATCH_LIMIT,
     search_events,
     search_match_count,
-    search_probe_after,
+    search_probe_pays,
 )
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
@@ -293,18 +293,17 @@ class EventFilterSet(django_filters.FilterSet):
         )
         if not self.match_count:
             return queryset.none()
-        alone = not self._filters_besides_search()
-        if self.match_count <= SEARCH_MATCH_LIMIT and not (
-            alone and self.match_count > search_probe_after(queryset.db)
+        if not self._filters_besides_search() and search_probe_pays(
+            self.match_count, using=queryset.db
         ):
-            # The limit cuts nothing here; it keeps PostgreSQL from turning the list
-            # into a semi-join that walks every event for a word in none of them.
-            return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
-        if alone:
             # Words in many events and nothing else to narrow: the newest-first
             # page asks the index about each event it reads, and stops once full
             # (about 60 events for a word in half of them).
             return search_events(value, queryset, probe=True)
+        if self.match_count <= SEARCH_MATCH_LIMIT:
+            # The limit cuts nothing here; it keeps PostgreSQL from turning the list
+            # into a semi-join that walks every event for a word in none of them.
+            return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
         # Another filter could keep few of the matches: probing could then read
         # every event it selects. Its rows among the most recent matches instead,
         # and the page says so.

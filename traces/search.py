@@ -35,6 +35,7 @@ Two ways in:
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -70,7 +71,7 @@ __all__ = [
     "search_index_rebuild",
     "search_index_remove",
     "search_match_count",
-    "search_probe_after",
+    "search_probe_pays",
     "search_ranked_ids",
 ]
 
@@ -79,8 +80,8 @@ MAX_QUERY_TOKENS = 32
 # looks at the most recently recorded ones only (a page then costs ~120 ms at that size).
 SEARCH_MATCH_LIMIT = 10_000
 SEARCH_RANK_WINDOW = 200_000
-# On SQLite a probing page is cheaper than a list of the matches from this many on.
-SQLITE_PROBE_AFTER = 2_000
+# A newest-first page lists this many matches or fewer, whatever the table's size.
+PROBE_AFTER_AT_LEAST = 1_000
 # A probing page on SQLite reads this many of the most recent matches as one set (see
 # search_events): asking the index about each event alone cost ~50 µs an event.
 PROBE_RECENT_MATCHES = 5_000
@@ -488,17 +489,27 @@ def _recent_matches_floor(connection: BaseDatabaseWrapper, expression: str) -> i
     return 0 if row is None else int(row[0])
 
 
-def search_probe_after(using: str | None = None) -> int:
-    """From how many matches a newest-first page should probe (``search_events(probe=True)``).
+def search_probe_pays(matches: int, *, using: str | None = None) -> bool:
+    """Whether a newest-first page of ``matches`` matching events should probe them
+    (``search_events(probe=True)``) rather than list them.
 
-    On SQLite ``SQLITE_PROBE_AFTER``: the list of ~9,000 matches of a word in 1 %
-    of 1M events took 58 ms where the probing page, reading the recent matches as
-    a set, took 3 ms (2,000 matches: 34 and 22 ms). On PostgreSQL
-    ``SEARCH_MATCH_LIMIT``: each probe there reads the event's document row.
+    A probing page reads about 30 x (events / matches) events; a list costs each
+    match a lookup and a sort. They cost the same near ``sqrt(8 x events)``
+    matches, measured at 1M events (about 3,000 there): a word in 1 % of them,
+    9,100 matches, took 104 ms of SQL as a list on PostgreSQL and 15 ms probing
+    (SQLite: 58 and 3 ms; 2,000 matches: 34 and 22 ms). Always past
+    ``SEARCH_MATCH_LIMIT`` (a list would leave matches out), never up to
+    ``PROBE_AFTER_AT_LEAST``; in between, the events are counted by the newest
+    search document's id (one query).
     """
-    if connections[_db(using)].vendor == "sqlite":
-        return SQLITE_PROBE_AFTER
-    return SEARCH_MATCH_LIMIT
+    if matches > SEARCH_MATCH_LIMIT:
+        return True
+    if matches <= PROBE_AFTER_AT_LEAST:
+        return False
+    with connections[_db(using)].cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {_DOC_TABLE}")
+        newest = cursor.fetchone()[0] or 0
+    return matches > math.isqrt(8 * int(newest))
 
 
 def search_events(

@@ -7,17 +7,19 @@ the answer is the same as the unbounded one, or it says what it left out.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.traces.factories import ActorRecordFactory, EventRecordFactory, EventTagFactory
 from traces import filters, search, views
-from traces.models import EventRecord
+from traces.models import EventRecord, EventSearchDocument
 from traces.ui import actors
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +52,7 @@ def test_a_word_in_more_events_than_the_bound_is_probed_per_row(admin_client, mo
     """Issue 16: with no other filter, a word in more events than the bound is asked
     about each event the newest-first page reads: every match is listed, none left out."""
     monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
@@ -66,6 +69,7 @@ def test_a_word_in_more_events_than_the_search_reads_says_so(admin_client, monke
     """With another filter, the search reads the most recently recorded matches only,
     and the page says so."""
     monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
@@ -126,21 +130,15 @@ def test_actor_page_at_or_below_the_bound_counts_everything(admin_client, monkey
 
 
 @pytest.mark.parametrize(
-    ("bound", "sqlite_after", "plan"),
-    [(1_000, 2_000, "list"), (3, 2_000, "probe"), (1_000, 3, "probe on sqlite")],
+    ("bound", "at_least", "plan"), [(1_000, 1_000, "list"), (3, 1_000, "probe")]
 )
-def test_search_page_plan_follows_the_match_count(
-    admin_client, monkeypatch, bound, sqlite_after, plan
-):
-    """At most the bound: a bounded list of matches (its LIMIT keeps PostgreSQL from a
-    semi-join that walked every event for a rare word: 6.8 s at 1M); past it, with no
-    other filter, an EXISTS per row read. SQLite probes from fewer matches on (its
-    probing page reads the recent matches as one set)."""
+def test_search_page_plan_follows_the_match_count(admin_client, monkeypatch, bound, at_least, plan):
+    """Few matches: a bounded list of them (its LIMIT keeps PostgreSQL from a semi-join
+    that walked every event for a rare word: 6.8 s at 1M); past the bound, with no
+    other filter, an EXISTS per row read."""
     monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", bound)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", bound)
-    monkeypatch.setattr(search, "SQLITE_PROBE_AFTER", sqlite_after)
-    if plan == "probe on sqlite":
-        plan = "probe" if connection.vendor == "sqlite" else "list"
+    monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", at_least)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
     with CaptureQueriesContext(connection) as queries:
@@ -163,6 +161,7 @@ def test_best_match_page_reads_no_probe_set(admin_client, monkeypatch):
     """Past the bound a best-match page ranks; where the newest-first probe's set of
     recent matches starts is read only by a page that probes."""
     monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
+    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
@@ -174,3 +173,22 @@ def test_best_match_page_reads_no_probe_set(admin_client, monkeypatch):
             )
         assert len(_listed(response)) == listed
         assert any("LIMIT 1 OFFSET" in q["sql"] for q in queries) is reads
+
+
+def test_probe_pays_past_the_square_root_of_eight_times_the_documents(monkeypatch):
+    """Between the floor and the bound, a page probes once the matches exceed
+    sqrt(8 x the newest document's id); at or below the floor it never asks."""
+    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 10**9)
+    monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", 0)
+    for index in range(3):
+        EventRecordFactory(description=f"kettle {index}")
+    newest = EventSearchDocument.objects.aggregate(newest=Max("id"))["newest"]
+    even = math.isqrt(8 * newest)
+    assert search.search_probe_pays(even) is False
+    assert search.search_probe_pays(even + 1) is True
+    monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", even + 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert search.search_probe_pays(even + 1) is False
+    assert len(queries) == 0
+    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", even)
+    assert search.search_probe_pays(even + 1) is True
