@@ -7,8 +7,14 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from traces.models import ActorRecord
-from traces.templatetags.traces_ui import actor_badge, actor_url, outcome_badge, uuid_url
+from traces.models import ActorRecord, EventRecord, TrackedObjectRecord
+from traces.templatetags.traces_ui import (
+    actor_badge,
+    actor_url,
+    choice_label,
+    outcome_badge,
+    uuid_url,
+)
 
 
 @pytest.mark.parametrize("name", ["traces:event_detail", "traces:event_feedback"])
@@ -76,3 +82,21 @@ class _Event:
 def test_outcome_badge_says_what_a_proposal_is(requires, status, show, expected):
     event = _Event(requires_approval=requires, approval_status=status, outcome="success")
     assert expected in outcome_badge(event, show)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (EventRecord, "outcome"),
+        (EventRecord, "risk_level"),
+        (EventRecord, "approval_status"),
+        (ActorRecord, "actor_type"),
+        (TrackedObjectRecord, "object_type"),
+    ],
+)
+def test_choice_label_is_the_display_django_gives(model, field):
+    """Every choice, a blank and a value outside the choices read as get_<field>_display()."""
+    values = [value for value, _ in model._meta.get_field(field).flatchoices]
+    for value in [*values, "", "not-a-choice\x00"]:
+        row = model(**{field: value})
+        assert choice_label(row, field) == getattr(row, f"get_{field}_display")()
