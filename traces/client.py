@@ -38,7 +38,7 @@ from traces.eventreads import (
 from traces.evidence.corrections import corrections_apply_values
 from traces.mapping import event_from_values
 from traces.models import EventRecord
-from traces.search import SEARCH_MATCH_LIMIT, search_ranked_ids
+from traces.search import search_match_limit, search_ranked_ids
 from traces.selectors import event_filter, event_stats
 from traces.services import trace_record_receipts
 
@@ -114,7 +114,7 @@ class InProcessTransport:
         queryset = event_filter(**filters, using=self.using) if filters else None
         # Ranked among the most recently recorded matches, as the web UI's best match.
         ids = search_ranked_ids(
-            text, queryset, limit=limit, using=self.using, match_limit=SEARCH_MATCH_LIMIT
+            text, queryset, limit=limit, using=self.using, match_limit=search_match_limit(text)
         )
         if not ids:
             return []

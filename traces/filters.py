@@ -31,6 +31,7 @@ from traces.search import (
     SEARCH_MATCH_LIMIT,
     search_events,
     search_match_count,
+    search_match_limit,
     search_probe_pays,
 )
 from traces.ui.charts import PERIODS
@@ -262,9 +263,11 @@ class EventFilterSet(django_filters.FilterSet):
             "known_at",
         ]
 
-    # Set by filter_q: how many events hold the words (up to SEARCH_MATCH_LIMIT + 1),
-    # and whether the list covers only the SEARCH_MATCH_LIMIT most recent of them.
+    # Set by filter_q: how many events hold the words (up to match_limit + 1), how many
+    # the search reads (search_match_limit), and whether the list covers only the
+    # match_limit most recent of them.
     match_count: int | None = None
+    match_limit = SEARCH_MATCH_LIMIT
     match_limited = False
 
     def __init__(
@@ -285,30 +288,31 @@ class EventFilterSet(django_filters.FilterSet):
         self.event_types = event_types
 
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
+        self.match_limit = limit = search_match_limit(value)
         self.match_count = search_match_count(
             value,
-            cap=SEARCH_MATCH_LIMIT + 1,
+            cap=limit + 1,
             with_review_trail=self.with_review_trail,
             event_types=self.event_types,
         )
         if not self.match_count:
             return queryset.none()
         if not self._filters_besides_search() and search_probe_pays(
-            self.match_count, using=queryset.db
+            self.match_count, limit=limit, using=queryset.db
         ):
             # Words in many events and nothing else to narrow: the newest-first
             # page asks the index about each event it reads, and stops once full
             # (about 60 events for a word in half of them).
             return search_events(value, queryset, probe=True)
-        if self.match_count <= SEARCH_MATCH_LIMIT:
+        if self.match_count <= limit:
             # The limit cuts nothing here; it keeps PostgreSQL from turning the list
             # into a semi-join that walks every event for a word in none of them.
-            return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+            return search_events(value, queryset, match_limit=limit)
         # Another filter could keep few of the matches: probing could then read
         # every event it selects. Its rows among the most recent matches instead,
         # and the page says so.
         self.match_limited = True
-        return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+        return search_events(value, queryset, match_limit=limit)
 
     def _filters_besides_search(self) -> bool:
         return any(

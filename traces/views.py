@@ -81,10 +81,10 @@ from traces.review_selectors import (
     user_can_review,
 )
 from traces.search import (
-    SEARCH_MATCH_LIMIT,
     SEARCH_RANK_WINDOW,
     highlight,
     search_match_count,
+    search_match_limit,
     search_ranked_ids,
 )
 from traces.selectors import actor_shown, can_view_decisions, events_visible, events_visible_to
@@ -260,25 +260,26 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     if any(value for _, values in others.lists() for value in values)
                     else None
                 )
+                limit = search_match_limit(text)
                 best_count = (
                     filterset.match_count
                     if filterset.match_count is not None
                     else search_match_count(
                         text,
-                        cap=SEARCH_MATCH_LIMIT + 1,
+                        cap=limit + 1,
                         with_review_trail=with_decisions,
                         event_types=stored_types,
                     )
                 )
-                # At most SEARCH_MATCH_LIMIT matches: rank them all (no "most recent"
-                # bound to find first; a prefix misjudged by PostgreSQL's planner made
-                # that a walk of every document). None: nothing to rank.
+                # At most the limit of matches: rank them all (no "most recent" bound
+                # to find first; a prefix misjudged by PostgreSQL's planner made that a
+                # walk of every document). None: nothing to rank.
                 ids = (
                     search_ranked_ids(
                         text,
                         restrict,
                         limit=BEST_MATCH_LIMIT,
-                        match_limit=SEARCH_MATCH_LIMIT if best_count > SEARCH_MATCH_LIMIT else None,
+                        match_limit=limit if best_count > limit else None,
                         with_review_trail=with_decisions,
                         event_types=stored_types,
                     )
@@ -306,12 +307,13 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
                 count = filterset.match_count if filterset.match_count is not None else best_count
+                limit = search_match_limit(text)
                 context["match_count"] = count
-                context["match_capped"] = count > SEARCH_MATCH_LIMIT
-                context["search_limit"] = f"{SEARCH_MATCH_LIMIT:,}"
+                context["match_capped"] = count > limit
+                context["search_limit"] = f"{limit:,}"
                 context["search_window"] = f"{SEARCH_RANK_WINDOW:,}"
                 if filterset.match_limited and not best:
-                    context["search_capped"] = SEARCH_CAPPED.format(limit=SEARCH_MATCH_LIMIT)
+                    context["search_capped"] = SEARCH_CAPPED.format(limit=limit)
         except InvalidCursorError as exc:
             context["cursor_error"] = str(exc)
             status = 400

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.traces.factories import ActorRecordFactory, EventRecordFactory, EventTagFactory
-from traces import filters, search, views
+from traces import filters, search
 from traces.models import EventRecord, EventSearchDocument
 from traces.ui import actors
 
@@ -51,9 +51,7 @@ def test_tag_filter_gives_the_same_events_with_either_plan(
 def test_a_word_in_more_events_than_the_bound_is_probed_per_row(admin_client, monkeypatch):
     """Issue 16: with no other filter, a word in more events than the bound is asked
     about each event the newest-first page reads: every match is listed, none left out."""
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
-    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
     EventRecordFactory(description="teapot")
@@ -68,9 +66,7 @@ def test_a_word_in_more_events_than_the_bound_is_probed_per_row(admin_client, mo
 def test_a_word_in_more_events_than_the_search_reads_says_so(admin_client, monkeypatch):
     """With another filter, the search reads the most recently recorded matches only,
     and the page says so."""
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
-    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
     response = admin_client.get(TIMELINE, {"q": "kettle", "outcome": "success"})
@@ -136,7 +132,6 @@ def test_search_page_plan_follows_the_match_count(admin_client, monkeypatch, bou
     """Few matches: a bounded list of them (its LIMIT keeps PostgreSQL from a semi-join
     that walked every event for a rare word: 6.8 s at 1M); past the bound, with no
     other filter, an EXISTS per row read."""
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", bound)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", bound)
     monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", at_least)
     for index in range(5):
@@ -160,9 +155,7 @@ def test_search_page_plan_follows_the_match_count(admin_client, monkeypatch, bou
 def test_best_match_page_reads_no_probe_set(admin_client, monkeypatch):
     """Past the bound a best-match page ranks; where the newest-first probe's set of
     recent matches starts is read only by a page that probes."""
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
-    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     for index in range(5):
         EventRecordFactory(description=f"kettle {index}")
     # Best match ranks the 3 most recent matches; newest first lists all 5.
@@ -178,17 +171,32 @@ def test_best_match_page_reads_no_probe_set(admin_client, monkeypatch):
 def test_probe_pays_past_the_square_root_of_eight_times_the_documents(monkeypatch):
     """Between the floor and the bound, a page probes once the matches exceed
     sqrt(8 x the newest document's id); at or below the floor it never asks."""
-    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 10**9)
     monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", 0)
     for index in range(3):
         EventRecordFactory(description=f"kettle {index}")
     newest = EventSearchDocument.objects.aggregate(newest=Max("id"))["newest"]
     even = math.isqrt(8 * newest)
-    assert search.search_probe_pays(even) is False
-    assert search.search_probe_pays(even + 1) is True
+    assert search.search_probe_pays(even, limit=10**9) is False
+    assert search.search_probe_pays(even + 1, limit=10**9) is True
     monkeypatch.setattr(search, "PROBE_AFTER_AT_LEAST", even + 1)
     with CaptureQueriesContext(connection) as queries:
-        assert search.search_probe_pays(even + 1) is False
+        assert search.search_probe_pays(even + 1, limit=10**9) is False
     assert len(queries) == 0
-    monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", even)
-    assert search.search_probe_pays(even + 1) is True
+    assert search.search_probe_pays(even + 1, limit=even) is True
+
+
+def test_a_phrase_is_counted_and_ranked_up_to_its_own_bound(admin_client, monkeypatch):
+    """A phrase's bound is lower than a word's: past it the page says "More than" that
+    bound, newest first still lists every match, best match ranks that many."""
+    monkeypatch.setattr(search, "PHRASE_MATCH_LIMIT", 3)
+    for index in range(5):
+        EventRecordFactory(description=f"copper kettle {index}")
+    EventRecordFactory(description="kettle of copper")
+    newest = admin_client.get(TIMELINE, {"q": '"copper kettle"'})
+    assert _listed(newest) == [f"copper kettle {index}" for index in range(4, -1, -1)]
+    assert "More than 3</strong> events contain these words" in newest.content.decode()
+    best = admin_client.get(TIMELINE, {"q": '"copper kettle"', "sort": "best"})
+    assert len(_listed(best)) == 3
+    assert "at most 3," in best.content.decode()
+    words = admin_client.get(TIMELINE, {"q": "copper kettle"})
+    assert "<strong>6</strong>" in words.content.decode()

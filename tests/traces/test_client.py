@@ -391,31 +391,51 @@ def test_client_search_with_filters(client):
     assert [e.id for e in client.search("zebra", actor_types=["ai_agent"])] == [ai]
 
 
-def test_client_search_ranks_the_most_recent_matches_when_there_are_more(client, monkeypatch):
-    """Past SEARCH_MATCH_LIMIT matches, only the most recently recorded ones are ranked."""
-    import traces.client
+@pytest.mark.parametrize(
+    ("name", "text", "oldest_text", "newer_text"),
+    [
+        ("SEARCH_MATCH_LIMIT", "zebra", "zebra zebra zebra zebra", "zebra {n}"),
+        (
+            "PHRASE_MATCH_LIMIT",
+            '"striped zebra"',
+            "striped zebra striped zebra striped zebra",
+            "striped zebra {n}",
+        ),
+    ],
+)
+def test_client_search_ranks_the_most_recent_matches_when_there_are_more(
+    client, monkeypatch, name, text, oldest_text, newer_text
+):
+    """Past the search's bound (a phrase has a lower one), only the most recently
+    recorded matches are ranked."""
+    import traces.search
 
-    monkeypatch.setattr(traces.client, "SEARCH_MATCH_LIMIT", 2)
-    oldest = client.trace("a", "zebra zebra zebra zebra").record()
-    newer = [client.trace("a", f"zebra {n}").record() for n in range(2)]
-    found = [e.id for e in client.search("zebra")]
+    monkeypatch.setattr(traces.search, name, 2)
+    oldest = client.trace("a", oldest_text).record()
+    newer = [client.trace("a", newer_text.format(n=n)).record() for n in range(2)]
+    found = [e.id for e in client.search(text)]
     assert sorted(found) == sorted(newer)
     assert oldest not in found
 
 
-def test_api_search_ranks_the_most_recent_matches_when_there_are_more(client, monkeypatch):
-    """The API's /search has the same bound (the in-process client and the API agree)."""
+@pytest.mark.parametrize(
+    ("name", "text"), [("SEARCH_MATCH_LIMIT", "zebra"), ("PHRASE_MATCH_LIMIT", '"zebra crossing"')]
+)
+def test_api_search_ranks_the_most_recent_matches_when_there_are_more(
+    client, monkeypatch, name, text
+):
+    """The API's /search has the same bounds (the in-process client and the API agree)."""
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    import traces.api.events
+    import traces.search
 
-    monkeypatch.setattr(traces.api.events, "SEARCH_MATCH_LIMIT", 2)
-    oldest = client.trace("a", "zebra zebra zebra zebra").record()
-    newer = [client.trace("a", f"zebra {n}").record() for n in range(2)]
+    monkeypatch.setattr(traces.search, name, 2)
+    oldest = client.trace("a", "zebra crossing, zebra crossing, zebra crossing").record()
+    newer = [client.trace("a", f"zebra crossing {n}").record() for n in range(2)]
     web = Client()
     web.force_login(get_user_model().objects.create_superuser("s", "s@example.com", "pw"))
-    found = [e["id"] for e in web.get("/api/v1/search", {"q": "zebra"}).json()["results"]]
+    found = [e["id"] for e in web.get("/api/v1/search", {"q": text}).json()["results"]]
     assert sorted(found) == sorted(newer)
     assert oldest not in found
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tests.traces.factories import EventRecordFactory
 from tests.traces.test_search import HOSTILE
-from traces import filters, search, views
+from traces import search, views
 from traces.models import EventRecord
 from traces.search import search_match_count, search_ranked_ids
 
@@ -106,9 +106,7 @@ def test_best_match_ranks_the_most_recent_matches_of_the_filtered_events():
 
 def test_best_match_page_says_it_ranked_the_most_recent_matches(admin_client, monkeypatch):
     """Past the bound, best match ranks the most recently recorded matches and says so."""
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", 3)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", 3)
-    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", 3)
     _kettles(5)
     response = admin_client.get(TIMELINE, {"q": "kettle", "sort": "best"})
     assert len(response.context["page"].items) == 3
@@ -194,8 +192,6 @@ def test_best_match_is_the_same_below_and_above_the_bound_when_all_fit(
 ):
     """Up to the bound every match is ranked; past it the most recent ones (here: all five
     of six fit either way, so the order is the same)."""
-    monkeypatch.setattr(views, "SEARCH_MATCH_LIMIT", bound)
-    monkeypatch.setattr(filters, "SEARCH_MATCH_LIMIT", bound)
     monkeypatch.setattr(search, "SEARCH_MATCH_LIMIT", bound)
     _kettles(5)
     response = admin_client.get(TIMELINE, {"q": "kettle 4 OR kettle", "sort": "best"})

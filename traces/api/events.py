@@ -46,7 +46,7 @@ from traces.formats.exports import event_export
 from traces.mapping import actor_from_record, event_from_values
 from traces.models import ActorRecord, EventRecord
 from traces.pagination import MAX_PAGE_SIZE, keyset_page
-from traces.search import SEARCH_MATCH_LIMIT, search_ranked_ids
+from traces.search import search_match_limit, search_ranked_ids
 from traces.selectors import (
     actor_event_stats,
     actor_shown,
@@ -532,8 +532,9 @@ def actor_detail(request: HttpRequest, actor_type: str, actor_id: str) -> JsonRe
 def search(request: HttpRequest) -> HttpResponseBase:
     """Full-text search, best match first, within the ``/events`` filters.
 
-    Ranked among the 10,000 most recent matches (``SEARCH_MATCH_LIMIT``) within the
-    200,000 events recorded last (``SEARCH_RANK_WINDOW``), as the web UI's best match.
+    Ranked among the 10,000 most recent matches (1,000 with a phrase:
+    ``search_match_limit``) within the 200,000 events recorded last
+    (``SEARCH_RANK_WINDOW``), as the web UI's best match.
 
     As a file (``format=csv|jsonl``): every match, newest first.
     """
@@ -551,11 +552,12 @@ def search(request: HttpRequest) -> HttpResponseBase:
     # too it added a second, unbounded search of the most recent matches: 337 ms at 10M).
     restrict = filtered_events(request, principal, without=("q",))
     try:
+        text = request.GET.get("q", "")
         ids = search_ranked_ids(
-            request.GET.get("q", ""),
+            text,
             restrict if restrict.query.has_filters() else None,
             limit=limit_of(request),
-            match_limit=SEARCH_MATCH_LIMIT,
+            match_limit=search_match_limit(text),
         )
     except TraceValidationError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None

@@ -16,7 +16,7 @@ from django import forms
 from decision_trace.validation import ID_LENGTH, TAG_LENGTH, TYPE_LENGTH
 from traces.filters import EventFilterForm, EventFilterSet
 from traces.querysets import EventRecordQuerySet
-from traces.search import SEARCH_MATCH_LIMIT, search_events
+from traces.search import search_events, search_match_limit
 
 __all__ = ["MAX_VALUES", "REPEATABLE", "ApiEventFilterSet"]
 
@@ -93,8 +93,8 @@ class ApiEventFilterSet(EventFilterSet):
         fields = [*EventFilterSet.Meta.fields, "correlation_id"]
 
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
-        # The API counts nothing: the most recent SEARCH_MATCH_LIMIT matches, in one query.
-        return search_events(value, queryset, match_limit=SEARCH_MATCH_LIMIT)
+        # The API counts nothing: the most recent matches (search_match_limit), in one query.
+        return search_events(value, queryset, match_limit=search_match_limit(value))
 
     def filter_actor_list(
         self, queryset: EventRecordQuerySet, name: str, value: list[str]

@@ -559,9 +559,10 @@ class DecisionTraceClient:
     def search(self, text: str, limit: int = 50, **filters: Any) -> list[TraceEvent]:
         """Full-text search over description, reasoning, alternatives and rejection reasons.
 
-        Best match first; when more than 10,000 events match, ranked among
-        the 10,000 most recent matches within the 200,000 events recorded
-        last. Any text is safe; all its words must match. Keyword
+        Best match first; when more than 10,000 events match (1,000 for a
+        query with a "phrase"), ranked among that many most recent matches
+        within the 200,000 events recorded last. Any text is safe; all its
+        words must match. Keyword
         filters are those of ``query()`` (without paging), e.g.
         ``search("refund", actor_types=["ai_agent"])``.
         """
