@@ -84,14 +84,14 @@ SEARCH_MATCH_LIMIT = 10_000
 # A query with a phrase reads this many of them instead (see search_match_limit).
 PHRASE_MATCH_LIMIT = 1_000
 SEARCH_RANK_WINDOW = 200_000
+"""With ``match_limit``, the best match ranks the most recent matches among this many of
+the most recently indexed events only: a word in 1 % of ten million events otherwise
+had the search read back 1.2 million documents to find its 10,000 most recent."""
 # A newest-first page lists this many matches or fewer, whatever the table's size.
 PROBE_AFTER_AT_LEAST = 1_000
 # A probing page on SQLite reads this many of the most recent matches as one set (see
 # search_events): asking the index about each event alone cost ~50 µs an event.
 PROBE_RECENT_MATCHES = 5_000
-"""With ``match_limit``, the best match ranks the most recent matches among this many of
-the most recently indexed events only: a word in 1 % of ten million events otherwise
-had the search read back 1.2 million documents to find its 10,000 most recent."""
 # The review trail's types are told apart among at most this many stored event types.
 EVENT_TYPE_WALK_LIMIT = 200
 # A prefix's count on PostgreSQL first reads this many of the most recent documents.
@@ -433,21 +433,21 @@ def search_match_count(
 
 
 class _Matches(Expression):
-    """``EXISTS``: this event's search document matches the query (asked per row).
+    """This event's search document matches the query (asked per row).
 
-    On SQLite with ``recent_set``: the ``PROBE_RECENT_MATCHES`` most recent
-    matches are read once, as a set; only an event whose document is older is
-    asked of the index by itself (see ``search_events``). Where that set starts
-    is read when the query is compiled (a best-match page never compiles it).
+    On PostgreSQL an ``EXISTS`` per row. On SQLite the ``PROBE_RECENT_MATCHES``
+    most recent matches are read once, as a set; only an event whose document
+    is older is asked of the index by itself (see ``search_events``). Where
+    that set starts is read when the query is compiled (a best-match page
+    never compiles it).
     """
 
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, groups: list[list[SearchTerm]], *, recent_set: bool = False) -> None:
+    def __init__(self, groups: list[list[SearchTerm]]) -> None:
         super().__init__(output_field=BooleanField())
         self.groups = groups
-        self.recent_set = recent_set
         # The event's id column once resolved (a Col), F("pk") until then.
         self.event: Combinable | BaseExpression = F("pk")
 
@@ -476,8 +476,6 @@ class _Matches(Expression):
             f"EXISTS (SELECT 1 FROM {_DOC_TABLE} d CROSS JOIN {_FTS_TABLE} f "
             f"WHERE d.event_id = {event_sql} AND f.rowid = d.id AND {_FTS_TABLE} MATCH %s)"
         )
-        if not self.recent_set:
-            return probe, [*event_params, expression]
         floor = _recent_matches_floor(connection, expression)
         # The event's document id, then: from the floor on, one set of the recent
         # matches (read once per statement); below it, the index asked about it alone.
@@ -486,8 +484,9 @@ class _Matches(Expression):
         recent = f"{document} IN ({matches} >= %s)"
         params = [*event_params, floor, *event_params, expression, floor]
         if any(part.prefix for part in _words(self.groups)):
-            # A prefix asked about one row reads every word with that start (about
-            # 5 ms at 1M events): the older matches as a second set, read if reached.
+            # A prefix longer than the indexed 2-4 letters, asked about one row, reads
+            # every word with that start (about 5 ms at 1M events before the prefix
+            # index): the older matches as a second set, read if reached.
             older = f"{document} IN ({matches} < %s)"
             params += [*event_params, expression, floor]
         else:
@@ -563,7 +562,7 @@ def search_events(
     if not groups:
         return base.none()
     if probe:
-        return base.filter(_Matches(groups, recent_set=True))
+        return base.filter(_Matches(groups))
     sql, params = _matching_ids_sql(base.db, groups, match_limit)
     return base.filter(pk__in=RawSQL(sql, params))
 

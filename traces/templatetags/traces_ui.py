@@ -24,9 +24,8 @@ from traces.ui.common import PENDING_COUNT_CAP, pending_decisions_count
 register = template.Library()
 
 
-@lru_cache(maxsize=256)
-def _choice_labels(model: type, field: str, language: str) -> dict[Any, str]:
-    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}  # type: ignore[attr-defined]
+# Choice labels by (model, field, language): a few models and fields, a language or two.
+_CHOICE_LABELS: dict[tuple[type[Any], str, str], dict[Any, str]] = {}
 
 
 def choice_label(instance: Any, field: str) -> Any:
@@ -39,8 +38,13 @@ def choice_label(instance: Any, field: str) -> Any:
     if not hasattr(model, "_meta"):
         # Not a model row (a value object standing in for one): its own method.
         return getattr(instance, f"get_{field}_display")()
+    key = (model, field, get_language() or "")
+    labels = _CHOICE_LABELS.get(key)
+    if labels is None:
+        choices = model._meta.get_field(field).flatchoices
+        labels = _CHOICE_LABELS[key] = {value: str(label) for value, label in choices}
     value = getattr(instance, field)
-    return _choice_labels(model, field, get_language() or "").get(value, value)
+    return labels.get(value, value)
 
 
 FIRST_LINE_LENGTH = 200
