@@ -130,18 +130,25 @@ def test_a_dropped_connection_is_replaced_by_the_next_request(tmp_path):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
 @pytest.mark.django_db
 def test_postgres_sessions_run_without_jit_and_with_exact_bitmaps():
-    """DB_POSTGRES_OPTIONS' default reaches every session: no JIT, work_mem 32 MB."""
+    """DB_POSTGRES_OPTIONS' default reaches every session: no JIT, work_mem 32 MB, no
+    parallel workers."""
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
         cursor.execute("SHOW work_mem")
         assert cursor.fetchone()[0] == "32MB"
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
 
 
 @pytest.mark.parametrize(
     ("url", "environ", "expected"),
     [
-        ("postgres://u@h/db", {}, "-c jit=off -c work_mem=32MB"),
+        (
+            "postgres://u@h/db",
+            {},
+            "-c jit=off -c work_mem=32MB -c max_parallel_workers_per_gather=0",
+        ),
         ("postgres://u@h/db", {"DB_POSTGRES_OPTIONS": "-c work_mem=64MB"}, "-c work_mem=64MB"),
         ("postgres://u@h/db", {"DB_POSTGRES_OPTIONS": "  "}, None),
         ("postgres://u@h/db?options=-c%20statement_timeout%3D5s", {}, "-c statement_timeout=5s"),
