@@ -99,6 +99,15 @@ def test_search_covers_description_reasoning_alternatives_rejections(
 
 
 @pytest.mark.parametrize("text", HOSTILE)
+def test_probing_search_reads_hostile_input_as_the_list_does(client, events, monkeypatch, text):
+    """The probing plan (a set of recent matches, older ones asked alone) never raises
+    either, and finds what the list finds, whatever the set's size."""
+    monkeypatch.setattr(search, "PROBE_RECENT_MATCHES", 1)
+    listed = set(search_events(text).values_list("pk", flat=True))
+    assert set(search_events(text, probe=True).values_list("pk", flat=True)) == listed
+
+
+@pytest.mark.parametrize("text", HOSTILE)
 def test_search_hostile_input_never_raises(client, events, text):
     """Quotes, operators, wildcards, parentheses, emoji, NUL and 10 kB strings are safe."""
     results = client.search(text)
