@@ -28,7 +28,6 @@ from traces.models import ActorRecord, EventRecord, EventTag
 from traces.querysets import EventRecordQuerySet
 from traces.review_selectors import QUEUE_OUTCOMES, decisions_about_events
 from traces.search import (
-    SEARCH_MATCH_LIMIT,
     search_events,
     search_match_count,
     search_match_limit,
@@ -263,11 +262,9 @@ class EventFilterSet(django_filters.FilterSet):
             "known_at",
         ]
 
-    # Set by filter_q: how many events hold the words (up to match_limit + 1), how many
-    # the search reads (search_match_limit), and whether the list covers only the
-    # match_limit most recent of them.
+    # Set by filter_q: how many events hold the words (up to search_match_limit + 1),
+    # and whether the list covers only the search_match_limit most recent of them.
     match_count: int | None = None
-    match_limit = SEARCH_MATCH_LIMIT
     match_limited = False
 
     def __init__(
@@ -288,7 +285,7 @@ class EventFilterSet(django_filters.FilterSet):
         self.event_types = event_types
 
     def filter_q(self, queryset: EventRecordQuerySet, name: str, value: str) -> EventRecordQuerySet:
-        self.match_limit = limit = search_match_limit(value)
+        limit = search_match_limit(value)
         self.match_count = search_match_count(
             value,
             cap=limit + 1,
