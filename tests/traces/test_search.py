@@ -6,8 +6,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from traces import DecisionTraceClient, search
@@ -22,7 +20,6 @@ from traces.search import (
     query_tokens,
     search_events,
     search_index_rebuild,
-    search_match_count,
     search_ranked_ids,
 )
 
@@ -229,16 +226,3 @@ def test_probe_finds_every_match_whatever_the_recent_set(client, monkeypatch, te
     assert [e.pk for e in probed] == [e.pk for e in listed]
     assert str(probed[0].pk) == imported
     assert len(listed) == (6 if "teapot" in text else 5)
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's count only")
-@pytest.mark.parametrize("with_review_trail", [True, False])
-def test_match_count_reads_the_most_recent_matches_on_postgresql(client, with_review_trail):
-    """Up to the cap, newest first: without an order PostgreSQL read the table from its
-    oldest rows (pages a busy server no longer holds in memory)."""
-    for index in range(5):
-        client.trace("x", f"kettle {index}").record()
-    with CaptureQueriesContext(connection) as queries:
-        assert search_match_count("kettle", cap=3, with_review_trail=with_review_trail) == 3
-        assert search_match_count("kettle", cap=10, with_review_trail=with_review_trail) == 5
-    assert all("ORDER BY d.id DESC LIMIT" in q["sql"] for q in queries if "COUNT" in q["sql"])
