@@ -526,10 +526,8 @@ def search_probe_pays(
         return True
     if matches <= PROBE_AFTER_AT_LEAST:
         return False
-    with connections[_db(using)].cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id) FROM {_DOC_TABLE}")
-        newest = cursor.fetchone()[0] or 0
-    return matches > math.isqrt(8 * int(newest))
+    newest = _newest_document_id(connections[_db(using)]) or 0
+    return matches > math.isqrt(8 * newest)
 
 
 def search_events(
@@ -649,12 +647,18 @@ def search_ranked_ids(
         ]
 
 
-def _rank_window_floor(connection: BaseDatabaseWrapper) -> int | None:
-    """The id below the ``SEARCH_RANK_WINDOW`` newest documents (``None``: no document)."""
+def _newest_document_id(connection: BaseDatabaseWrapper) -> int | None:
+    """The newest search document's id (ids grow with each write; ``None``: no document)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MAX(id) FROM {_DOC_TABLE}")
         newest = cursor.fetchone()[0]
-    return None if newest is None else int(newest) - SEARCH_RANK_WINDOW
+    return None if newest is None else int(newest)
+
+
+def _rank_window_floor(connection: BaseDatabaseWrapper) -> int | None:
+    """The id below the ``SEARCH_RANK_WINDOW`` newest documents (``None``: no document)."""
+    newest = _newest_document_id(connection)
+    return None if newest is None else newest - SEARCH_RANK_WINDOW
 
 
 # The newest documents only (document ids grow with each write), as PostgreSQL's.

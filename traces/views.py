@@ -245,6 +245,7 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             through = request.GET.get("through", "")
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
+            limit = search_match_limit(text)
             best_count = 0
             if best:
                 # Best match: the best-ranked matches among the filtered events, one page.
@@ -260,7 +261,6 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                     if any(value for _, values in others.lists() for value in values)
                     else None
                 )
-                limit = search_match_limit(text)
                 best_count = (
                     filterset.match_count
                     if filterset.match_count is not None
@@ -307,7 +307,6 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
                 _attach_snippets(context["page"].items, text)
             if text and not scrolling:
                 count = filterset.match_count if filterset.match_count is not None else best_count
-                limit = search_match_limit(text)
                 context["match_count"] = count
                 context["match_capped"] = count > limit
                 context["search_limit"] = f"{limit:,}"
