@@ -35,6 +35,7 @@ from traces.search import (
 )
 from traces.ui.charts import PERIODS
 from traces.ui.common import EVENT_TYPE_LIMIT, known_event_types
+from traces.ui.fields import RenderedOnceBoundField
 
 __all__ = [
     "DECISION_ORDER_DECIDED",
@@ -118,7 +119,10 @@ def _split_tags(value: str) -> list[str]:
 
 
 class _Form(forms.Form):
-    """Labels without Django's trailing colon (the layout sets labels apart already)."""
+    """Labels without Django's trailing colon (the layout sets labels apart already); each
+    field group rendered once per state (``RenderedOnceBoundField``)."""
+
+    bound_field_class = RenderedOnceBoundField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
