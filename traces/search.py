@@ -605,6 +605,10 @@ def search_ranked_ids(
         restrict += hidden
         restrict_params += hidden_params
     params: list[Any]
+    if connection.vendor == "sqlite" and _one_phrase(groups):
+        return _fts5_phrase_ranked(
+            connection, groups, restrict, restrict_params, limit, match_limit
+        )
     if connection.vendor == "sqlite":
         sql, params = _fts5_ranked_sql(groups, restrict, restrict_params, limit, match_limit)
     else:
@@ -705,3 +709,85 @@ def _fts5_ranked_sql(
         params += [SEARCH_RANK_WINDOW, match_limit]
     sql = f"SELECT event_id FROM ({joined}) recent ORDER BY rank, rowid DESC LIMIT %s"
     return sql, [*params, limit]
+
+
+# FTS5's bm25 constants (k1, b).
+_BM25_K1 = 1.2
+_BM25_B = 0.75
+
+
+def _one_phrase(groups: list[list[SearchTerm]]) -> bool:
+    """The query is one phrase and nothing else."""
+    return len(groups) == 1 and len(groups[0]) == 1 and len(groups[0][0].words) > 1
+
+
+def _varint(data: bytes, start: int = 0) -> tuple[int, int]:
+    """SQLite's variable-length integer at ``start`` of ``data``: (value, where the next begins).
+
+    Big-endian groups of 7 bits, the high bit set on every byte but the last; a ninth
+    byte carries 8 bits. FTS5 stores its document sizes and averages so.
+    """
+    value = 0
+    for offset in range(8):
+        if start + offset >= len(data):
+            return value, len(data)
+        byte = data[start + offset]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, start + offset + 1
+    if start + 8 >= len(data):
+        return value, len(data)
+    return (value << 8) | data[start + 8], start + 9
+
+
+def _fts5_phrase_ranked(
+    connection: BaseDatabaseWrapper,
+    groups: list[list[SearchTerm]],
+    restrict: str,
+    restrict_params: list[Any],
+    limit: int,
+    match_limit: int | None,
+) -> list[uuid.UUID]:
+    """SQLite's best matches of one phrase, in bm25's order, without bm25's reading of the index.
+
+    FTS5's bm25 weighs a phrase by how many documents of the whole index hold
+    it, and finds out by reading every document that holds all its words (35 ms
+    for "customer price" at 1M events, whatever the number of matches ranked).
+    For a query of one phrase that weight is the same for every match, so it
+    changes no place in the order; the rest of bm25 is computed here from what
+    FTS5 keeps per document: how often the phrase occurs (``highlight`` marks
+    each occurrence with one character, so the text grows by one per occurrence),
+    the document's length in tokens (the ``docsize`` table) and the average
+    length (the index's averages record). Ties: the most recent first, as ranked.
+    """
+    window, window_params = "", []
+    if match_limit is not None:
+        window = _WINDOW.format(rowid="f.rowid")
+        window_params = [SEARCH_RANK_WINDOW]
+    sql = (
+        f"SELECT f.rowid, d.event_id, length(highlight({_FTS_TABLE}, 0, char(1), '')) "
+        f"- length(d.body), s.sz FROM {_FTS_TABLE} f JOIN {_DOC_TABLE} d ON d.id = f.rowid "
+        f"JOIN {_FTS_TABLE}_docsize s ON s.id = f.rowid "
+        f"WHERE {_FTS_TABLE} MATCH %s{restrict}{window} ORDER BY f.rowid DESC"
+    )
+    params: list[Any] = [_fts5_expression(groups), *restrict_params, *window_params]
+    if match_limit is not None:
+        sql += " LIMIT %s"
+        params.append(match_limit)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT block FROM {_FTS_TABLE}_data WHERE id = 1")
+        averages = cursor.fetchone()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    documents, next_at = _varint(bytes(averages[0])) if averages else (0, 0)
+    tokens = _varint(bytes(averages[0]), next_at)[0] if averages else 0
+    average_length = tokens / documents if documents and tokens else 1.0
+
+    def score(row: Sequence[Any]) -> tuple[float, int]:
+        occurrences = max(int(row[2] or 0), 0)
+        length = _varint(bytes(row[3]))[0] if row[3] else 0
+        norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * length / average_length)
+        return (-(occurrences * (_BM25_K1 + 1)) / (occurrences + norm), -int(row[0]))
+
+    best = sorted(rows, key=score)[:limit]
+    return [uuid.UUID(str(row[1])) for row in best]

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from traces import DecisionTraceClient, search
@@ -226,3 +227,55 @@ def test_probe_finds_every_match_whatever_the_recent_set(client, monkeypatch, te
     assert [e.pk for e in probed] == [e.pk for e in listed]
     assert str(probed[0].pk) == imported
     assert len(listed) == (6 if "teapot" in text else 5)
+
+
+def _bm25_order(text: str, match_limit: int | None) -> list[uuid.UUID]:
+    """SQLite's own bm25 order of the same matches (the SQL of any other query)."""
+    sql, params = search._fts5_ranked_sql(search.parse_query(text), "", [], 50, match_limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [uuid.UUID(str(value)) for (value,) in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 ranking")
+@pytest.mark.parametrize("match_limit", [None, 25, 1_000])
+def test_one_phrase_ranks_as_bm25_ranks_it(client, match_limit):
+    """Occurrences, document length and ties: the same order as FTS5's bm25, for one phrase."""
+    filler = "order stock warehouse carrier supplier margin discount delay"
+    texts = []
+    for number in range(60):
+        words = filler.split()[: 1 + number % 8]
+        phrase = " ".join(["copper kettle"] * (1 + number % 4))
+        noise = "copper pot, kettle lid" if number % 5 == 0 else ""
+        texts.append(f"{phrase} {' '.join(words * (1 + number % 3))} {noise}")
+    texts += ["kettle copper", "copper\x01kettle", "COPPER KETTLES", "copper kettle " * 40]
+    client.record_many([client.trace("x", text) for text in texts])
+    for text in ('"copper kettle"', '"copper kettle', '"kettle copper"', '"copper kettles"'):
+        ranked = search_ranked_ids(text, limit=50, match_limit=match_limit)
+        assert ranked, text
+        assert ranked == _bm25_order(text, match_limit), text
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 ranking")
+def test_one_phrase_ranking_restricted_and_hostile(client):
+    """A restriction still applies; stored control characters count for nothing."""
+    ai = client.trace("a", "copper kettle copper kettle").by_ai("ai", "AI").record()
+    client.trace("b", "copper kettle copper kettle copper kettle").by_user("u", "U").record()
+    hostile = client.trace("c", "copper kettle \x01\x1f\x7f <b>").by_ai("ai", "AI").record()
+    restricted = EventRecord.objects.of_actor_types(["ai_agent"])
+    assert search_ranked_ids('"copper kettle"', restricted) == [uuid.UUID(ai), uuid.UUID(hostile)]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\x24", (36, 1)),
+        (b"\x81\x00", (128, 2)),
+        (b"\xbd\x84\x40\x8f", (1_000_000, 3)),
+        (b"\xff" * 8 + b"\x01", ((2**56 - 1) << 8 | 1, 9)),
+        (b"\x80", (0, 1)),
+        (b"", (0, 0)),
+    ],
+)
+def test_varint_reads_sqlite_variable_length_integers(data, expected):
+    assert search._varint(data) == expected
