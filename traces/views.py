@@ -83,6 +83,7 @@ from traces.review_selectors import (
 from traces.search import (
     SEARCH_RANK_WINDOW,
     highlight,
+    search_best,
     search_match_count,
     search_match_limit,
     search_ranked_ids,
@@ -239,9 +240,6 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
         status = 400
     else:
         try:
-            rows = cast(
-                EventRecordQuerySet, filterset.qs
-            ).for_display()  # django-filter: QuerySet[Any]
             through = request.GET.get("through", "")
             text = filterset.form.cleaned_data.get("q") if filterset.is_bound else ""
             best = bool(text) and filterset.form.cleaned_data.get("sort") == SORT_BEST
@@ -249,56 +247,62 @@ def timeline(request: HtmxHttpRequest) -> HttpResponse:
             best_count = 0
             if best:
                 # Best match: the best-ranked matches among the filtered events, one page.
+                # The list of the filter set (filterset.qs) is not read: no count of its own.
                 others = _without(request.GET, "q")
                 for name in ("sort", "cursor", "through"):
                     others.pop(name, None)
-                restrict = (
-                    EventRecord.objects.filter(
+                if any(value for _, values in others.lists() for value in values):
+                    restrict = EventRecord.objects.filter(
                         pk__in=EventFilterSet(
                             others, queryset=visible, with_review_trail=with_decisions
                         ).qs.values("pk")
                     )
-                    if any(value for _, values in others.lists() for value in values)
-                    else None
-                )
-                best_count = (
-                    filterset.match_count
-                    if filterset.match_count is not None
-                    else search_match_count(
+                    best_count = search_match_count(
                         text,
                         cap=limit + 1,
                         with_review_trail=with_decisions,
                         event_types=stored_types,
                     )
-                )
-                # At most the limit of matches: rank them all (no "most recent" bound
-                # to find first; a prefix misjudged by PostgreSQL's planner made that a
-                # walk of every document). None: nothing to rank.
-                ids = (
-                    search_ranked_ids(
+                    # At most the limit of matches: rank them all (no "most recent"
+                    # bound to find first; a prefix misjudged by PostgreSQL's planner
+                    # made that a walk of every document). None: nothing to rank.
+                    ids = (
+                        search_ranked_ids(
+                            text,
+                            restrict,
+                            limit=BEST_MATCH_LIMIT,
+                            match_limit=limit if best_count > limit else None,
+                            with_review_trail=with_decisions,
+                            event_types=stored_types,
+                        )
+                        if best_count
+                        else []
+                    )
+                else:
+                    best_count, ids = search_best(
                         text,
-                        restrict,
                         limit=BEST_MATCH_LIMIT,
-                        match_limit=limit if best_count > limit else None,
+                        cap=limit + 1,
                         with_review_trail=with_decisions,
                         event_types=stored_types,
                     )
-                    if best_count
-                    else []
-                )
                 best_rows = visible.for_display().filter(pk__in=ids)
                 found = {event.pk: event for event in best_rows}
                 context["page"] = Page(
                     items=[found[pk] for pk in ids if pk in found], next_cursor=None
                 )
                 context["best_match"] = True
-            elif through and not scrolling and not context["cursor"]:
-                # Back from an event: every row the reader had scrolled to, again.
-                context["page"] = _rows_through(rows, through)
             else:
-                context["page"] = keyset_page(
-                    rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
-                )
+                rows = cast(
+                    EventRecordQuerySet, filterset.qs
+                ).for_display()  # django-filter: QuerySet[Any]
+                if through and not scrolling and not context["cursor"]:
+                    # Back from an event: every row the reader had scrolled to, again.
+                    context["page"] = _rows_through(rows, through)
+                else:
+                    context["page"] = keyset_page(
+                        rows, cursor=context["cursor"] or None, limit=PAGE_SIZE
+                    )
             known_at = filterset.form.cleaned_data.get("known_at") if filterset.is_bound else None
             corrections_apply(context["page"].items, known_at=known_at)
             _attach_feedback(context["page"].items)

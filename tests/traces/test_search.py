@@ -6,12 +6,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from decision_trace.exceptions import TraceValidationError
 from traces import DecisionTraceClient, search
 from traces.models import EventRecord
-from traces.pagination import keyset_page
+from traces.pagination import MAX_PAGE_SIZE, keyset_page
 from traces.search import (
     MAX_QUERY_TOKENS,
     SearchTerm,
@@ -279,3 +280,59 @@ def test_one_phrase_ranking_restricted_and_hostile(client):
 )
 def test_varint_reads_sqlite_variable_length_integers(data, expected):
     assert search._varint(data) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kettle", "copper kettle", '"copper kettle"', "kettle OR teapot", "kett*", "zebra", "zeb*"],
+)
+@pytest.mark.parametrize("cap", [2, 5, 100])
+@pytest.mark.parametrize("with_review_trail", [True, False])
+def test_search_best_is_the_count_and_the_ranking(client, text, cap, with_review_trail):
+    """One statement or two: what search_match_count and search_ranked_ids say together."""
+    client.record_many(
+        [client.trace("x", "copper kettle " * (n % 3 + 1) + "teapot" * (n % 2)) for n in range(8)]
+    )
+    client.trace("decision.approved", "copper kettle kettle").record()
+    count = search.search_match_count(text, cap=cap, with_review_trail=with_review_trail)
+    ranked = search_ranked_ids(
+        text,
+        limit=3,
+        match_limit=cap - 1 if count >= cap else None,
+        with_review_trail=with_review_trail,
+    )
+    best = search.search_best(text, limit=3, cap=cap, with_review_trail=with_review_trail)
+    assert best == (count, ranked if count else [])
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_search_best_hostile_input_never_raises(client, events, text):
+    count, ids = search.search_best(text, limit=5, cap=10)
+    assert 0 <= count <= 10
+    assert len(ids) <= 5
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1, 10**9, "5", None, 2.5, True])
+def test_search_best_refuses_a_bad_limit(limit):
+    with pytest.raises(TraceValidationError, match="limit must be"):
+        search.search_best("kettle", limit=limit, cap=10)
+
+
+@pytest.mark.parametrize("sample", [1, 1_000])
+def test_search_best_of_a_prefix_leaves_the_planner_settings_as_they_were(
+    client, monkeypatch, sample
+):
+    """A rarer prefix is read from the index's bitmap, under settings undone with their
+    savepoint; a common one is counted as search_match_count counts it: the same answer."""
+    monkeypatch.setattr(search, "PREFIX_SAMPLE_DOCUMENTS", sample)
+    client.record_many([client.trace("x", f"kettle {n}") for n in range(3)])
+    client.trace("y", "teapot").record()
+    with transaction.atomic():
+        assert search.search_best("kett*", limit=2, cap=10)[0] == 3
+        assert search.search_best("kett*", limit=2, cap=2)[0] == 2
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+                )
+                assert cursor.fetchone() == ("on", "on")
