@@ -288,8 +288,14 @@ def test_varint_reads_sqlite_variable_length_integers(data, expected):
 )
 @pytest.mark.parametrize("cap", [2, 5, 100])
 @pytest.mark.parametrize("with_review_trail", [True, False])
-def test_search_best_is_the_count_and_the_ranking(client, text, cap, with_review_trail):
-    """One statement or two: what search_match_count and search_ranked_ids say together."""
+@pytest.mark.parametrize(("window", "sample"), [(200_000, 2_000), (3, 2_000), (200_000, 1)])
+def test_search_best_is_the_count_and_the_ranking(
+    client, monkeypatch, text, cap, with_review_trail, window, sample
+):
+    """One statement or two: what search_match_count and search_ranked_ids say together,
+    whether the newest documents read first hold the cap or not."""
+    monkeypatch.setattr(search, "SEARCH_RANK_WINDOW", window)
+    monkeypatch.setattr(search, "PREFIX_SAMPLE_DOCUMENTS", sample)
     client.record_many(
         [client.trace("x", "copper kettle " * (n % 3 + 1) + "teapot" * (n % 2)) for n in range(8)]
     )
