@@ -370,6 +370,27 @@ def search_match_limit(text: object) -> int:
     return SEARCH_MATCH_LIMIT
 
 
+def _on_index_bitmap(
+    connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]
+) -> tuple[Any, ...]:
+    """The one row of ``sql``, read through the full-text index's bitmap (PostgreSQL).
+
+    For a prefix the planner guessed the share of matching documents badly both
+    ways (see ``search_match_count``): with sequential and index scans off it
+    can only read the GIN index's bitmap, and a ``LIMIT`` stops the reading of
+    the rows there. The settings are undone with their savepoint, whatever
+    transaction encloses this.
+    """
+    using = connection.alias
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        savepoint = transaction.savepoint(using=using)
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        transaction.savepoint_rollback(savepoint, using=using)
+    return tuple(row)
+
+
 def search_match_count(
     text: object,
     *,
@@ -388,11 +409,13 @@ def search_match_count(
     A prefix (``word*``) on PostgreSQL is first counted among the
     ``PREFIX_WALK_DOCUMENTS`` most recent documents, by their id index: a common
     prefix reaches ``cap`` there and stops. Only a rarer one is then counted
-    from the full-text index; one that the ``PREFIX_SAMPLE_DOCUMENTS`` newest
-    documents show to be rare goes there at once. Asked at once, the planner
-    guessed a prefix's share badly both ways: a bitmap of every match for a
-    common prefix (~100 ms for 700,000 matches at 1M events) or a read of every
-    document for a rare one (2 s at 1.5M events).
+    from the full-text index's bitmap, up to ``cap`` (``_on_index_bitmap``); one
+    that the ``PREFIX_SAMPLE_DOCUMENTS`` newest documents show to be rare goes
+    there at once. Asked at once, the planner guessed a prefix's share badly
+    both ways: a bitmap of every match for a common prefix (~100 ms for 700,000
+    matches at 1M events) or a read of every document for a rare one (2 s at
+    1.5M events). Counting every match of a prefix in 1 % of 10M events (no
+    ``LIMIT``, to keep the planner off the second) took 117 ms.
     """
     groups = parse_query(text)
     if not groups:
@@ -416,33 +439,30 @@ def search_match_count(
     else:
         expression = _tsquery_expression(groups)
         matches = f"d.search_vector @@ to_tsquery('english'::regconfig, %s){hidden}"
+        limited = f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m"
+        params = [expression, *hidden_params, cap]
         if any(part.prefix for part in _words(groups)):
-            # Each subquery of the CASE runs only when its branch is reached (an init
-            # plan). No LIMIT in the full count: with one, the planner may read every
-            # document for a rare prefix. The walk runs only when the sample of the
-            # newest documents says it may reach the cap (twice the share it needs).
-            sample = min(PREFIX_SAMPLE_DOCUMENTS, PREFIX_WALK_DOCUMENTS)
-            full = f"LEAST((SELECT COUNT(*) FROM {_DOC_TABLE} d WHERE {matches}), %s)"
-            full_params = [expression, *hidden_params, cap]
-
-            def newest(documents: str, limited: str) -> str:
-                return (
-                    "(SELECT COUNT(*) AS n FROM (SELECT 1 FROM (SELECT d.event_id, "
-                    f"d.search_vector FROM {_DOC_TABLE} d ORDER BY d.id DESC LIMIT {documents}) "
-                    f"d WHERE {matches}{limited}) m)"
-                )
-
-            sql = (
-                f"SELECT CASE WHEN sampled.n * %s < %s THEN {full} "
-                f"WHEN {newest('%s', ' LIMIT %s')} >= %s THEN %s ELSE {full} END "
-                f"FROM {newest('%s', '')} sampled"
-            )
-            params = [2 * PREFIX_WALK_DOCUMENTS, cap * sample, *full_params]
-            params += [PREFIX_WALK_DOCUMENTS, expression, *hidden_params, cap, cap, cap]
-            params += [*full_params, sample, expression, *hidden_params]
-        else:
-            sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m"
-            params = [expression, *hidden_params, cap]
+            if _may_reach_cap_among_newest(
+                expression,
+                hidden,
+                hidden_params,
+                cap=cap,
+                newest=PREFIX_WALK_DOCUMENTS,
+                using=connection.alias,
+            ):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT d.event_id, d.search_vector "
+                        f"FROM {_DOC_TABLE} d ORDER BY d.id DESC LIMIT %s) d WHERE {matches} "
+                        "LIMIT %s) m",
+                        [PREFIX_WALK_DOCUMENTS, expression, *hidden_params, cap],
+                    )
+                    (recent,) = cursor.fetchone()
+                if recent >= cap:
+                    return int(recent)
+            (count,) = _on_index_bitmap(connection, limited, params)
+            return int(count)
+        sql = limited
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (count,) = cursor.fetchone()
@@ -781,14 +801,8 @@ def search_best(
         return apart(count)
     else:
         # A rarer prefix: read from the full-text index's bitmap, whatever the planner
-        # guesses of its share (its guesses made this a read of every document, see
-        # search_match_count). The settings go with their savepoint.
-        with transaction.atomic(using=db), connection.cursor() as cursor:
-            savepoint = transaction.savepoint(using=db)
-            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
-            cursor.execute(sql, params)
-            count, best = cursor.fetchone()
-            transaction.savepoint_rollback(savepoint, using=db)
+        # guesses of its share.
+        count, best = _on_index_bitmap(connection, sql, params)
     if count >= cap:
         return apart(int(count))
     return int(count), [uuid.UUID(str(value)) for value in best or ()]
