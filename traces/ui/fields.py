@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.forms import BoundField
+from django.forms import BaseForm, BoundField
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
@@ -22,6 +22,28 @@ __all__ = ["RENDERED_LIMIT", "RenderedOnceBoundField"]
 
 RENDERED_LIMIT = 2_000
 _RENDERED: dict[tuple[Any, ...], SafeString] = {}
+
+
+def _form_key(form: BaseForm) -> tuple[Any, ...]:
+    """What a field group takes from its form, once per form instance.
+
+    The form's classes by name, not by identity: django-filter makes a form
+    class per filter set instance.
+    """
+    key = form.__dict__.get("_rendered_once_key")
+    if key is None:
+        key = (
+            tuple(f"{cls.__module__}.{cls.__qualname__}" for cls in type(form).__mro__),
+            type(form.renderer),
+            form.prefix,
+            form.label_suffix,
+            form.is_bound,
+            form.use_required_attribute,
+            getattr(form, "error_css_class", None),
+            getattr(form, "required_css_class", None),
+        )
+        form.__dict__["_rendered_once_key"] = key
+    return key
 
 
 class RenderedOnceBoundField(BoundField):
@@ -32,13 +54,7 @@ class RenderedOnceBoundField(BoundField):
         widget = field.widget
         choices = getattr(widget, "choices", None)
         return (
-            # By name: django-filter makes a form class per filter set instance.
-            type(form).__module__,
-            type(form).__qualname__,
-            type(form.renderer),
-            form.prefix,
-            form.label_suffix,
-            form.is_bound,
+            _form_key(form),
             get_language(),
             self.name,
             self.auto_id,
@@ -48,8 +64,10 @@ class RenderedOnceBoundField(BoundField):
             field.disabled,
             field.show_hidden_initial,
             field.localize,
+            field.label_suffix,
             getattr(field, "template_name", None),
             type(widget),
+            getattr(widget, "format", None),
             repr(sorted(widget.attrs.items())),
             None if choices is None else repr(list(choices)),
             repr(self.value()),
