@@ -476,7 +476,9 @@ class _Matches(Expression):
     most recent matches are read once, as a set; only an event whose document
     is older is asked of the index by itself (see ``search_events``). Where
     that set starts is read when the query is compiled (a best-match page
-    never compiles it).
+    never compiles it), once per database for this search and the querysets
+    made from it (a list and its ``exists()`` share it). Any start gives the
+    same rows, so one read a moment earlier does too.
     """
 
     output_field = BooleanField()
@@ -487,6 +489,9 @@ class _Matches(Expression):
         self.groups = groups
         # The event's id column once resolved (a Col), F("pk") until then.
         self.event: Combinable | BaseExpression = F("pk")
+        # Where the set of recent matches starts, by database alias: shared by the
+        # copies Django makes of this expression (copy.copy keeps the dict).
+        self.floors: dict[str, int] = {}
 
     def get_source_expressions(self) -> list[Combinable | BaseExpression]:
         return [self.event]
@@ -513,7 +518,9 @@ class _Matches(Expression):
             f"EXISTS (SELECT 1 FROM {_DOC_TABLE} d CROSS JOIN {_FTS_TABLE} f "
             f"WHERE d.event_id = {event_sql} AND f.rowid = d.id AND {_FTS_TABLE} MATCH %s)"
         )
-        floor = _recent_matches_floor(connection, expression)
+        floor = self.floors.get(connection.alias)
+        if floor is None:
+            floor = self.floors[connection.alias] = _recent_matches_floor(connection, expression)
         # The event's document id, then: from the floor on, one set of the recent
         # matches (read once per statement); below it, the index asked about it alone.
         document = f"(SELECT d.id FROM {_DOC_TABLE} d WHERE d.event_id = {event_sql})"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from decision_trace.exceptions import TraceValidationError
@@ -342,3 +343,21 @@ def test_search_best_of_a_prefix_leaves_the_planner_settings_as_they_were(
                     "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
                 )
                 assert cursor.fetchone() == ("on", "on")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's set of recent matches")
+def test_probe_reads_where_its_set_starts_once_for_a_list_and_its_exists(client):
+    """The Back-to-the-timeline page compiles a probing search twice (its rows, then
+    whether older ones exist): where the set of recent matches starts is read once."""
+    now = timezone.now()
+    client.record_many(
+        [client.trace("x", "copper kettle").at(now - timedelta(minutes=n)) for n in range(4)]
+    )
+    probed = search_events("kettle", probe=True).order_by("-effective_at", "-id")
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(probed[:2])
+        older = probed.filter(effective_at__lt=rows[-1].effective_at).exists()
+    floors = [q for q in queries if "OFFSET" in q["sql"]]
+    assert [row.effective_at for row in rows] == [now, now - timedelta(minutes=1)]
+    assert older is True
+    assert len(floors) == 1
