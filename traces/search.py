@@ -439,30 +439,12 @@ def search_match_count(
     else:
         expression = _tsquery_expression(groups)
         matches = f"d.search_vector @@ to_tsquery('english'::regconfig, %s){hidden}"
-        limited = f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m"
         params = [expression, *hidden_params, cap]
         if any(part.prefix for part in _words(groups)):
-            if _may_reach_cap_among_newest(
-                expression,
-                hidden,
-                hidden_params,
-                cap=cap,
-                newest=PREFIX_WALK_DOCUMENTS,
-                using=connection.alias,
-            ):
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT d.event_id, d.search_vector "
-                        f"FROM {_DOC_TABLE} d ORDER BY d.id DESC LIMIT %s) d WHERE {matches} "
-                        "LIMIT %s) m",
-                        [PREFIX_WALK_DOCUMENTS, expression, *hidden_params, cap],
-                    )
-                    (recent,) = cursor.fetchone()
-                if recent >= cap:
-                    return int(recent)
-            (count,) = _on_index_bitmap(connection, limited, params)
-            return int(count)
-        sql = limited
+            return _postgres_prefix_count(
+                connection, matches, [expression, *hidden_params], cap=cap
+            )
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (count,) = cursor.fetchone()
@@ -695,21 +677,70 @@ def search_ranked_ids(
         ]
 
 
+def _count_among_newest(
+    connection: BaseDatabaseWrapper,
+    matches: str,
+    match_params: Sequence[Any],
+    *,
+    documents: int,
+    cap: int | None = None,
+) -> int:
+    """How many of the ``documents`` newest documents meet ``matches`` (a condition on
+    ``d``), read by the id index newest first; up to ``cap`` if given (PostgreSQL)."""
+    limited = "" if cap is None else " LIMIT %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT d.event_id, d.search_vector "
+            f"FROM {_DOC_TABLE} d ORDER BY d.id DESC LIMIT %s) d WHERE {matches}{limited}) m",
+            [documents, *match_params, *([] if cap is None else [cap])],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
 def _may_reach_cap_among_newest(
-    expression: str, hidden: str, hidden_params: list[Any], *, cap: int, newest: int, using: str
+    connection: BaseDatabaseWrapper,
+    matches: str,
+    match_params: Sequence[Any],
+    *,
+    cap: int,
+    newest: int,
 ) -> bool:
     """Whether the ``PREFIX_SAMPLE_DOCUMENTS`` newest documents say the ``newest`` ones
     hold ``cap`` matches (twice the share that needs)."""
     sample = min(PREFIX_SAMPLE_DOCUMENTS, newest)
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*) FROM (SELECT d.event_id, d.search_vector "
-            f"FROM {_DOC_TABLE} d ORDER BY d.id DESC LIMIT %s) d "
-            f"WHERE d.search_vector @@ to_tsquery('english'::regconfig, %s){hidden}",
-            [sample, expression, *hidden_params],
+    sampled = _count_among_newest(connection, matches, match_params, documents=sample)
+    return sampled * 2 * newest >= cap * sample
+
+
+def _postgres_prefix_count(
+    connection: BaseDatabaseWrapper,
+    matches: str,
+    match_params: Sequence[Any],
+    *,
+    cap: int,
+    may_be_common: bool | None = None,
+) -> int:
+    """A prefix's count up to ``cap`` (see ``search_match_count``): among the
+    ``PREFIX_WALK_DOCUMENTS`` newest documents if the sample says it may reach
+    ``cap`` there (``may_be_common``: the caller sampled already), else from the
+    GIN index's bitmap."""
+    if may_be_common is None:
+        may_be_common = _may_reach_cap_among_newest(
+            connection, matches, match_params, cap=cap, newest=PREFIX_WALK_DOCUMENTS
         )
-        (sampled,) = cursor.fetchone()
-    return bool(sampled * 2 * newest >= cap * sample)
+    if may_be_common:
+        recent = _count_among_newest(
+            connection, matches, match_params, documents=PREFIX_WALK_DOCUMENTS, cap=cap
+        )
+        if recent >= cap:
+            return recent
+    (count,) = _on_index_bitmap(
+        connection,
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m",
+        [*match_params, cap],
+    )
+    return int(count)
 
 
 def search_best(
@@ -764,6 +795,8 @@ def search_best(
         ("", []) if with_review_trail else _without_review_trail_sql(db, event_types)
     )
     expression = _tsquery_expression(groups)
+    matches = f"d.search_vector @@ to_tsquery('english'::regconfig, %s){hidden}"
+    match_params = [expression, *hidden_params]
     # One pass over the matches, each ranked as it is read; the aggregate sorts the
     # ranks (no window over the rows: carrying each row's tsvector through one took
     # longer than a second pass).
@@ -776,7 +809,7 @@ def search_best(
     params = [limit, expression, *hidden_params, cap]
     if not any(part.prefix for part in _words(groups)):
         if _may_reach_cap_among_newest(
-            expression, hidden, hidden_params, cap=cap, newest=SEARCH_RANK_WINDOW, using=db
+            connection, matches, match_params, cap=cap, newest=SEARCH_RANK_WINDOW
         ):
             # Common: the most recent matches are the ones ranked past the cap, and
             # reading them newest first counts to the cap too (a phrase in 3 % of 1M
@@ -800,12 +833,12 @@ def search_best(
             cursor.execute(sql, params)
             count, best = cursor.fetchone()
     elif _may_reach_cap_among_newest(
-        expression, hidden, hidden_params, cap=cap, newest=PREFIX_WALK_DOCUMENTS, using=db
+        connection, matches, match_params, cap=cap, newest=PREFIX_WALK_DOCUMENTS
     ):
-        count = search_match_count(
-            text, cap=cap, using=db, with_review_trail=with_review_trail, event_types=event_types
+        # Common (sampled once, here): counted among the newest documents, then ranked.
+        return apart(
+            _postgres_prefix_count(connection, matches, match_params, cap=cap, may_be_common=True)
         )
-        return apart(count)
     else:
         # A rarer prefix: read from the full-text index's bitmap, whatever the planner
         # guesses of its share.

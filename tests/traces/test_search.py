@@ -361,3 +361,19 @@ def test_probe_reads_where_its_set_starts_once_for_a_list_and_its_exists(client)
     assert [row.effective_at for row in rows] == [now, now - timedelta(minutes=1)]
     assert older is True
     assert len(floors) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prefix sample")
+def test_search_best_of_a_common_prefix_samples_the_newest_documents_once(client, monkeypatch):
+    """The sample that sends a common prefix to the walk is not asked again by the count."""
+    monkeypatch.setattr(search, "PREFIX_WALK_DOCUMENTS", 10)
+    client.record_many([client.trace("x", f"kettle {n}") for n in range(6)])
+    expected = (3, search_ranked_ids("kett*", limit=2, match_limit=2))
+    with CaptureQueriesContext(connection) as queries:
+        assert search.search_best("kett*", limit=2, cap=3) == expected
+    newest = [
+        q
+        for q in queries
+        if q["sql"].startswith("SELECT COUNT(*)") and "ORDER BY d.id DESC" in q["sql"]
+    ]
+    assert len(newest) == 2  # the sample, then the walk
