@@ -372,23 +372,23 @@ def search_match_limit(text: object) -> int:
 
 def _on_index_bitmap(
     connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]
-) -> tuple[Any, ...]:
-    """The one row of ``sql``, read through the full-text index's bitmap (PostgreSQL).
+) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, read through the full-text index's bitmap (PostgreSQL).
 
     For a prefix the planner guessed the share of matching documents badly both
     ways (see ``search_match_count``): with sequential and index scans off it
-    can only read the GIN index's bitmap, and a ``LIMIT`` stops the reading of
-    the rows there. The settings are undone with their savepoint, whatever
-    transaction encloses this.
+    can only read the GIN index's bitmap (intersected with an id range's, if
+    asked), and a ``LIMIT`` stops the reading of the rows there. The settings
+    are undone with their savepoint, whatever transaction encloses this.
     """
     using = connection.alias
     with transaction.atomic(using=using), connection.cursor() as cursor:
         savepoint = transaction.savepoint(using=using)
         cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
         cursor.execute(sql, params)
-        row = cursor.fetchone()
+        rows = cursor.fetchall()
         transaction.savepoint_rollback(savepoint, using=using)
-    return tuple(row)
+    return [tuple(row) for row in rows]
 
 
 def search_match_count(
@@ -669,12 +669,30 @@ def search_ranked_ids(
                 "to_tsquery('english'::regconfig, %s)) DESC, recent.id DESC LIMIT %s"
             )
             params = [expression, *restrict_params, floor, match_limit, expression, limit]
+            matches = f"d.search_vector @@ to_tsquery('english'::regconfig, %s){restrict}"
+            if (
+                queryset is None
+                and any(part.prefix for part in _words(groups))
+                and not _may_reach_cap_among_newest(
+                    connection,
+                    matches,
+                    [expression, *restrict_params],
+                    cap=match_limit,
+                    newest=SEARCH_RANK_WINDOW,
+                )
+            ):
+                # A prefix with fewer matches in the window than ranked: the planner
+                # walked the id index back through all 200,000 documents (66 ms at
+                # 1.2M events); the GIN bitmap and the id range's, intersected: 12 ms.
+                return [_uuid(value) for (value,) in _on_index_bitmap(connection, sql, params)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-            for (value,) in cursor.fetchall()
-        ]
+        return [_uuid(value) for (value,) in cursor.fetchall()]
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """An event id as the driver gives it (a UUID on PostgreSQL, hex text on SQLite)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _count_among_newest(
@@ -735,7 +753,7 @@ def _postgres_prefix_count(
         )
         if recent >= cap:
             return recent
-    (count,) = _on_index_bitmap(
+    ((count,),) = _on_index_bitmap(
         connection,
         f"SELECT COUNT(*) FROM (SELECT 1 FROM {_DOC_TABLE} d WHERE {matches} LIMIT %s) m",
         [*match_params, cap],
@@ -828,7 +846,7 @@ def search_best(
                 )
                 count, best = cursor.fetchone()
             if count >= cap:
-                return int(count), [uuid.UUID(str(value)) for value in best or ()]
+                return int(count), [_uuid(value) for value in best or ()]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             count, best = cursor.fetchone()
@@ -842,10 +860,10 @@ def search_best(
     else:
         # A rarer prefix: read from the full-text index's bitmap, whatever the planner
         # guesses of its share.
-        count, best = _on_index_bitmap(connection, sql, params)
+        ((count, best),) = _on_index_bitmap(connection, sql, params)
     if count >= cap:
         return apart(int(count))
-    return int(count), [uuid.UUID(str(value)) for value in best or ()]
+    return int(count), [_uuid(value) for value in best or ()]
 
 
 def _newest_document_id(connection: BaseDatabaseWrapper) -> int | None:

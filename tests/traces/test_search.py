@@ -365,15 +365,51 @@ def test_probe_reads_where_its_set_starts_once_for_a_list_and_its_exists(client)
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prefix sample")
 def test_search_best_of_a_common_prefix_samples_the_newest_documents_once(client, monkeypatch):
-    """The sample that sends a common prefix to the walk is not asked again by the count."""
+    """The sample that sends a common prefix to the walk is not asked again by the count
+    (the ranking then asks its own, of the rank window's newest documents)."""
     monkeypatch.setattr(search, "PREFIX_WALK_DOCUMENTS", 10)
     client.record_many([client.trace("x", f"kettle {n}") for n in range(6)])
     expected = (3, search_ranked_ids("kett*", limit=2, match_limit=2))
     with CaptureQueriesContext(connection) as queries:
         assert search.search_best("kett*", limit=2, cap=3) == expected
-    newest = [
+    walk = [
         q
         for q in queries
-        if q["sql"].startswith("SELECT COUNT(*)") and "ORDER BY d.id DESC" in q["sql"]
+        if q["sql"].startswith("SELECT COUNT(*)") and "ORDER BY d.id DESC LIMIT 10)" in q["sql"]
     ]
-    assert len(newest) == 2  # the sample, then the walk
+    assert len(walk) == 2  # the sample, then the walk
+
+
+@pytest.mark.parametrize("sample", [1, 2_000])
+@pytest.mark.parametrize("window", [3, 8, 200_000])
+@pytest.mark.parametrize("match_limit", [1, 2, 5])
+def test_a_windowed_prefix_ranks_the_same_through_the_index_bitmap(
+    client, monkeypatch, sample, window, match_limit
+):
+    """A prefix rarer in the rank window than the number ranked (here: the newest
+    document sampled is no match) is read from the GIN bitmap on PostgreSQL: the same
+    ids as the planner's own plan, settings restored."""
+    monkeypatch.setattr(search, "SEARCH_RANK_WINDOW", window)
+    monkeypatch.setattr(search, "PREFIX_SAMPLE_DOCUMENTS", sample)
+    now = timezone.now()
+    client.record_many(
+        [
+            client.trace("x", "kettle " * (n % 3 + 1)).at(now - timedelta(minutes=n))
+            for n in range(6)
+        ]
+    )
+    client.record_many([client.trace("y", f"teapot {n}") for n in range(4)])
+    with CaptureQueriesContext(connection) as queries:
+        through_bitmap = search_ranked_ids("kett*", limit=3, match_limit=match_limit)
+    forced = any("enable_indexscan = off" in q["sql"] for q in queries)
+    assert forced is (connection.vendor == "postgresql" and (sample == 1 or window == 3))
+    monkeypatch.setattr(search, "_may_reach_cap_among_newest", lambda *a, **k: True)
+    planned = search_ranked_ids("kett*", limit=3, match_limit=match_limit)
+    assert through_bitmap == planned
+    assert len(planned) == min(3, match_limit, max(window - 4, 0))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+            )
+            assert cursor.fetchone() == ("on", "on")
