@@ -17,8 +17,8 @@ from config.settings import *  # noqa: F403
 from config.settings import INSTALLED_APPS, MIDDLEWARE, STORAGES
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
-# The live server's threads share the in-memory SQLite connection: one request at a time.
-MIDDLEWARE = ["tests.testapp.middleware.shared_sqlite_one_request_at_a_time", *MIDDLEWARE]
+# The live server's threads share the in-memory SQLite connection: one write at a time.
+MIDDLEWARE = ["tests.testapp.middleware.shared_sqlite_one_write_at_a_time", *MIDDLEWARE]
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
