@@ -79,12 +79,20 @@ def test_request_approval_over_http_rejected(live):
     url, token, owner = live
     client = SdkClient(url, token)
     builder = client.trace("pricing.change_proposed", "cut price")
-    _decide_when_pending(owner, "reject")
+    decider = _decide_when_pending(owner, "reject")
     result = client.request_approval(builder, timeout=20)
+    decider.join(timeout=20)
     assert (result.rejected, result.approved, result.reason) == (True, False, "r")
 
 
-def _decide_when_pending(user: Any, action: str) -> None:
+def _decide_when_pending(user: Any, action: str) -> threading.Thread:
+    """Decide the first pending decision in another thread, once there is one.
+
+    Join the thread before the test ends: what the decision's commit runs
+    afterwards in that thread (sealing) must not overlap the test's teardown,
+    which on SQLite's in-memory database found the tables locked.
+    """
+
     def run() -> None:
         deadline = time.monotonic() + 15
         try:
@@ -101,7 +109,9 @@ def _decide_when_pending(user: Any, action: str) -> None:
             if connection.vendor != "sqlite":
                 connection.close()
 
-    threading.Thread(target=run, daemon=True).start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -138,8 +148,9 @@ def test_in_process_request_approval(make_user):
     """The same calls in-process: the decision taken in another thread is seen."""
     admin = make_user("admin")
     client = DecisionTraceClient()
-    _decide_when_pending(admin, "approve")
+    decider = _decide_when_pending(admin, "approve")
     result = _request_approval_retrying(client)
+    decider.join(timeout=20)
     assert result.approved
     assert result.decided_by == admin.get_username()
     with pytest.raises(TracesError, match="No review decision"):
