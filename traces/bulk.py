@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, tzinfo
 from operator import itemgetter
 from typing import Any
@@ -38,10 +39,14 @@ from django.db.models.fields import NOT_PROVIDED
 from psycopg import Pipeline
 from psycopg.types.json import Jsonb
 
+from traces.cursors import driver_cursor
+
 __all__ = [
     "COPY_MIN_ROWS",
     "RowBatch",
+    "column_adapter",
     "cyclic_gc_paused",
+    "identity",
     "insert_rows",
     "insert_rows_returning",
     "max_query_params",
@@ -57,7 +62,8 @@ COPY_MIN_ROWS = 50
 _POSTGRES_MAX_PARAMS = 65_535
 
 
-def _identity(value: Any) -> Any:
+def identity(value: Any) -> Any:
+    """The adapter of a value the driver takes as it is."""
     return value
 
 
@@ -93,9 +99,10 @@ def _sqlite_datetime(zone: tzinfo) -> _Adapter:
     return adapt
 
 
-def _adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
+def column_adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
+    """How a value of ``field`` is sent to ``connection``, as Django would adapt it."""
     if isinstance(field, models.ForeignKey):
-        return _adapter(field.target_field, connection)
+        return column_adapter(field.target_field, connection)
     ops = connection.ops
     sqlite = connection.vendor == "sqlite"
     if isinstance(field, models.JSONField):
@@ -107,12 +114,12 @@ def _adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
             return _sqlite_json
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if isinstance(field, models.UUIDField):
-        return _identity if connection.features.has_native_uuid_field else _sqlite_uuid
+        return identity if connection.features.has_native_uuid_field else _sqlite_uuid
     if isinstance(field, models.DateTimeField):
         if sqlite and connection.timezone is not None:
             return _sqlite_datetime(connection.timezone)
         if connection.vendor == "postgresql":
-            return _identity  # psycopg adapts aware datetimes itself
+            return identity  # psycopg adapts aware datetimes itself
         adapt_datetime: _Adapter = ops.adapt_datetimefield_value
         return adapt_datetime
     if isinstance(field, models.GenericIPAddressField):
@@ -126,7 +133,7 @@ def _adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
         | models.FloatField
         | models.BooleanField,
     ):
-        return _identity
+        return identity
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -143,6 +150,8 @@ class _Plan:
     width: int
     # PostgreSQL: the JSON columns, whose text an INSERT sends as Jsonb.
     json_columns: tuple[int, ...]
+    # insert_returning's statements by (returned columns, rows, suffix).
+    returning: dict[tuple[tuple[str, ...], int, str], str] = dataclass_field(default_factory=dict)
 
 
 # Plans per connection object (one per thread and alias), dropped with the connection;
@@ -160,7 +169,7 @@ def _plan(model: type[models.Model], with_pk: bool, connection: Any) -> _Plan:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        adapters = [(i, _adapter(field, connection)) for i, field in enumerate(fields)]
+        adapters = [(i, column_adapter(field, connection)) for i, field in enumerate(fields)]
         plan = _Plan(
             sql=f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ",
             copy_sql=f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN",
@@ -171,7 +180,7 @@ def _plan(model: type[models.Model], with_pk: bool, connection: Any) -> _Plan:
                 field.attname: None if field.default is NOT_PROVIDED else field.get_default()
                 for field in fields
             },
-            adapters=tuple((i, adapt) for i, adapt in adapters if adapt is not _identity),
+            adapters=tuple((i, adapt) for i, adapt in adapters if adapt is not identity),
             width=len(fields),
             json_columns=tuple(
                 i
@@ -253,7 +262,7 @@ class RowBatch:
         """INSERT every row with one ``executemany``; ``suffix`` is appended (``ON CONFLICT``)."""
         if not self.params:
             return
-        with self.connection.cursor() as cursor:
+        with driver_cursor(self.connection) as cursor:
             cursor.executemany(
                 f"{self._plan.sql}{self._plan.one_row}{suffix}", self._statement_params()
             )
@@ -310,23 +319,35 @@ class RowBatch:
         """
         if not self.params:
             return []
-        quote = self.connection.ops.quote_name
-        meta = self.model._meta
-        returned = ", ".join(quote(_column(meta.get_field(name))) for name in returning)
         plan = self._plan
         per_statement = max(max_query_params(self.using) // plan.width, 1)
         results: list[tuple[Any, ...]] = []
         params = self._statement_params()
-        with self.connection.cursor() as cursor:
+        with driver_cursor(self.connection) as cursor:
             for start in range(0, len(params), per_statement):
                 chunk = params[start : start + per_statement]
-                values = ", ".join([plan.one_row] * len(chunk))
                 cursor.execute(
-                    f"{plan.sql}{values}{suffix} RETURNING {returned}",
+                    self._returning_sql(tuple(returning), len(chunk), suffix),
                     [value for row in chunk for value in row],
                 )
                 results.extend(cursor.fetchall())
         return results
+
+    def _returning_sql(self, returning: tuple[str, ...], rows: int, suffix: str) -> str:
+        """The ``INSERT ... RETURNING`` of ``rows`` rows, built once per shape (at most 256)."""
+        plan = self._plan
+        key = (returning, rows, suffix)
+        sql = plan.returning.get(key)
+        if sql is None:
+            quote = self.connection.ops.quote_name
+            meta = self.model._meta
+            returned = ", ".join(quote(_column(meta.get_field(name))) for name in returning)
+            values = ", ".join([plan.one_row] * rows)
+            sql = f"{plan.sql}{values}{suffix} RETURNING {returned}"
+            if len(plan.returning) >= 256:
+                plan.returning.clear()
+            plan.returning[key] = sql
+        return sql
 
 
 def max_query_params(using: str) -> int:

@@ -22,6 +22,7 @@ says whether the counts match the events.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from django.db import NotSupportedError, connections, router, transaction
 from django.db.models import Count, DateTimeField, Func, Model, QuerySet
 
-from traces.bulk import insert_rows
+from traces.bulk import column_adapter
+from traces.cursors import driver_cursor
 from traces.models import EventRecord, EventTypeCount, HourlyEventCount
 
 if TYPE_CHECKING:
@@ -152,6 +154,52 @@ def _tally(counts: _Counts, events: list[EventKey]) -> list[tuple[tuple[Any, ...
     return sorted(Counter(counts.key(event) for event in events).items())
 
 
+@dataclass(frozen=True)
+class _Upsert:
+    """``event_counts_add``'s statement for one table and connection, and its key adapters."""
+
+    sql: str
+    adapters: tuple[Callable[[Any], Any], ...]
+
+    def params(self, key: tuple[Any, ...], n: int) -> tuple[Any, ...]:
+        return (*(adapt(value) for adapt, value in zip(self.adapters, key, strict=True)), n)
+
+
+# Per connection object (one per thread and alias) and time zone, dropped with the connection.
+_UPSERTS: weakref.WeakKeyDictionary[Any, dict[Any, tuple[_Upsert, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _upserts(connection: Any) -> tuple[_Upsert, ...]:
+    """One ``INSERT ... ON CONFLICT ... DO UPDATE`` per table of ``_TABLES``, built once."""
+    built = _UPSERTS.setdefault(connection, {})
+    found = built.get(connection.timezone)
+    if found is None:
+        quote = connection.ops.quote_name
+        count = quote("event_count")
+        statements = []
+        for counts in _TABLES:
+            table = quote(counts.model._meta.db_table)
+            fields = {field.name: field for field in counts.model._meta.concrete_fields}
+            columns = ", ".join(quote(fields[name].column) for name in counts.fields)
+            marks = ", ".join(["%s"] * (len(counts.fields) + 1))
+            statements.append(
+                _Upsert(
+                    sql=(
+                        f"INSERT INTO {table} ({columns}, {count}) VALUES ({marks})"
+                        f" ON CONFLICT ({columns})"
+                        f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+                    ),
+                    adapters=tuple(
+                        column_adapter(fields[name], connection) for name in counts.fields
+                    ),
+                )
+            )
+        found = built[connection.timezone] = tuple(statements)
+    return found
+
+
 def event_counts_add(events: Iterable[EventKey], *, using: str) -> None:
     """Count these events in: one upsert statement (``ON CONFLICT ... DO UPDATE``) per table.
 
@@ -162,23 +210,12 @@ def event_counts_add(events: Iterable[EventKey], *, using: str) -> None:
     keys = list(events)
     if not keys:
         return
-    quote = connections[using].ops.quote_name
-    count = quote("event_count")
-    for counts in _TABLES:
-        table = quote(counts.model._meta.db_table)
-        insert_rows(
-            counts.model,
-            [
-                {**dict(zip(counts.fields, key, strict=True)), "event_count": n}
-                for key, n in _tally(counts, keys)
-            ],
-            using=using,
-            with_pk=False,
-            suffix=(
-                f" ON CONFLICT ({', '.join(quote(field) for field in counts.fields)})"
-                f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
-            ),
-        )
+    connection = connections[using]
+    with driver_cursor(connection) as cursor:
+        for counts, upsert in zip(_TABLES, _upserts(connection), strict=True):
+            cursor.executemany(
+                upsert.sql, [upsert.params(key, n) for key, n in _tally(counts, keys)]
+            )
 
 
 def event_counts_remove(events: Iterable[EventKey], *, using: str) -> None:

@@ -27,11 +27,14 @@ import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
+
+from traces.cursors import driver_cursor
 
 __all__ = ["fetch_values", "fetch_values_in", "fetch_values_where"]
 
@@ -98,6 +101,8 @@ class _Select:
     sql: str
     table: str
     converters: tuple[tuple[int, _Convert], ...]
+    # fetch_values_in's statements by shape (see there).
+    statements: dict[tuple[Any, ...], tuple[str, Any]] = dataclass_field(default_factory=dict)
 
 
 # Per connection object (one per thread and alias), dropped with the connection.
@@ -196,7 +201,7 @@ def _convert(
     connection: Any, sql: str, params: Sequence[Any], select: _Select, fields: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Run ``sql`` and make each row a dict of ``fields``, converted column by column."""
-    with connection.cursor() as cursor:
+    with driver_cursor(connection) as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     converters = select.converters
@@ -232,21 +237,43 @@ def fetch_values_in(
         return []
     connection = connections[using]
     select = _select(model, tuple(names), using)
+    subquery = isinstance(keys, tuple) and len(keys) == 2 and isinstance(keys[0], str)
+    # The statement is built once per shape: a write looks its actors up on every call.
+    shape = (field, tuple(order_by), keys[0] if subquery else len(keys), limit)
+    built = select.statements.get(shape)
+    if built is None:
+        built = _in_statement(model, select, field, order_by, keys, limit, connection, subquery)
+        select.statements[shape] = built
+    sql, target = built
+    if subquery:
+        params = list(keys[1])
+    else:
+        params = [target.get_db_prep_value(key, connection) for key in keys]
+    return _convert(connection, sql, params, select, tuple(names))
+
+
+def _in_statement(
+    model: type[models.Model],
+    select: _Select,
+    field: str,
+    order_by: Sequence[str],
+    keys: Sequence[Any] | tuple[str, Sequence[Any]],
+    limit: int | None,
+    connection: Any,
+    subquery: bool,
+) -> tuple[str, models.Field[Any, Any]]:
+    """``fetch_values_in``'s statement for one shape, and the field that adapts its keys."""
     quote = connection.ops.quote_name
     target = model._meta.get_field(field)
     column = target.column if isinstance(target, models.Field) else None
     order = _order(model, order_by, select.table, quote)
     if not isinstance(target, models.Field) or column is None or not order:
         raise ValueError(f"{field} and {', '.join(order_by)} must be columns of {model.__name__}.")
-    if isinstance(keys, tuple) and len(keys) == 2 and isinstance(keys[0], str):
-        inner, params = keys[0], list(keys[1])
-    else:
-        params = [target.get_db_prep_value(key, connection) for key in keys]
-        inner = ", ".join(["%s"] * len(params))
+    inner = keys[0] if subquery else ", ".join(["%s"] * len(keys))
     sql = f"{select.sql} WHERE {select.table}.{quote(column)} IN ({inner}) ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return _convert(connection, sql, params, select, tuple(names))
+    return sql, target
 
 
 def fetch_values_where(

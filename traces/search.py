@@ -53,6 +53,7 @@ from django.utils.safestring import SafeString, mark_safe
 from decision_trace.exceptions import TraceValidationError
 from decisioning.selectors import distinct_indexed_values
 from traces.bulk import insert_rows_returning, write_rows
+from traces.cursors import driver_cursor
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE, is_count
 from traces.querysets import AUDIT_EVENT_PREFIX, EventRecordQuerySet
@@ -257,7 +258,7 @@ def search_index_add(documents: Iterable[dict[str, Any]], *, using: str, count: 
         return
     documents = list(documents)
     ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
-    with connection.cursor() as cursor:
+    with driver_cursor(connection) as cursor:
         cursor.executemany(
             f"INSERT INTO {_FTS_TABLE}(rowid, body) VALUES (%s, %s)",
             [(pk, document["body"]) for (pk,), document in zip(ids, documents, strict=True)],

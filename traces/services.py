@@ -39,6 +39,7 @@ from traces.bulk import (
     write_rows,
 )
 from traces.counts import event_counts_add, event_key_fields
+from traces.cursors import driver_cursor
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
 from traces.evidence.retention import retention_delete
@@ -50,7 +51,6 @@ from traces.rules.engine import (
     LoadedRule,
     RuleSet,
     rule_for,
-    rules_compile,
     rules_load,
     rules_statement,
 )
@@ -259,7 +259,7 @@ def _rules_sent(db: str) -> Callable[[], RuleSet]:
 
     Sent before the actors' ``SELECT``, it is answered in the same round trip;
     the returned function reads the rows (converted as the ORM converts them)
-    and compiles them (``rules_compile``).
+    and compiles them (``RulesStatement.ruleset``).
     """
     statement = rules_statement(using=db)
     cursor = connections[db].cursor()
@@ -268,7 +268,7 @@ def _rules_sent(db: str) -> Callable[[], RuleSet]:
     def ready() -> RuleSet:
         with cursor:
             fetched = cursor.fetchall()
-        return rules_compile(statement.rows(fetched))
+        return statement.ruleset(fetched)
 
     return ready
 
@@ -282,7 +282,7 @@ def _touch_actors(pks: list[int], now: datetime, db: str) -> None:
     table = quote(ActorRecord._meta.db_table)
     seen = connection.ops.adapt_datetimefield_value(now)
     sql = f"UPDATE {table} SET {quote('last_seen_at')} = %s WHERE {quote('id')}"
-    with connection.cursor() as cursor:
+    with driver_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"{sql} = ANY(%s)", [seen, pks])
             return

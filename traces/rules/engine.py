@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from decision_trace.values import TraceEvent
+from traces.cursors import driver_cursor
 from traces.rules.conditions import CompiledCondition, RuleConditionError, condition_compile
 from traces.rules.models import ReviewRule, RuleAction
 
@@ -95,6 +96,9 @@ _FIELDS = (
 # row it has not seen. Bounded: edits add entries, so it is emptied when full.
 _COMPILED: dict[str, LoadedRule | None] = {}
 _COMPILED_LIMIT = 1_000
+# Rule sets by the rows as fetched (their repr: PostgreSQL's JSON comes as a dict).
+_RULESETS: dict[str, RuleSet] = {}
+_RULESETS_LIMIT = 100
 
 
 def _compiled(row: tuple[Any, ...]) -> LoadedRule | None:
@@ -151,6 +155,18 @@ class RulesStatement:
         """The fetched rows converted as the ORM converts them (e.g. the JSON condition)."""
         return self.compiler.results_iter(results=[list(fetched)])
 
+    def ruleset(self, fetched: Sequence[Sequence[Any]]) -> RuleSet:
+        """The rules of the fetched rows: the same rows as last time give the same RuleSet,
+        without converting them again (``record()`` reads the same rows on every write)."""
+        key = repr(fetched)
+        found = _RULESETS.get(key)
+        if found is None:
+            found = rules_compile(self.rows(fetched))
+            if len(_RULESETS) >= _RULESETS_LIMIT:
+                _RULESETS.clear()
+            _RULESETS[key] = found
+        return found
+
 
 # The last statement built per alias. A compiler converts with its own connection
 # object (one per thread and alias): another thread's builds its own, and the
@@ -173,10 +189,10 @@ def rules_statement(*, using: str) -> RulesStatement:
 def rules_load(*, using: str) -> RuleSet:
     """The enabled rules, first to try first: one query; each rule compiled once per process."""
     statement = rules_statement(using=using)
-    with connections[using].cursor() as cursor:
+    with driver_cursor(connections[using]) as cursor:
         cursor.execute(statement.sql, statement.params)
         fetched = cursor.fetchall()
-    return rules_compile(statement.rows(fetched))
+    return statement.ruleset(fetched)
 
 
 def _sampled(event_id: str, rule: LoadedRule) -> bool:
