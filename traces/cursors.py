@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-__all__ = ["driver_cursor"]
+__all__ = ["driver_cursor", "write_statements"]
+
+# The cursor of each connection object's open write_statements block.
+_OPEN: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
-@contextmanager
-def driver_cursor(connection: Any) -> Iterator[Any]:
+def _logged(connection: Any) -> bool:
+    return bool(connection.queries_logged or connection.execute_wrappers)
+
+
+def driver_cursor(connection: Any) -> AbstractContextManager[Any]:
     """A cursor of the driver's for the write path's statements, with Django's errors.
 
     Django's cursor wrapper costs about 6 µs a statement (a new wrapper, the
@@ -20,15 +27,22 @@ def driver_cursor(connection: Any) -> Iterator[Any]:
     (``connection.create_cursor()``: on SQLite Django's own, which converts
     ``%s`` to ``?``) takes the same statements and parameters, and errors
     still come out as Django's (``IntegrityError`` for a duplicate id).
+    Inside ``write_statements`` it is that block's cursor.
 
     While Django records queries (``DEBUG``, ``assertNumQueries``) or an
     execute wrapper is installed, this is Django's cursor, so they see every
     statement of a write.
     """
-    if connection.queries_logged or connection.execute_wrappers:
-        with connection.cursor() as cursor:
-            yield cursor
-        return
+    cursor = _OPEN.get(connection)
+    if cursor is not None:
+        return nullcontext(cursor)
+    if _logged(connection):
+        return connection.cursor()  # type: ignore[no-any-return]
+    return _own_cursor(connection)
+
+
+@contextmanager
+def _own_cursor(connection: Any) -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         cursor = connection.create_cursor()
@@ -36,3 +50,25 @@ def driver_cursor(connection: Any) -> Iterator[Any]:
             yield cursor
         finally:
             cursor.close()
+
+
+@contextmanager
+def write_statements(connection: Any) -> Iterator[None]:
+    """One driver cursor for the block's statements (``driver_cursor`` hands it out).
+
+    A write runs about ten statements; opening a cursor and entering the
+    error translation once for them all, instead of once each, is about
+    3 µs less per statement. Statements that leave results behind must read
+    them before the next one runs on the cursor (the write path reads every
+    result it asks for at once). Nothing happens while Django records
+    queries, nor inside a block already open on the connection.
+    """
+    if connection in _OPEN or _logged(connection):
+        yield
+        return
+    with _own_cursor(connection) as cursor:
+        _OPEN[connection] = cursor
+        try:
+            yield
+        finally:
+            del _OPEN[connection]

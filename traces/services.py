@@ -39,7 +39,7 @@ from traces.bulk import (
     write_rows,
 )
 from traces.counts import event_counts_add, event_key_fields
-from traces.cursors import driver_cursor
+from traces.cursors import driver_cursor, write_statements
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
 from traces.evidence.retention import retention_delete
@@ -398,6 +398,7 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         nullcontext() if small else cyclic_gc_paused(),
         transaction.atomic(using=db),
         statement_pipeline(db) if small else nullcontext(False) as pipelined,
+        write_statements(connections[db]),
     ):
         rules_ready = _rules_sent(db) if pipelined else None
         ordered, positions = _chain_positions(items, db)

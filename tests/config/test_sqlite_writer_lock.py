@@ -332,3 +332,29 @@ def test_atomic_on_a_sqlite_file_holds_the_lock_until_it_commits(tmp_path, confi
         "in_savepoint": False,
         "after": True,
     }
+
+
+def test_cursors_convert_each_statement_once_and_keep_percent_signs(database, monkeypatch):
+    """``QmarkCursor``: ``%s`` becomes ``?`` and ``%%`` a percent sign, once per statement
+    text; named parameters still work; a full cache is emptied, not grown."""
+    from config.sqlite import base
+
+    monkeypatch.setattr(base, "_QMARK", {})
+    monkeypatch.setattr(base, "_QMARK_LIMIT", 3)
+    _, handler = database
+    connection = handler[ALIAS]
+    with connection.cursor() as cursor:
+        assert isinstance(cursor.cursor, base.QmarkCursor)
+        insert = "INSERT INTO t (who) VALUES (%s)"
+        cursor.execute(insert, ["100%% sure"])
+        cursor.execute(insert, ["%s is not a placeholder here"])
+        assert base._QMARK[insert] == "INSERT INTO t (who) VALUES (?)"
+        cursor.execute("SELECT who FROM t WHERE who LIKE '100%%' AND id > %s", [0])
+        assert cursor.fetchall() == [("100%% sure",)]
+        cursor.execute("SELECT who FROM t WHERE id = %(id)s", {"id": 2})
+        assert cursor.fetchall() == [("%s is not a placeholder here",)]
+        for n in range(10):
+            cursor.execute(f"SELECT %s + {n}", [1])
+            assert cursor.fetchone() == (1 + n,)
+            assert len(base._QMARK) <= 3
+    connection.close()

@@ -75,6 +75,32 @@ def test_insert_rows_returning_many_rows_in_chunks():
     assert [k for (k,) in keys] == [f"u{n}" for n in range(total)]
 
 
+def test_insert_rows_returning_keeps_its_statements_per_shape_and_bounded(monkeypatch):
+    """Each (columns, rows, suffix) shape is built once; the cache of one table is emptied
+    when full, and every statement still returns its own rows in order."""
+    from traces.bulk import RowBatch
+
+    batch = RowBatch(ActorRecord, using="default", with_pk=False)
+    cache = batch._plan.returning
+    cache.clear()
+    for size in (1, 3, 1, 3):
+        rows = [
+            {"actor_type": "user", "actor_id": f"s{size}-{len(cache)}-{n}"}
+            | {"first_seen_at": WHEN, "last_seen_at": WHEN}
+            for n in range(size)
+        ]
+        keys = insert_rows_returning(ActorRecord, rows, ["actor_id"], using="default")
+        assert [k for (k,) in keys] == [row["actor_id"] for row in rows]
+    assert set(cache) == {(("actor_id",), 1, ""), (("actor_id",), 3, "")}
+    for size in range(1, 300):
+        row = {"actor_type": "compute", "actor_id": f"c{size}"}
+        rows = [{**row, "first_seen_at": WHEN, "last_seen_at": WHEN}]
+        (key,) = insert_rows_returning(ActorRecord, rows, ["actor_id"], using="default")
+        assert key == (f"c{size}",)
+        batch._returning_sql(("id",), size, "")
+        assert len(cache) <= 256
+
+
 def test_max_query_params_is_the_database_limit():
     """SQLite reports its own limit (not Django's historical 999); PostgreSQL allows 65,535."""
     limit = max_query_params("default")

@@ -110,6 +110,47 @@ def test_fetch_values_in_gives_the_rows_values_gives(stored):
     )
 
 
+def test_fetch_values_in_builds_each_shape_once_and_reuses_it(stored):
+    """Another number of keys, order or limit is another statement; the same shape
+    reuses its statement with the new keys."""
+    ids = sorted(row.pk for row in EventRecord.objects.all())
+    objects = TrackedObjectRecord.objects.order_by("event", "position")
+
+    def fetch(keys, order=("event", "position"), limit=None):
+        return fetch_values_in(
+            TrackedObjectRecord,
+            OBJECT_VALUES,
+            field="event",
+            keys=keys,
+            order_by=order,
+            using="default",
+            limit=limit,
+        )
+
+    for keys in ([ids[0]], ids, [ids[-1]], [ids[0]], ids[:2], ids):
+        assert fetch(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+    newest_first = objects.filter(event_id__in=ids).order_by("-event", "-position")
+    assert fetch(ids, order=("-event", "-position"), limit=1) == list(
+        newest_first.values(*OBJECT_VALUES)[:1]
+    )
+    assert fetch(ids, limit=1) == list(objects.values(*OBJECT_VALUES)[:1])
+    from traces.rows import _select
+
+    statements = _select(TrackedObjectRecord, tuple(OBJECT_VALUES), "default").statements
+    order = ("event", "position")
+    assert {
+        ("event", order, 1, None),
+        ("event", order, 2, None),
+        ("event", order, len(ids), None),
+        ("event", order, len(ids), 1),
+        ("event", ("-event", "-position"), len(ids), 1),
+    } <= statements.keys()
+    built = dict(statements)
+    for keys in ([ids[1]], ids[1:3], ids):
+        assert fetch(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+    assert statements == built
+
+
 @pytest.mark.parametrize(
     "bad",
     [

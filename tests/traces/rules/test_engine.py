@@ -222,6 +222,8 @@ def test_rules_compile_once_and_edits_apply_at_once(django_assert_num_queries):
         first = rules_load(using="default")
     again = rules_load(using="default")
     assert again.rules[0].matches is first.rules[0].matches
+    # The same rows give the same RuleSet, not converted and compiled again.
+    assert again is first
     event = _price_event("100", "50")
     assert rule_for(again, event) is not None
     # A bulk update (no save(), no signal) is still seen: the row itself is the cache key.
@@ -261,3 +263,22 @@ def test_rules_statement_is_built_once_per_connection_and_each_thread_has_its_ow
     loaded = rules_load(using="default")
     assert rules_statement(using="default").compiler.connection is connections["default"]
     assert rule_for(loaded, event) is not None
+
+
+def test_rule_sets_are_kept_by_their_rows_and_the_cache_stays_bounded(db, monkeypatch):
+    """Each distinct set of rows has its RuleSet; a full cache is emptied, not grown."""
+    from traces.rules import engine
+
+    monkeypatch.setattr(engine, "_RULESETS", {})
+    monkeypatch.setattr(engine, "_RULESETS_LIMIT", 3)
+    ReviewRule.objects.all().delete()
+    rule = ReviewRule.objects.create(name="big", condition={"event_type": "pricing.*"})
+    seen = []
+    for n in range(5):
+        ReviewRule.objects.filter(pk=rule.pk).update(due_in_minutes=n + 1)
+        loaded = rules_load(using="default")
+        assert loaded.rules[0].due_in is not None
+        assert loaded.rules[0].due_in.total_seconds() == (n + 1) * 60
+        seen.append(loaded)
+        assert len(engine._RULESETS) <= 3
+    assert len({id(ruleset) for ruleset in seen}) == 5

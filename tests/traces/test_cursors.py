@@ -1,0 +1,86 @@
+"""The write path's cursors (``traces.cursors``): the driver's own, one per write."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+from django.db.backends.utils import CursorWrapper
+from django.test.utils import CaptureQueriesContext
+
+from decision_trace import TraceEvent
+from traces.cursors import driver_cursor, write_statements
+from traces.models import EventRecord, EventTag
+from traces.services import trace_record_many
+
+pytestmark = pytest.mark.django_db
+
+# The connection itself: django.db.connection is a proxy to it.
+connection = connections["default"]
+_TAG = "INSERT INTO traces_eventtag (event_id, tag) VALUES (%s, %s)"
+
+
+def _event_key() -> object:
+    (event_id,) = trace_record_many(events=[TraceEvent(event_type="order.created")])
+    pk = uuid.UUID(event_id)
+    return pk if connection.vendor == "postgresql" else pk.hex
+
+
+def test_the_driver_cursor_is_not_djangos_and_raises_djangos_errors():
+    key = _event_key()
+    with driver_cursor(connection) as cursor:
+        assert not isinstance(cursor, CursorWrapper)
+        cursor.execute(_TAG, [key, "vip"])
+    # In a savepoint: on PostgreSQL the error aborts the transaction it happens in.
+    with pytest.raises(IntegrityError), transaction.atomic(), driver_cursor(connection) as cursor:
+        cursor.execute(_TAG, [key, "vip"])
+    assert list(EventTag.objects.values_list("tag", flat=True)) == ["vip"]
+
+
+def test_while_queries_are_recorded_it_is_djangos_cursor_and_every_statement_shows():
+    key = _event_key()
+    with CaptureQueriesContext(connection) as captured:
+        with write_statements(connection), driver_cursor(connection) as cursor:
+            assert isinstance(cursor, CursorWrapper)
+            cursor.execute(_TAG, [key, "vip"])
+        trace_record_many(events=[TraceEvent(event_type="order.created", tags=("a",))])
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert any("traces_eventtag" in text and "vip" in text for text in sql)
+    assert sum("INSERT INTO" in text and "traces_eventrecord" in text for text in sql) == 1
+
+
+def test_one_cursor_serves_a_whole_write_block_and_errors_are_djangos():
+    key = _event_key()
+    with write_statements(connection):
+        with driver_cursor(connection) as first:
+            first.execute(_TAG, [key, "a"])
+        with driver_cursor(connection) as second:
+            second.execute(_TAG, [key, "b"])
+        assert second is first
+        with write_statements(connection), driver_cursor(connection) as inner:
+            assert inner is first
+    with driver_cursor(connection) as after:
+        assert after is not first
+    with (
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+        write_statements(connection),
+        driver_cursor(connection) as cursor,
+    ):
+        cursor.execute(_TAG, [key, "a"])
+    with driver_cursor(connection) as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchall() == [(1,)]
+    assert sorted(EventTag.objects.values_list("tag", flat=True)) == ["a", "b"]
+
+
+def test_a_failed_write_leaves_nothing_and_the_next_one_is_stored():
+    first = TraceEvent(event_type="order.created", tags=("x",))
+    trace_record_many(events=[first])
+    with pytest.raises(Exception, match=first.id):
+        trace_record_many(events=[TraceEvent(event_type="order.paid"), first])
+    assert EventRecord.objects.count() == 1
+    trace_record_many(events=[TraceEvent(event_type="order.paid", tags=("y",))])
+    assert EventRecord.objects.count() == 2
+    assert sorted(EventTag.objects.values_list("tag", flat=True)) == ["x", "y"]
