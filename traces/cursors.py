@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+from psycopg import Cursor
+
 __all__ = ["driver_cursor", "write_statements"]
 
 # The cursor of each connection object's open write_statements block.
@@ -41,11 +43,30 @@ def driver_cursor(connection: Any) -> AbstractContextManager[Any]:
     return _own_cursor(connection)
 
 
+def _server_binding_cursor(connection: Any) -> Cursor[Any]:
+    """A psycopg cursor that sends parameters apart from the statement (PostgreSQL).
+
+    Django's default cursor binds on the client: psycopg quotes every value
+    into the statement's text in Python, about a third of the time it spends
+    on an event's ``INSERT``; bound on the server, the values go out as they
+    are dumped (psycopg's C dumpers). Statements are not prepared: Django
+    opens its connections with ``prepare_threshold`` None unless told
+    otherwise. The write path's statements all say their types (columns of
+    an ``INSERT``, ``%s::text[]``), as server-side binding needs. Times read
+    through it are aware, in the connection's zone (Django's cursor may
+    re-zone them under ``override_settings``); the write path only compares them.
+    """
+    return Cursor(connection.connection)
+
+
 @contextmanager
-def _own_cursor(connection: Any) -> Iterator[Any]:
+def _own_cursor(connection: Any, *, server_binding: bool = False) -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        cursor = connection.create_cursor()
+        if server_binding and connection.vendor == "postgresql":
+            cursor = _server_binding_cursor(connection)
+        else:
+            cursor = connection.create_cursor()
         try:
             yield cursor
         finally:
@@ -58,7 +79,8 @@ def write_statements(connection: Any) -> Iterator[None]:
 
     A write runs about ten statements; opening a cursor and entering the
     error translation once for them all, instead of once each, is about
-    3 µs less per statement. Statements that leave results behind must read
+    3 µs less per statement. On PostgreSQL the cursor binds parameters on
+    the server (``_server_binding_cursor``). Statements that leave results behind must read
     them before the next one runs on the cursor (the write path reads every
     result it asks for at once). Nothing happens while Django records
     queries, nor inside a block already open on the connection.
@@ -66,7 +88,7 @@ def write_statements(connection: Any) -> Iterator[None]:
     if connection in _OPEN or _logged(connection):
         yield
         return
-    with _own_cursor(connection) as cursor:
+    with _own_cursor(connection, server_binding=True) as cursor:
         _OPEN[connection] = cursor
         try:
             yield

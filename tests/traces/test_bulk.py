@@ -81,7 +81,7 @@ def test_insert_rows_returning_keeps_its_statements_per_shape_and_bounded(monkey
     from traces.bulk import RowBatch
 
     batch = RowBatch(ActorRecord, using="default", with_pk=False)
-    cache = batch._plan.returning
+    cache = batch._plan.statements
     cache.clear()
     for size in (1, 3, 1, 3):
         rows = [
@@ -97,7 +97,7 @@ def test_insert_rows_returning_keeps_its_statements_per_shape_and_bounded(monkey
         rows = [{**row, "first_seen_at": WHEN, "last_seen_at": WHEN}]
         (key,) = insert_rows_returning(ActorRecord, rows, ["actor_id"], using="default")
         assert key == (f"c{size}",)
-        batch._returning_sql(("id",), size, "")
+        batch._values_sql(("id",), size, "")
         assert len(cache) <= 256
 
 

@@ -84,3 +84,44 @@ def test_a_failed_write_leaves_nothing_and_the_next_one_is_stored():
     trace_record_many(events=[TraceEvent(event_type="order.paid", tags=("y",))])
     assert EventRecord.objects.count() == 2
     assert sorted(EventTag.objects.values_list("tag", flat=True)) == ["x", "y"]
+
+
+def test_a_write_block_binds_parameters_on_the_server_on_postgresql():
+    """PostgreSQL: the block's cursor is psycopg's server-binding one (values sent apart
+    from the text, nothing prepared); SQLite: Django's own, converting ``%s`` once."""
+    from psycopg import ClientCursor, Cursor
+
+    from config.sqlite.base import QmarkCursor
+
+    key = _event_key()
+    with write_statements(connection), driver_cursor(connection) as cursor:
+        if connection.vendor == "postgresql":
+            assert type(cursor) is Cursor
+            assert not isinstance(cursor, ClientCursor)
+        else:
+            assert isinstance(cursor, QmarkCursor)
+        cursor.execute(_TAG, [key, "it's 100% \\ 'quoted'"])
+        cursor.execute("SELECT tag FROM traces_eventtag WHERE event_id = %s", [key])
+        assert cursor.fetchall() == [("it's 100% \\ 'quoted'",)]
+    if connection.vendor == "postgresql":
+        with driver_cursor(connection) as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchall() == [(0,)]
+
+
+def test_a_small_insert_is_one_statement_whatever_its_rows(django_assert_num_queries):
+    """Three tag rows: one statement (multi-row VALUES on PostgreSQL, executemany on SQLite)."""
+    from traces.bulk import write_rows
+
+    key = uuid.UUID(trace_record_many(events=[TraceEvent(event_type="order.created")])[0])
+    with django_assert_num_queries(1) as captured:
+        write_rows(
+            EventTag,
+            ({"event_id": key, "tag": tag} for tag in ("a", "b", "c")),
+            using="default",
+            with_pk=False,
+            count=3,
+        )
+    if connection.vendor == "postgresql":
+        assert captured.captured_queries[0]["sql"].count("'b'") == 1
+    assert sorted(EventTag.objects.values_list("tag", flat=True)) == ["a", "b", "c"]
