@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import Cursor
 
-__all__ = ["driver_cursor", "write_statements"]
+__all__ = ["driver_cursor", "own_cursor", "write_statements"]
 
 # The cursor of each connection object's open write_statements block.
 _OPEN: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -57,6 +57,22 @@ def _server_binding_cursor(connection: Any) -> Cursor[Any]:
     re-zone them under ``override_settings``); the write path only compares them.
     """
     return Cursor(connection.connection)
+
+
+def own_cursor(connection: Any) -> Any:
+    """A cursor of its own for a statement whose result is read later (close it after).
+
+    A PostgreSQL pipeline answers a statement when the next one that waits
+    is read; the write block's shared cursor would have run others by then.
+    The driver's server-binding cursor on PostgreSQL (Django's while it records
+    queries), Django's elsewhere. Its errors surface where the result is read:
+    read it inside ``connection.wrap_database_errors`` (``statement_pipeline``
+    is).
+    """
+    if connection.vendor == "postgresql" and not _logged(connection):
+        connection.ensure_connection()
+        return _server_binding_cursor(connection)
+    return connection.cursor()
 
 
 @contextmanager

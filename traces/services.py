@@ -39,7 +39,7 @@ from traces.bulk import (
     write_rows,
 )
 from traces.counts import event_counts_add, event_key_fields
-from traces.cursors import driver_cursor, write_statements
+from traces.cursors import driver_cursor, own_cursor, write_statements
 from traces.evidence.corrections import event_correct
 from traces.evidence.models import SealKind
 from traces.evidence.retention import retention_delete
@@ -262,7 +262,7 @@ def _rules_sent(db: str) -> Callable[[], RuleSet]:
     and compiles them (``RulesStatement.ruleset``).
     """
     statement = rules_statement(using=db)
-    cursor = connections[db].cursor()
+    cursor = own_cursor(connections[db])
     cursor.execute(statement.sql, statement.params)
 
     def ready() -> RuleSet:

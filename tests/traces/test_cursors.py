@@ -125,3 +125,25 @@ def test_a_small_insert_is_one_statement_whatever_its_rows(django_assert_num_que
     if connection.vendor == "postgresql":
         assert captured.captured_queries[0]["sql"].count("'b'") == 1
     assert sorted(EventTag.objects.values_list("tag", flat=True)) == ["a", "b", "c"]
+
+
+def test_a_cursor_of_its_own_keeps_its_result_while_the_block_runs_others():
+    """``own_cursor``: a result read after the block's cursor ran other statements (the
+    review rules' SELECT is read after the actors'); Django's cursor while queries show."""
+    from traces.bulk import statement_pipeline
+    from traces.cursors import own_cursor
+
+    key = _event_key()
+    with statement_pipeline("default"), write_statements(connection):
+        early = own_cursor(connection)
+        early.execute("SELECT %s + 1", [41])
+        with driver_cursor(connection) as cursor:
+            cursor.execute(_TAG, [key, "later"])
+            cursor.execute("SELECT tag FROM traces_eventtag WHERE event_id = %s", [key])
+            assert cursor.fetchall() == [("later",)]
+        assert early.fetchall() == [(42,)]
+        early.close()
+    with CaptureQueriesContext(connection):
+        logged = own_cursor(connection)
+        assert isinstance(logged, CursorWrapper)
+        logged.close()
