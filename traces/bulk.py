@@ -323,6 +323,20 @@ class RowBatch:
             for row in values:
                 write_row(row)
 
+    def insert_one(self) -> int:
+        """INSERT the batch's one row and return the id the database gave it (SQLite).
+
+        ``cursor.lastrowid``, not ``RETURNING``: SQLite makes a result set for
+        ``RETURNING``, and with the batch around it that was about 25 µs more
+        for each ``record()``'s search document.
+        """
+        if len(self.params) != 1 or self.connection.vendor != "sqlite":
+            raise ValueError("insert_one() inserts exactly one row, on SQLite.")
+        with driver_cursor(self.connection) as cursor:
+            cursor.execute(f"{self._plan.sql}{self._plan.one_row}", self.params[0])
+            row_id: int = cursor.lastrowid
+        return row_id
+
     def insert_returning(
         self, returning: Sequence[str], *, suffix: str = ""
     ) -> list[tuple[Any, ...]]:

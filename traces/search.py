@@ -52,7 +52,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from decision_trace.exceptions import TraceValidationError
 from decisioning.selectors import distinct_indexed_values
-from traces.bulk import insert_rows_returning, write_rows
+from traces.bulk import RowBatch, insert_rows_returning, write_rows
 from traces.cursors import driver_cursor
 from traces.models import EventRecord, EventSearchDocument
 from traces.pagination import MAX_PAGE_SIZE, is_count
@@ -257,11 +257,19 @@ def search_index_add(documents: Iterable[dict[str, Any]], *, using: str, count: 
         write_rows(EventSearchDocument, documents, using=using, with_pk=False, count=count)
         return
     documents = list(documents)
+    fts = f"INSERT INTO {_FTS_TABLE}(rowid, body) VALUES (%s, %s)"
+    if len(documents) == 1:
+        # One document (record()): its id from the insert itself.
+        (document,) = documents
+        batch = RowBatch(EventSearchDocument, using=using, with_pk=False).extend(documents)
+        row_id = batch.insert_one()
+        with driver_cursor(connection) as cursor:
+            cursor.execute(fts, [row_id, document["body"]])
+        return
     ids = insert_rows_returning(EventSearchDocument, documents, ["id"], using=using)
     with driver_cursor(connection) as cursor:
         cursor.executemany(
-            f"INSERT INTO {_FTS_TABLE}(rowid, body) VALUES (%s, %s)",
-            [(pk, document["body"]) for (pk,), document in zip(ids, documents, strict=True)],
+            fts, [(pk, document["body"]) for (pk,), document in zip(ids, documents, strict=True)]
         )
 
 

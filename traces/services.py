@@ -216,11 +216,12 @@ def _upsert_actors(
     ids = sorted({actor_id for _, actor_id in wanted})
     # On PostgreSQL one array parameter (= ANY): psycopg parses a statement's text for
     # its placeholders, and thousands of them took longer than the query.
-    step = len(ids) if connection.vendor == "postgresql" else max_query_params(db) - 1
+    postgres = connection.vendor == "postgresql"
+    # SQLite's limit is asked only when it may matter (at least 999 since 3.32).
+    step = len(ids) if postgres or len(ids) < 999 else max_query_params(db) - 1
     for start in range(0, len(ids), max(step, 1)):
         chunk = ids[start : start + step]
         # The SELECT is compiled once per connection (fetch_values_in), not per write.
-        postgres = connection.vendor == "postgresql"
         keys = ("SELECT UNNEST(%s::text[])", [chunk]) if postgres else chunk
         for values in fetch_values_in(
             ActorRecord, _ACTOR_READ, field="actor_id", keys=keys, order_by=["id"], using=db

@@ -209,3 +209,28 @@ def test_a_large_batch_is_written_with_the_collector_paused_and_restores_it():
     assert seen
     assert not any(seen)
     assert gc.isenabled()
+
+
+def test_insert_one_returns_the_new_row_id_on_sqlite_and_refuses_anything_else():
+    """The row id comes from the insert itself; two rows, or PostgreSQL, are refused."""
+    from django.db import connection
+
+    from traces.bulk import RowBatch
+    from traces.models import EventSearchDocument
+
+    from decision_trace import TraceEvent
+    from traces.services import trace_record
+
+    event = EventRecord.objects.get(pk=trace_record(event=TraceEvent(event_type="order.created")))
+    EventSearchDocument.objects.filter(event=event).delete()
+    batch = RowBatch(EventSearchDocument, using="default", with_pk=False)
+    batch.add({"event_id": event.pk, "body": "one"})
+    if connection.vendor != "sqlite":
+        with pytest.raises(ValueError, match="on SQLite"):
+            batch.insert_one()
+        return
+    row_id = batch.insert_one()
+    assert EventSearchDocument.objects.get(pk=row_id).event_id == event.pk
+    batch.add({"event_id": event.pk, "body": "two"})
+    with pytest.raises(ValueError, match="exactly one row"):
+        batch.insert_one()
