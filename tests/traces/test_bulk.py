@@ -11,15 +11,24 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
+from decision_trace import TraceEvent
 from traces.bulk import (
     COPY_MIN_ROWS,
+    RowBatch,
     cyclic_gc_paused,
     insert_rows,
     insert_rows_returning,
     max_query_params,
     write_rows,
 )
-from traces.models import ActorRecord, EventRecord, EventTag, HourlyEventCount
+from traces.models import (
+    ActorRecord,
+    EventRecord,
+    EventSearchDocument,
+    EventTag,
+    HourlyEventCount,
+)
+from traces.services import trace_record
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +87,6 @@ def test_insert_rows_returning_many_rows_in_chunks():
 def test_insert_rows_returning_keeps_its_statements_per_shape_and_bounded(monkeypatch):
     """Each (columns, rows, suffix) shape is built once; the cache of one table is emptied
     when full, and every statement still returns its own rows in order."""
-    from traces.bulk import RowBatch
-
     batch = RowBatch(ActorRecord, using="default", with_pk=False)
     cache = batch._plan.statements
     cache.clear()
@@ -213,14 +220,6 @@ def test_a_large_batch_is_written_with_the_collector_paused_and_restores_it():
 
 def test_insert_one_returns_the_new_row_id_on_sqlite_and_refuses_anything_else():
     """The row id comes from the insert itself; two rows, or PostgreSQL, are refused."""
-    from django.db import connection
-
-    from traces.bulk import RowBatch
-    from traces.models import EventSearchDocument
-
-    from decision_trace import TraceEvent
-    from traces.services import trace_record
-
     event = EventRecord.objects.get(pk=trace_record(event=TraceEvent(event_type="order.created")))
     EventSearchDocument.objects.filter(event=event).delete()
     batch = RowBatch(EventSearchDocument, using="default", with_pk=False)
