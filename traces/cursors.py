@@ -47,9 +47,9 @@ def _server_binding_cursor(connection: Any) -> Cursor[Any]:
     """A psycopg cursor that sends parameters apart from the statement (PostgreSQL).
 
     Django's default cursor binds on the client: psycopg quotes every value
-    into the statement's text in Python, about a third of the time it spends
-    on an event's ``INSERT``; bound on the server, the values go out as they
-    are dumped (psycopg's C dumpers). Statements are not prepared: Django
+    into the statement's text in Python. Bound on the server, the values go
+    out as psycopg's C dumpers make them: a ``record()`` at 1.2 M events took
+    0.58-0.63 ms of CPU instead of 0.66-0.69. Statements are not prepared: Django
     opens its connections with ``prepare_threshold`` None unless told
     otherwise. The write path's statements all say their types (columns of
     an ``INSERT``, ``%s::text[]``), as server-side binding needs. Times read

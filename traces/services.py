@@ -217,7 +217,7 @@ def _upsert_actors(
     # On PostgreSQL one array parameter (= ANY): psycopg parses a statement's text for
     # its placeholders, and thousands of them took longer than the query.
     postgres = connection.vendor == "postgresql"
-    # SQLite's limit is asked only when it may matter (at least 999 since 3.32).
+    # SQLite takes at least 999 parameters: its limit is asked only when it may matter.
     step = len(ids) if postgres or len(ids) < 999 else max_query_params(db) - 1
     for start in range(0, len(ids), max(step, 1)):
         chunk = ids[start : start + step]
