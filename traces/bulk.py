@@ -46,7 +46,6 @@ __all__ = [
     "RowBatch",
     "column_adapter",
     "cyclic_gc_paused",
-    "identity",
     "insert_rows",
     "insert_rows_returning",
     "max_query_params",
@@ -62,8 +61,7 @@ COPY_MIN_ROWS = 50
 _POSTGRES_MAX_PARAMS = 65_535
 
 
-def identity(value: Any) -> Any:
-    """The adapter of a value the driver takes as it is."""
+def _identity(value: Any) -> Any:
     return value
 
 
@@ -114,12 +112,12 @@ def column_adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
             return _sqlite_json
         return lambda value: None if value is None else ops.adapt_json_value(value, encoder)
     if isinstance(field, models.UUIDField):
-        return identity if connection.features.has_native_uuid_field else _sqlite_uuid
+        return _identity if connection.features.has_native_uuid_field else _sqlite_uuid
     if isinstance(field, models.DateTimeField):
         if sqlite and connection.timezone is not None:
             return _sqlite_datetime(connection.timezone)
         if connection.vendor == "postgresql":
-            return identity  # psycopg adapts aware datetimes itself
+            return _identity  # psycopg adapts aware datetimes itself
         adapt_datetime: _Adapter = ops.adapt_datetimefield_value
         return adapt_datetime
     if isinstance(field, models.GenericIPAddressField):
@@ -133,7 +131,7 @@ def column_adapter(field: models.Field[Any, Any], connection: Any) -> _Adapter:
         | models.FloatField
         | models.BooleanField,
     ):
-        return identity
+        return _identity
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -180,7 +178,7 @@ def _plan(model: type[models.Model], with_pk: bool, connection: Any) -> _Plan:
                 field.attname: None if field.default is NOT_PROVIDED else field.get_default()
                 for field in fields
             },
-            adapters=tuple((i, adapt) for i, adapt in adapters if adapt is not identity),
+            adapters=tuple((i, adapt) for i, adapt in adapters if adapt is not _identity),
             width=len(fields),
             json_columns=tuple(
                 i

@@ -39,6 +39,8 @@ from traces.cursors import driver_cursor
 __all__ = ["fetch_values", "fetch_values_in", "fetch_values_where"]
 
 _Convert = Callable[[Any], Any]
+# fetch_values_in's statements kept per SELECT (see there).
+_STATEMENTS_LIMIT = 256
 
 
 def _json(value: Any) -> Any:
@@ -243,6 +245,9 @@ def fetch_values_in(
     built = select.statements.get(shape)
     if built is None:
         built = _in_statement(model, select, field, order_by, keys, limit, connection, subquery)
+        # Bounded: every number of keys is a shape of its own.
+        if len(select.statements) >= _STATEMENTS_LIMIT:
+            select.statements.clear()
         select.statements[shape] = built
     sql, target = built
     if subquery:

@@ -151,6 +151,29 @@ def test_fetch_values_in_builds_each_shape_once_and_reuses_it(stored):
     assert statements == built
 
 
+def test_fetch_values_in_keeps_a_bounded_number_of_statements(stored, monkeypatch):
+    """Every number of keys is a shape: past the limit the statements are dropped and built
+    again, and every call still reads the right rows."""
+    from traces import rows
+
+    monkeypatch.setattr(rows, "_STATEMENTS_LIMIT", 3)
+    ids = sorted(row.pk for row in EventRecord.objects.all())
+    objects = TrackedObjectRecord.objects.order_by("event", "position")
+    statements = rows._select(TrackedObjectRecord, tuple(OBJECT_VALUES), "default").statements
+    for size in range(1, 8):
+        keys = (ids * size)[:size]
+        got = fetch_values_in(
+            TrackedObjectRecord,
+            OBJECT_VALUES,
+            field="event",
+            keys=keys,
+            order_by=("event", "position"),
+            using="default",
+        )
+        assert got == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+        assert len(statements) <= 3
+
+
 @pytest.mark.parametrize(
     "bad",
     [
