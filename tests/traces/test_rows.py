@@ -110,30 +110,32 @@ def test_fetch_values_in_gives_the_rows_values_gives(stored):
     )
 
 
+def _objects_of(keys, order=("event", "position"), limit=None):
+    """``fetch_values_in`` of the tracked objects of the events ``keys``."""
+    return fetch_values_in(
+        TrackedObjectRecord,
+        OBJECT_VALUES,
+        field="event",
+        keys=keys,
+        order_by=order,
+        using="default",
+        limit=limit,
+    )
+
+
 def test_fetch_values_in_builds_each_shape_once_and_reuses_it(stored):
     """Another number of keys, order or limit is another statement; the same shape
     reuses its statement with the new keys."""
     ids = sorted(row.pk for row in EventRecord.objects.all())
     objects = TrackedObjectRecord.objects.order_by("event", "position")
 
-    def fetch(keys, order=("event", "position"), limit=None):
-        return fetch_values_in(
-            TrackedObjectRecord,
-            OBJECT_VALUES,
-            field="event",
-            keys=keys,
-            order_by=order,
-            using="default",
-            limit=limit,
-        )
-
     for keys in ([ids[0]], ids, [ids[-1]], [ids[0]], ids[:2], ids):
-        assert fetch(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+        assert _objects_of(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
     newest_first = objects.filter(event_id__in=ids).order_by("-event", "-position")
-    assert fetch(ids, order=("-event", "-position"), limit=1) == list(
+    assert _objects_of(ids, order=("-event", "-position"), limit=1) == list(
         newest_first.values(*OBJECT_VALUES)[:1]
     )
-    assert fetch(ids, limit=1) == list(objects.values(*OBJECT_VALUES)[:1])
+    assert _objects_of(ids, limit=1) == list(objects.values(*OBJECT_VALUES)[:1])
     from traces.rows import _select
 
     statements = _select(TrackedObjectRecord, tuple(OBJECT_VALUES), "default").statements
@@ -147,7 +149,7 @@ def test_fetch_values_in_builds_each_shape_once_and_reuses_it(stored):
     } <= statements.keys()
     built = dict(statements)
     for keys in ([ids[1]], ids[1:3], ids):
-        assert fetch(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+        assert _objects_of(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
     assert statements == built
 
 
@@ -164,15 +166,7 @@ def test_fetch_values_in_keeps_a_bounded_number_of_statements(stored, monkeypatc
     statements.clear()
     for size in range(1, 8):
         keys = (ids * size)[:size]
-        got = fetch_values_in(
-            TrackedObjectRecord,
-            OBJECT_VALUES,
-            field="event",
-            keys=keys,
-            order_by=("event", "position"),
-            using="default",
-        )
-        assert got == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
+        assert _objects_of(keys) == list(objects.filter(event_id__in=keys).values(*OBJECT_VALUES))
         assert len(statements) <= 3
 
 
