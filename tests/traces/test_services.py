@@ -203,8 +203,10 @@ def test_trace_record_many_query_count_is_set_based(django_assert_max_num_querie
 
     Three of them are per batch, not per event: the enabled review rules, the
     actor lookup before the upsert (issue 18) and, because decisions were made,
-    the active webhook endpoints.
+    the active webhook endpoints. The Decisions' content type is cached per
+    process, as it is after a server's first approval.
     """
+    ContentType.objects.get_for_model(EventRecord)
     for size in (1, 20):
         events = [_event(requires_approval=()) for _ in range(size)]
         with django_assert_max_num_queries(15):
@@ -212,6 +214,89 @@ def test_trace_record_many_query_count_is_set_based(django_assert_max_num_querie
     assert EventRecord.objects.count() == 21
     assert Decision.objects.count() == 21
     assert ActorRecord.objects.count() == 1
+
+
+def _stored(event_id) -> dict:
+    """Everything stored for one event, without what differs between two events."""
+    row = EventRecord.objects.filter(pk=event_id).values().get()
+    for name in ("id", "root_id", "recorded_at", "decision_trace_id"):
+        row.pop(name)
+    return {
+        "event": row,
+        "objects": list(
+            TrackedObjectRecord.objects.filter(event_id=event_id)
+            .order_by("position")
+            .values_list("position", "object_type", "object_id", "state_after", "metadata")
+        ),
+        "tags": sorted(EventTag.objects.filter(event_id=event_id).values_list("tag", flat=True)),
+        "body": EventSearchDocument.objects.get(event_id=event_id).body,
+        "decision": list(
+            Decision.objects.filter(target_id=str(event_id)).values_list(
+                "decision_type", "outcome", "rule"
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {},
+        {"because": ("Cheaper", "discount", {"k": [1]}, ["c"], [{"a": 1}], {"b": "no"})},
+        {"requires_approval": ()},
+        {"with_risk": ("high",), "failed": ("Carrier down",)},
+        {"affecting_product": ("p-1",), "with_data": ()},
+    ],
+    ids=["plain", "decision", "approval", "risk and failure", "two objects"],
+)
+def test_record_of_one_event_stores_what_a_batch_stores(details):
+    """record() takes its own path for one event (issue 18); its rows are a batch's rows."""
+    when = (datetime(2026, 3, 1, 12, tzinfo=UTC),)
+    one = _event(at=when, **details)
+    batch = [_event(at=when, **details), _event()]
+    trace_record(event=one)
+    trace_record_many(events=batch)
+    assert _stored(one.id) == _stored(batch[0].id)
+    assert event_counts_differences() == []
+
+
+def test_record_of_a_known_actor_reads_it_once_and_writes_no_actor_row():
+    """An unchanged actor seen within ACTOR_SEEN_RESOLUTION: one lookup, no actor write;
+    changed details: the lookup and one upsert, and the row holds the new details."""
+    trace_record(event=_event())
+    with CaptureQueriesContext(connection) as queries:
+        trace_record(event=_event())
+    actor_statements = [q["sql"] for q in queries if "traces_actorrecord" in q["sql"]]
+    assert len(actor_statements) == 1
+    assert actor_statements[0].startswith("SELECT")
+    with CaptureQueriesContext(connection) as queries:
+        trace_record(event=TraceBuilder("x").by_user("u-1", "Jane Roe").build())
+    actor_statements = [q["sql"] for q in queries if "traces_actorrecord" in q["sql"]]
+    assert [sql.split()[0] for sql in actor_statements] == ["SELECT", "INSERT"]
+    assert ActorRecord.objects.get().name == "Jane Roe"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"team": "pricing", "quote": 'it\'s "fine"', "nul-free": "\u00e9\u6f22"},
+        {"nested": {"b": [1, 2.5, None, True], "a": {}}},
+        {},
+    ],
+)
+def test_record_compares_actor_metadata_in_the_database(metadata):
+    """The same metadata (even with its keys in another order) keeps the row; other
+    metadata replaces it. Quotes and non-ASCII text compare as they are."""
+    client = DecisionTraceClient()
+    client.trace("x").by_ai("bot-1", "Bot", **metadata).record()
+    first = ActorRecord.objects.get()
+    reordered = dict(reversed(list(metadata.items())))
+    client.trace("x").by_ai("bot-1", "Bot", **reordered).record()
+    again = ActorRecord.objects.get()
+    assert (again.pk, again.metadata) == (first.pk, metadata)
+    client.trace("x").by_ai("bot-1", "Bot", **{**metadata, "extra": 1}).record()
+    assert ActorRecord.objects.get().metadata == {**metadata, "extra": 1}
+    assert EventRecord.objects.filter(actor_id=first.pk).count() == 3
 
 
 def test_trace_record_many_bad_item_writes_nothing():
