@@ -49,6 +49,7 @@ __all__ = [
     "insert_rows",
     "insert_rows_returning",
     "max_query_params",
+    "pipeline_commit",
     "statement_pipeline",
     "write_rows",
 ]
@@ -495,3 +496,34 @@ def statement_pipeline(using: str) -> Iterator[bool]:
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield True
+
+
+def pipeline_commit(using: str) -> bool:
+    """Last in a ``statement_pipeline`` block: send ``COMMIT`` with the block's statements.
+
+    Only when the surrounding ``transaction.atomic`` block is the outermost
+    one and commits when it ends (no savepoint, autocommit on before it): the
+    transaction then ends in the pipeline's round trip instead of one of its
+    own after it. If a statement before it fails, the server skips the rest
+    of the pipeline, ``COMMIT`` included, and the error surfaces when the
+    pipeline block ends, so the ``atomic`` block rolls back as before; a
+    deferred constraint that fails at ``COMMIT`` surfaces the same way.
+    Django's commit at the end of the ``atomic`` block then finds the
+    transaction ended (psycopg sends nothing for it) and runs the
+    ``on_commit`` callbacks. Nothing may run in the block after it. Returns
+    whether it was sent (on PostgreSQL only; never in a nested block, nor
+    when autocommit was off before the block). Outside a pipeline it is a
+    plain ``COMMIT``: correct, but no round trip is saved.
+    """
+    connection = connections[using]
+    if (
+        connection.vendor != "postgresql"
+        or not connection.in_atomic_block
+        or not connection.commit_on_exit
+        or connection.savepoint_ids
+        or connection.needs_rollback
+    ):
+        return False
+    with driver_cursor(connection) as cursor:
+        cursor.execute("COMMIT")
+    return True

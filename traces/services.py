@@ -39,6 +39,7 @@ from traces.bulk import (
     insert_rows,
     insert_rows_returning,
     max_query_params,
+    pipeline_commit,
     statement_pipeline,
     write_rows,
 )
@@ -583,6 +584,8 @@ def _write(items: list[TraceEvent], db: str) -> dict[str, str]:
         # Last: on PostgreSQL the count rows of the current hour are shared by every
         # writer, so their row locks are held for as short a time as possible.
         event_counts_add((_count_key(e) for e in ordered), using=db)
+        if pipelined:
+            pipeline_commit(db)
     return {d.target_id: str(d.pk) for d in decisions}
 
 
@@ -649,6 +652,8 @@ def _write_one(event: TraceEvent, db: str) -> dict[str, str]:
             _decisions_add([(event, rule)], db, recorded_at) if rule is not None or asks else []
         )
         event_counts_add([_count_key(event)], using=db)
+        if pipelined:
+            pipeline_commit(db)
     return {d.target_id: str(d.pk) for d in decisions}
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from psycopg.pq import TransactionStatus
 
 from decision_trace import TraceEvent
 from traces.bulk import (
@@ -19,8 +20,11 @@ from traces.bulk import (
     insert_rows,
     insert_rows_returning,
     max_query_params,
+    pipeline_commit,
+    statement_pipeline,
     write_rows,
 )
+from traces.evidence.models import SealRequest
 from traces.models import (
     ActorRecord,
     EventRecord,
@@ -233,3 +237,102 @@ def test_insert_one_returns_the_new_row_id_on_sqlite_and_refuses_anything_else()
     batch.add({"event_id": event.pk, "body": "two"})
     with pytest.raises(ValueError, match="exactly one row"):
         batch.insert_one()
+
+
+def _seal_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM traces_sealrequest")
+        return int(cursor.fetchone()[0])
+
+
+def _seal_row(keys: list[str]) -> None:
+    insert_rows(SealRequest, [{"kind": "event", "keys": keys}], using="default", with_pk=False)
+
+
+def _idle() -> bool:
+    """No transaction open on the connection, as the driver sees it."""
+    if connection.vendor != "postgresql":
+        return not connection.connection.in_transaction
+    return connection.connection.info.transaction_status == TransactionStatus.IDLE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipeline_commit_ends_the_outermost_block_with_its_statements():
+    """The outermost block commits in its pipeline; on_commit callbacks still run once
+    and the connection is left with no transaction open. SQLite: never sent."""
+    ran: list[str] = []
+    before = _seal_rows()
+    with transaction.atomic():
+        with statement_pipeline("default") as pipelined:
+            _seal_row(["a"])
+            transaction.on_commit(lambda: ran.append("committed"))
+            sent = pipeline_commit("default")
+        # Ended already: Django's commit at the block's end has nothing to send.
+        assert _idle() is sent
+    assert sent is (connection.vendor == "postgresql") is pipelined
+    assert ran == ["committed"]
+    assert _idle()
+    assert _seal_rows() == before + 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="pipeline_commit sends nothing on SQLite"
+)
+@pytest.mark.django_db(transaction=True)
+def test_pipeline_commit_is_not_sent_in_a_nested_block_or_without_autocommit():
+    """A savepoint, or a block entered with autocommit off, leaves the commit to its owner:
+    rolling the outer transaction back still removes everything."""
+    before = _seal_rows()
+    with transaction.atomic():
+        with transaction.atomic(), statement_pipeline("default"):
+            _seal_row(["nested"])
+            assert pipeline_commit("default") is False
+        transaction.set_rollback(True)
+    transaction.set_autocommit(False)
+    try:
+        with transaction.atomic(), statement_pipeline("default"):
+            _seal_row(["manual"])
+            assert pipeline_commit("default") is False
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert _seal_rows() == before
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="pipeline_commit sends nothing on SQLite"
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", ["duplicate key", "deferred foreign key"])
+def test_pipeline_commit_after_a_failed_statement_writes_nothing(failure):
+    """A statement that fails before COMMIT (or COMMIT itself, on a deferred constraint)
+    surfaces as IntegrityError when the block ends; nothing stays, no callback runs, and
+    the connection works on."""
+    ran: list[str] = []
+    event = trace_record(event=TraceEvent(event_type="x.y"))
+    before = _seal_rows()
+    with pytest.raises(IntegrityError):
+        _failing_write(failure, event, ran)
+    assert ran == []
+    assert _idle()
+    assert _seal_rows() == before
+    assert EventRecord.objects.count() == 1
+    assert not EventTag.objects.filter(tag="orphan").exists()
+
+
+def _failing_write(failure: str, event_id: str, ran: list[str]) -> None:
+    with transaction.atomic(), statement_pipeline("default"):
+        _seal_row(["kept?"])
+        transaction.on_commit(lambda: ran.append("committed"))
+        if failure == "duplicate key":
+            insert_rows(EventRecord, [_event_row(event_id)], using="default")
+        else:
+            orphan = {"event_id": uuid.uuid4(), "tag": "orphan"}
+            insert_rows(EventTag, [orphan], using="default", with_pk=False)
+        pipeline_commit("default")
+
+
+def _event_row(event_id: str) -> dict:
+    """An event row taking an id already stored (every other column as stored)."""
+    row = EventRecord.objects.filter(pk=event_id).values().get()
+    return {EventRecord._meta.get_field(name).attname: value for name, value in row.items()}

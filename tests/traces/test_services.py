@@ -299,6 +299,28 @@ def test_record_compares_actor_metadata_in_the_database(metadata):
     assert EventRecord.objects.filter(actor_id=first.pk).count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_record_outside_a_transaction_commits_all_or_nothing():
+    """Each write is its own transaction (on PostgreSQL ended in the pipeline of its
+    statements, traces.bulk.pipeline_commit): stored whole, or not at all, and the
+    connection is left in autocommit with nothing open."""
+    event = _event(requires_approval=())
+    trace_record(event=event)
+    before = _counts()
+    with pytest.raises(TraceValidationError, match="already stored"):
+        trace_record(event=event)
+    with pytest.raises(TraceValidationError, match="already stored"):
+        trace_record_many(events=[_event(), event])
+    assert _counts() == before
+    batch = [_event(), _event(child_of=(event.id,))]
+    trace_record_many(events=batch)
+    assert EventRecord.objects.filter(pk__in=[e.id for e in batch]).count() == 2
+    assert Decision.objects.filter(target_id=event.id).count() == 1
+    assert event_counts_differences() == []
+    assert connection.get_autocommit()
+    assert not connection.in_atomic_block
+
+
 def test_trace_record_many_bad_item_writes_nothing():
     before = _counts()
     missing = str(uuid.uuid4())
