@@ -110,7 +110,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.content_security.ContentSecurityPolicyMiddleware",
     "config.middleware.AdminInputGuardMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -280,7 +280,8 @@ TRACES_EVIDENCE_SIGNING_KEY_FILE = Path(
         "TRACES_EVIDENCE_SIGNING_KEY_FILE", BASE_DIR / "var" / "evidence-signing-key.pem"
     )
 )
-# Content-Security-Policy (django-csp 4): only the app's own scripts, styles and
+# Content-Security-Policy (django-csp 4's format; config.content_security sends
+# it, its text built once): only the app's own scripts, styles and
 # images (htmx is a static file of django-htmx, served by whitenoise); no inline
 # script or style, no plugin, no framing, forms post to the app only.
 CONTENT_SECURITY_POLICY = {

@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from csp.constants import NONE, SELF
+from csp.utils import build_policy
+from django.http import HttpResponse
+from django.test import override_settings
 from django.urls import reverse
 
+from config.content_security import ContentSecurityPolicyMiddleware
 from decisioning.models import Decision
 from tests.traces.factories import EventRecordFactory, TrackedObjectRecordFactory
 
@@ -82,3 +87,56 @@ def test_htmx_is_served_as_a_static_file_of_the_app(admin_client):
     assert "<script>" not in html
     assert "style=" not in html
     assert '"includeIndicatorStyles": false' in html
+
+
+def test_the_policy_is_django_csps_own_text(client):
+    """Built once by django-csp's build_policy, the same text on a page and an API answer."""
+    expected = build_policy()
+    assert client.get("/accounts/login/")["Content-Security-Policy"] == expected
+    assert client.get("/api/v1/events")["Content-Security-Policy"] == expected
+    assert "Content-Security-Policy-Report-Only" not in client.get("/accounts/login/")
+
+
+def _directives(text: str) -> dict[str, str]:
+    """A policy's directives (django-csp writes them in no fixed order)."""
+    return dict(part.strip().split(" ", 1) for part in text.split(";"))
+
+
+def test_a_changed_setting_changes_the_header(client):
+    """override_settings (or any setting_changed) builds the text again; report-only too,
+    and a policy's EXCLUDE_URL_PREFIXES leaves those paths without it."""
+    policy = {"DIRECTIVES": {"default-src": [NONE], "frame-ancestors": [NONE]}}
+    report = {
+        "DIRECTIVES": {"default-src": [SELF], "report-uri": ["/csp-report"]},
+        "EXCLUDE_URL_PREFIXES": ["/api/"],
+    }
+    with override_settings(
+        CONTENT_SECURITY_POLICY=policy, CONTENT_SECURITY_POLICY_REPORT_ONLY=report
+    ):
+        page = client.get("/accounts/login/")
+        api = client.get("/api/v1/events")
+    strict = {"default-src": "'none'", "frame-ancestors": "'none'"}
+    assert _directives(page["Content-Security-Policy"]) == strict
+    assert _directives(page["Content-Security-Policy-Report-Only"]) == {
+        "default-src": "'self'",
+        "report-uri": "/csp-report",
+    }
+    assert _directives(api["Content-Security-Policy"]) == strict
+    assert "Content-Security-Policy-Report-Only" not in api
+    assert client.get("/accounts/login/")["Content-Security-Policy"] == build_policy()
+
+
+def test_a_header_set_by_the_view_is_kept_and_debug_error_pages_have_none(rf):
+    """A response with its own policy keeps it; with DEBUG on, Django's 404 and 500 pages
+    (inline styles and scripts) get none, and with DEBUG off they get the policy."""
+    own = HttpResponse()
+    own["Content-Security-Policy"] = "default-src 'none'"
+    middleware = ContentSecurityPolicyMiddleware(lambda request: own)
+    assert middleware(rf.get("/"))["Content-Security-Policy"] == "default-src 'none'"
+    for status in (404, 500):
+        answer = HttpResponse(status=status)
+        middleware = ContentSecurityPolicyMiddleware(lambda request, a=answer: a)
+        with override_settings(DEBUG=True):
+            assert "Content-Security-Policy" not in middleware(rf.get("/"))
+        assert middleware(rf.get("/"))["Content-Security-Policy"] == build_policy()
+        del answer["Content-Security-Policy"]
