@@ -16,6 +16,10 @@ writer that still finds it taken after the connection's ``timeout`` goes on
 to ``BEGIN IMMEDIATE`` without it, and SQLite's own busy timeout decides, as
 without this backend. Statements outside a transaction (autocommit) and
 in-memory databases do not use it.
+
+The WAL is checkpointed by the commit that leaves ``CHECKPOINT_PAGES`` of it
+unchecked, once that commit has given the lock back (see
+``DatabaseWrapper._checkpoint_if_due``).
 """
 
 from __future__ import annotations
@@ -23,17 +27,25 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
+import struct
 import time
 from typing import Any
 
 from django.db.backends.sqlite3 import base
 
-__all__ = ["DatabaseWrapper", "QmarkCursor", "WriterLock"]
+__all__ = ["CHECKPOINT_PAGES", "DatabaseWrapper", "QmarkCursor", "WalIndex", "WriterLock"]
 
 logger = logging.getLogger(__name__)
 
 _FIRST_WAIT = 0.000_05
 _LONGEST_WAIT = 0.000_5
+# A commit checkpoints the WAL once this many of its pages are not in the database
+# file yet (SQLite's own automatic checkpoint does at 1,000).
+CHECKPOINT_PAGES = 1_000
+# SQLite's automatic checkpoint stays on, further out, for writes outside a
+# transaction (each statement commits by itself, and no commit of ours follows it).
+_AUTOCHECKPOINT_PAGES = 10 * CHECKPOINT_PAGES
 # Statements whose ``%s`` placeholders were turned into ``?`` (see QmarkCursor).
 _QMARK: dict[str, str] = {}
 _QMARK_LIMIT = 2_000
@@ -123,6 +135,46 @@ class WriterLock:
             self._fd = None
 
 
+class WalIndex:
+    """How much of a database's WAL is not checkpointed yet, read from its ``-shm`` file.
+
+    The WAL-index header (https://www.sqlite.org/walformat.html, unchanged
+    since SQLite 3.7.0) holds ``mxFrame``, the last valid frame of the WAL, at
+    byte 16, and the checkpoint information's ``nBackfill``, the frames
+    already copied into the database, at byte 96, in the machine's byte order.
+    They are read without SQLite's locks: a figure to decide when to
+    checkpoint, not one to rely on. The file is opened for each read, so a
+    ``-shm`` file made anew is read as it is now.
+    """
+
+    _VERSION = 3_007_000
+    _HEADER = struct.Struct("=I12xI")
+    _BACKFILL = struct.Struct("=I")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def pending(self) -> int | None:
+        """Frames in the WAL not yet in the database; None when there is no readable index."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            data = os.pread(fd, 100, 0)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) < 100:
+            return None
+        version, last_frame = self._HEADER.unpack_from(data)
+        if version != self._VERSION:
+            return None
+        (backfilled,) = self._BACKFILL.unpack_from(data, 96)
+        return max(last_frame - backfilled, 0)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     """``django.db.backends.sqlite3`` whose write transactions queue on ``<NAME>-lock``.
 
@@ -133,6 +185,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._writer_lock: WriterLock | None = None
+        self._wal_index: WalIndex | None = None
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
+        connection: sqlite3.Connection = super().get_new_connection(conn_params)
+        if not self.is_in_memory_db():
+            connection.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+        return connection
 
     def create_cursor(self, name: str | None = None) -> QmarkCursor:
         return self.connection.cursor(factory=QmarkCursor)
@@ -152,6 +211,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             super()._commit()  # type: ignore[misc]
         finally:
             self._release_writer_lock()
+        self._checkpoint_if_due()
 
     def _rollback(self) -> None:
         try:
@@ -172,6 +232,32 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._writer_lock is None:
             self._writer_lock = WriterLock(f"{self.settings_dict['NAME']}-lock")
         return self._writer_lock
+
+    def _checkpoint_if_due(self) -> None:
+        """After a commit, the lock given back: copy the WAL into the database file once
+        ``CHECKPOINT_PAGES`` of it are not there yet.
+
+        SQLite's automatic checkpoint runs inside the commit that crosses its
+        threshold, while that writer still holds ``<database>-lock``: every
+        writer queued behind it waited the checkpoint's two file syncs too (with
+        two gunicorn workers, one single-event POST in twelve took over 5 ms,
+        42 % of their server time). Here the next writer goes in while this
+        connection checkpoints; a ``PASSIVE`` checkpoint does not stop it
+        writing. A checkpoint that fails is logged, not raised: the
+        transaction is committed, and the next commit tries again.
+        """
+        if self.is_in_memory_db():
+            return
+        if self._wal_index is None:
+            self._wal_index = WalIndex(f"{self.settings_dict['NAME']}-shm")
+        pending = self._wal_index.pending()
+        if pending is None or pending < CHECKPOINT_PAGES or self.connection is None:
+            return
+        try:
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            name = self.settings_dict["NAME"]
+            logger.warning("SQLite's WAL checkpoint of %s failed: %s", name, exc)
 
     def _release_writer_lock(self) -> None:
         """Give the lock back once the transaction is over (a failed COMMIT leaves it open)."""

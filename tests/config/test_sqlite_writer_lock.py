@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import pytest
 from django.conf import settings
 from django.db.utils import ConnectionHandler, OperationalError
 
-from config.sqlite.base import WriterLock
+from config.sqlite.base import CHECKPOINT_PAGES, DatabaseWrapper, WalIndex, WriterLock
 from tests.subprocess_report import ROOT, clean_env, run_for_report
 
 ALIAS = "default"  # a handler of its own: not the suite's default
@@ -357,4 +358,84 @@ def test_cursors_convert_each_statement_once_and_keep_percent_signs(database, mo
             cursor.execute(f"SELECT %s + {n}", [1])
             assert cursor.fetchone() == (1 + n,)
             assert len(base._QMARK) <= 3
+    connection.close()
+
+
+def test_the_wal_index_says_what_sqlite_says(database):
+    """WalIndex.pending() is the frames written and not checkpointed yet; None without a
+    readable index (no file, too short, another format)."""
+    path, handler = database
+    connection = handler[ALIAS]
+    connection.ensure_connection()
+    connection.connection.execute("PRAGMA wal_autocheckpoint=0")
+    for n in range(5):
+        with handler[ALIAS].cursor() as cursor:
+            cursor.execute("INSERT INTO t (who) VALUES (%s)", [f"w{n}" * 2000])
+    index = WalIndex(f"{path}-shm")
+    pending = index.pending()
+    assert pending is not None
+    assert pending >= 5
+    raw = sqlite3.connect(path)
+    busy, frames, done = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    raw.close()
+    assert (busy, frames - done) == (0, 0)
+    assert pending == frames
+    assert index.pending() == 0
+    connection.close()
+    assert WalIndex(str(path.parent / "absent-shm")).pending() is None
+    short = path.parent / "short-shm"
+    short.write_bytes(b"\0" * 20)
+    assert WalIndex(str(short)).pending() is None
+    other = path.parent / "other-shm"
+    other.write_bytes(b"\x01" * 136)
+    assert WalIndex(str(other)).pending() is None
+
+
+def test_commits_checkpoint_the_wal_after_giving_the_lock_back(database, monkeypatch):
+    """SQLite's own automatic checkpoint is set 10 times further out; each commit that
+    leaves CHECKPOINT_PAGES or more frames unchecked copies them, the lock already free."""
+    path, handler = database
+    connection = handler[ALIAS]
+    calls: list[tuple[bool, int | None]] = []
+    checkpoint = DatabaseWrapper._checkpoint_if_due
+
+    def watched(self: DatabaseWrapper) -> None:
+        calls.append((self._writer_lock.held, WalIndex(f"{path}-shm").pending()))
+        checkpoint(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "_checkpoint_if_due", watched)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == 10 * CHECKPOINT_PAGES
+    for _ in range(CHECKPOINT_PAGES // 2):
+        with _transaction(handler):
+            connection.cursor().execute("INSERT INTO t (who) VALUES (%s)", ["x" * 9000])
+    assert calls
+    assert not any(held for held, _ in calls)
+    assert max(pending for _, pending in calls) >= CHECKPOINT_PAGES
+    pending = WalIndex(f"{path}-shm").pending()
+    assert pending is not None
+    assert pending < CHECKPOINT_PAGES
+    assert len(_rows(handler)) == CHECKPOINT_PAGES // 2
+    connection.close()
+
+
+def test_a_failed_checkpoint_is_logged_and_the_commit_stands(database, caplog):
+    """A checkpoint SQLite refuses (here its authorizer denies the PRAGMA) is a warning:
+    the transaction is committed already and the next commit tries again."""
+    _, handler = database
+    connection = handler[ALIAS]
+    connection.ensure_connection()
+
+    def deny_checkpoint(action: int, name: str | None, *args: object) -> int:
+        refused = action == sqlite3.SQLITE_PRAGMA and name == "wal_checkpoint"
+        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
+
+    connection.connection.set_authorizer(deny_checkpoint)
+    with caplog.at_level(logging.WARNING, logger="config.sqlite.base"):
+        for _ in range(CHECKPOINT_PAGES // 2):
+            with _transaction(handler):
+                connection.cursor().execute("INSERT INTO t (who) VALUES (%s)", ["y" * 9000])
+    assert "WAL checkpoint" in caplog.text
+    assert len(_rows(handler)) == CHECKPOINT_PAGES // 2
     connection.close()
