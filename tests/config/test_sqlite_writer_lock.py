@@ -363,7 +363,7 @@ def test_cursors_convert_each_statement_once_and_keep_percent_signs(database, mo
 
 def test_the_wal_index_says_what_sqlite_says(database):
     """WalIndex.pending() is the frames written and not checkpointed yet; None without a
-    readable index (no file, too short, another format)."""
+    readable index (no file, one that cannot be read, too short, another format)."""
     path, handler = database
     connection = handler[ALIAS]
     connection.ensure_connection()
@@ -389,6 +389,7 @@ def test_the_wal_index_says_what_sqlite_says(database):
     other = path.parent / "other-shm"
     other.write_bytes(b"\x01" * 136)
     assert WalIndex(str(other)).pending() is None
+    assert WalIndex(str(path.parent)).pending() is None  # opens, but cannot be read
 
 
 def test_commits_checkpoint_the_wal_after_giving_the_lock_back(database, monkeypatch):
