@@ -273,6 +273,13 @@ def test_pipeline_commit_ends_the_outermost_block_with_its_statements():
     assert ran == ["committed"]
     assert _idle()
     assert _seal_rows() == before + 1
+    # Outside a pipeline it is a plain COMMIT: no round trip saved, the same outcome.
+    with transaction.atomic():
+        _seal_row(["b"])
+        assert pipeline_commit("default") is sent
+        assert _idle() is sent
+    assert _idle()
+    assert _seal_rows() == before + 2
 
 
 @pytest.mark.skipif(
